@@ -1,0 +1,1 @@
+"""Replace-only actions: planners and guardrails (pure), executor (async), journal (JSONL)."""

@@ -1,0 +1,195 @@
+"""Fetch the fleet concurrently (per service and region) and build an immutable Snapshot.
+
+Requests per refresh: per service and region one paginated DescribeInstances (1000 per page, server-side
+tag filters), one DescribeLaunchTemplateVersions; per region DescribeImages (chunks of 100 ids) and
+DescribeAutoScalingGroups (chunks of 50 names); per listener DescribeListeners, DescribeTargetGroups,
+DescribeTags and one DescribeTargetHealth per target group; one GetCallerIdentity per gateway.
+No per-instance calls.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from datetime import datetime, timezone
+from typing import Any
+
+from fleettui.aws.gateway import Gateway
+from fleettui.config import Config, ServiceConfig
+from fleettui.domain.build import RawService, build_snapshot
+from fleettui.domain.model import Snapshot
+from fleettui.errors import AwsError
+
+LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
+
+
+async def gather(*coros):
+    """Run concurrently; on the first failure cancel the rest and raise that failure (not an ExceptionGroup)."""
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(c) for c in coros]
+    except BaseExceptionGroup as eg:
+        first = eg.exceptions[0]
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+    return [t.result() for t in tasks]
+
+
+def _chunks(items: list[str], n: int) -> list[list[str]]:
+    return [items[i:i + n] for i in range(0, len(items), n)]
+
+
+async def describe_instances(gw: Gateway, region: str, selector: tuple[tuple[str, str], ...],
+                             extra_filters: list[dict] | None = None) -> list[dict[str, Any]]:
+    filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in selector]
+    filters.append({"Name": "instance-state-name", "Values": LIVE_STATES})
+    filters.extend(extra_filters or ())
+    out: list[dict[str, Any]] = []
+    async for page in gw.paginate("ec2", region, "describe_instances", Filters=filters,
+                                  PaginationConfig={"PageSize": 1000}):
+        for reservation in page.get("Reservations", ()):
+            for inst in reservation.get("Instances", ()):
+                inst["_region"] = region
+                out.append(inst)
+    return out
+
+
+async def _lt_versions(gw: Gateway, region: str, template: str) -> list[dict[str, Any]]:
+    key = "LaunchTemplateId" if template.startswith("lt-") else "LaunchTemplateName"
+    out: list[dict[str, Any]] = []
+    try:
+        async for page in gw.paginate("ec2", region, "describe_launch_template_versions", **{key: template}):
+            out.extend(page.get("LaunchTemplateVersions", ()))
+    except AwsError as e:
+        if getattr(e, "code", "") in ("InvalidLaunchTemplateName.NotFoundException",
+                                      "InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateId.Malformed"):
+            return []  # reported as a service warning by the builder
+        raise
+    return out
+
+
+async def _images(gw: Gateway, region: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(sorted(ids), 100):
+        try:
+            resp = await gw.call("ec2", region, "describe_images", ImageIds=chunk, IncludeDeprecated=True)
+        except AwsError as e:
+            if getattr(e, "code", "") != "InvalidAMIID.NotFound" or len(chunk) == 1:
+                if getattr(e, "code", "") == "InvalidAMIID.NotFound":
+                    continue
+                raise
+            # one missing id fails the whole call on real AWS: ask one by one
+            for image_id in chunk:
+                out.update(await _images(gw, region, [image_id]))
+            continue
+        for img in resp.get("Images", ()):
+            out[img["ImageId"]] = img
+    return out
+
+
+async def _asg_health(gw: Gateway, region: str, names: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for chunk in _chunks(sorted(names), 50):
+        async for page in gw.paginate("autoscaling", region, "describe_auto_scaling_groups",
+                                      AutoScalingGroupNames=chunk):
+            for group in page.get("AutoScalingGroups", ()):
+                for inst in group.get("Instances", ()):
+                    out[inst["InstanceId"]] = inst.get("HealthStatus", "Healthy")
+    return out
+
+
+async def _listener(gw: Gateway, arn: str) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
+    region = arn.split(":")[3]
+    resp = await gw.call("elbv2", region, "describe_listeners", ListenerArns=[arn])
+    listener = (resp.get("Listeners") or [None])[0]
+    if listener is None:
+        return None, {}
+    arns: list[str] = []
+    for action in listener.get("DefaultActions") or ():
+        for g in (action.get("ForwardConfig") or {}).get("TargetGroups") or ():
+            arns.append(g["TargetGroupArn"])
+        if action.get("TargetGroupArn"):
+            arns.append(action["TargetGroupArn"])
+    arns = list(dict.fromkeys(arns))
+    groups: dict[str, dict[str, Any]] = {a: {"name": a.split("/")[-2], "tags": {}, "health": {}} for a in arns}
+    if not arns:
+        return listener, groups
+
+    async def health(a: str) -> None:
+        r = await gw.call("elbv2", region, "describe_target_health", TargetGroupArn=a)
+        groups[a]["health"] = {d["Target"]["Id"]: d["TargetHealth"]["State"]
+                               for d in r.get("TargetHealthDescriptions", ())}
+
+    async def tags(chunk: list[str]) -> None:
+        r = await gw.call("elbv2", region, "describe_tags", ResourceArns=chunk)
+        for d in r.get("TagDescriptions", ()):
+            groups[d["ResourceArn"]]["tags"] = {t["Key"]: t["Value"] for t in d.get("Tags", ())}
+
+    await gather(*(health(a) for a in arns), *(tags(c) for c in _chunks(arns, 20)))
+    return listener, groups
+
+
+async def _fetch_service(gw: Gateway, svc: ServiceConfig) -> RawService:
+    raw = RawService(config=svc)
+
+    async def per_region(region: str) -> None:
+        jobs = [describe_instances(gw, region, svc.selector)]
+        if svc.launch_template:
+            jobs.append(_lt_versions(gw, region, svc.launch_template))
+        results = await gather(*jobs)
+        raw.instances.extend(results[0])
+        raw.lt_versions[region] = results[1] if svc.launch_template else []
+
+    jobs = [per_region(r) for r in svc.regions]
+
+    async def listener() -> None:
+        raw.listener, raw.target_groups = await _listener(gw, svc.listener_arn)
+        if raw.listener is None:
+            raw.warnings.append(f"listener {svc.listener_arn} not found")
+
+    if svc.listener_arn:
+        jobs.append(listener())
+    await gather(*jobs)
+    return raw
+
+
+async def fetch_snapshot(gw: Gateway, config: Config, services: list[str] | None = None,
+                         now: datetime | None = None) -> Snapshot:
+    """One full refresh. Raises AwsError (one line) when AWS cannot be read at all."""
+    wanted = [s for s in config.services if services is None or s.name in services]
+    region0 = (config.regions or ("us-east-1",))[0]
+
+    async def identity() -> dict[str, Any]:
+        try:
+            return await gw.caller_identity(region0)
+        except AwsError:
+            return {}  # shown as "unknown account"; the inventory calls report real problems
+
+    ident, *raws = await gather(identity(), *(_fetch_service(gw, s) for s in wanted))
+
+    # images and ASG health are fetched once per region for all services
+    image_ids: dict[str, set[str]] = defaultdict(set)
+    asg_names: dict[str, set[str]] = defaultdict(set)
+    for raw in raws:
+        for inst in raw.instances:
+            image_ids[inst["_region"]].add(inst["ImageId"])
+            for t in inst.get("Tags") or ():
+                if t["Key"] == "aws:autoscaling:groupName":
+                    asg_names[inst["_region"]].add(t["Value"])
+    image_results, asg_results = await gather(
+        gather(*(_images(gw, r, list(ids)) for r, ids in image_ids.items())),
+        gather(*(_asg_health(gw, r, list(n)) for r, n in asg_names.items())),
+    )
+    images: dict[str, dict[str, Any]] = {}
+    for part in image_results:
+        images.update(part)
+    asg_health: dict[str, str] = {}
+    for part in asg_results:
+        asg_health.update(part)
+    for raw in raws:
+        raw.images = images
+        raw.asg_health = asg_health
+    return build_snapshot(
+        list(raws), now=now or datetime.now(timezone.utc), regions=config.regions, profile=config.aws.profile,
+        account=ident.get("Account"), caller_arn=ident.get("Arn"),
+    )

@@ -1,0 +1,58 @@
+"""What an entry point (CLI command or TUI) runs with: the validated config, read-only flag, and, for
+``--demo``, the embedded AWS it started. Builds gateways; owns the demo server's lifetime."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from fleettui.aws.gateway import Gateway
+from fleettui.config import Config, load_config
+
+
+@dataclass
+class Context:
+    config: Config
+    read_only: bool
+    demo: object | None = None      # fleettui.aws.server.EmbeddedAws when --demo
+
+    def gateway(self, **kwargs) -> Gateway:
+        return Gateway(self.config.aws, read_only=self.read_only, **kwargs)
+
+    @property
+    def profile_label(self) -> str:
+        return self.config.aws.profile or ("demo" if self.demo else os.environ.get("AWS_PROFILE", "default"))
+
+    def close(self) -> None:
+        if self.demo is not None:
+            self.demo.stop()
+            self.demo = None
+
+
+def open_context(*, config_path: str | Path | None = None, demo: bool = False, read_only: bool | None = None,
+                 profile: str | None = None, regions: list[str] | None = None, progress=None) -> Context:
+    """Load config (or start and seed the embedded AWS for --demo) and apply command-line overrides."""
+    server = None
+    if demo:
+        from fleettui.aws.demo import start_demo  # moto is heavy: import only when asked for
+
+        if progress:
+            progress("starting embedded AWS (moto) and seeding the demo fleet…")
+        server, _fleet, path = start_demo()
+        config_path = path
+    try:
+        config = load_config(config_path)
+    except BaseException:
+        if server is not None:
+            server.stop()
+        raise
+    aws = config.aws
+    if profile:
+        aws = replace(aws, profile=profile)
+    if regions:
+        aws = replace(aws, regions=tuple(regions))
+        config = replace(config, services=tuple(
+            replace(s, regions=tuple(r for r in s.regions if r in regions)) for s in config.services))
+    config = replace(config, aws=aws)
+    ro = config.defaults.read_only if read_only is None else read_only
+    return Context(config=config, read_only=ro, demo=server)

@@ -1,0 +1,1 @@
+"""Pure domain: frozen dataclasses and rules. No I/O, no textual."""

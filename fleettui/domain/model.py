@@ -1,0 +1,221 @@
+"""Frozen domain objects. A Snapshot is the whole fleet at one instant; nothing here does I/O."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Mapping
+
+WARN = "warn"
+ERROR = "error"
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str                 # "drift:instance_type", "age:max", ...
+    severity: str             # "warn" | "error"
+    expected: str | None
+    actual: str | None
+    message: str
+
+    @property
+    def is_drift(self) -> bool:
+        return self.kind.startswith("drift:")
+
+    @property
+    def is_age(self) -> bool:
+        return self.kind.startswith("age:")
+
+
+@dataclass(frozen=True)
+class Image:
+    id: str
+    name: str | None
+    version: str
+    created: datetime | None
+    state: str                       # "available", "pending", "failed", "missing" (deregistered / not visible)
+    deprecated: bool = False
+    deprecation_time: datetime | None = None
+
+    @property
+    def reproducible(self) -> bool:
+        return self.state == "available"
+
+
+@dataclass(frozen=True)
+class LaunchTemplateVersion:
+    template_id: str
+    template_name: str
+    version: int
+    image_id: str | None
+    instance_type: str | None
+    security_group_ids: frozenset[str] = frozenset()
+    iam_instance_profile: str | None = None   # profile *name*
+    subnet_id: str | None = None
+    is_default: bool = False
+
+
+@dataclass(frozen=True)
+class Instance:
+    id: str
+    region: str
+    az: str
+    type: str
+    state: str                               # pending/running/stopping/stopped/shutting-down
+    launch_time: datetime
+    age_days: float
+    image_id: str
+    subnet_id: str | None
+    security_group_ids: frozenset[str]
+    iam_instance_profile: str | None         # profile name
+    tags: Mapping[str, str]
+    launch_template_id: str | None
+    launch_template_version: str | None
+    asg: str | None
+    health: str                              # healthy/unhealthy/unused/initial/draining/n/a
+    target_groups: tuple[str, ...] = ()
+    private_ip: str | None = None
+    findings: tuple[Finding, ...] = ()
+    expected_launch_template_version: int | None = None   # the LT version a replacement is launched from
+
+    @property
+    def name(self) -> str:
+        return self.tags.get("Name", "")
+
+    @property
+    def is_healthy(self) -> bool:
+        if self.state != "running":
+            return False
+        return self.health in ("healthy", "n/a")
+
+    @property
+    def drifted(self) -> bool:
+        return any(f.is_drift for f in self.findings)
+
+    @property
+    def age_level(self) -> str | None:
+        """None, "warn" or "error" (over max_age)."""
+        levels = [f.severity for f in self.findings if f.is_age]
+        return ERROR if ERROR in levels else (WARN if levels else None)
+
+
+def freeze_tags(tags: Mapping[str, str] | None) -> Mapping[str, str]:
+    return MappingProxyType(dict(tags or {}))
+
+
+@dataclass(frozen=True)
+class Generation:
+    service: str
+    version: str
+    image: Image
+    instances: tuple[Instance, ...]
+    weight: int | None = None                # percent of listener traffic, None when the service has no listener
+    target_group_arns: tuple[str, ...] = ()
+    launch_template_version: int | None = None   # the LT version that produces this generation's image
+    live: bool = False
+    rollback_target: bool = False
+    canary: bool = False
+
+    @property
+    def total(self) -> int:
+        return len(self.instances)
+
+    @property
+    def healthy(self) -> int:
+        return sum(1 for i in self.instances if i.is_healthy)
+
+    @property
+    def oldest_age_days(self) -> float:
+        return max((i.age_days for i in self.instances), default=0.0)
+
+    @property
+    def newest_age_days(self) -> float:
+        return min((i.age_days for i in self.instances), default=0.0)
+
+    @property
+    def drift_count(self) -> int:
+        return sum(1 for i in self.instances if i.drifted)
+
+    @property
+    def age_count(self) -> int:
+        return sum(1 for i in self.instances if i.age_level)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        out = []
+        if self.live:
+            out.append("live")
+        if self.canary:
+            out.append("canary")
+        if self.rollback_target:
+            out.append("rollback target")
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class RollbackReadiness:
+    ready: bool
+    target: str | None          # version
+    reason: str                 # human sentence: why ready / why not
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    regions: tuple[str, ...]
+    generations: tuple[Generation, ...]      # oldest image first
+    listener_arn: str | None = None
+    declared_launch_template_version: int | None = None
+    declared_image_id: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def instances(self) -> tuple[Instance, ...]:
+        return tuple(i for g in self.generations for i in g.instances)
+
+    @property
+    def live(self) -> Generation | None:
+        return next((g for g in self.generations if g.live), None)
+
+    @property
+    def rollback_target(self) -> Generation | None:
+        return next((g for g in self.generations if g.rollback_target), None)
+
+    def generation(self, version: str) -> Generation | None:
+        return next((g for g in self.generations if g.version == version), None)
+
+    @property
+    def rollback(self) -> RollbackReadiness:
+        live, target = self.live, self.rollback_target
+        if target is None:
+            return RollbackReadiness(False, None, "no older generation is still running")
+        if live is None:
+            return RollbackReadiness(False, target.version, "no live generation to roll back from")
+        if self.listener_arn is None:
+            return RollbackReadiness(False, target.version, "service has no listener to shift traffic on")
+        if target.healthy == 0:
+            return RollbackReadiness(False, target.version, f"{target.version} has no healthy targets")
+        if not target.image.reproducible:
+            return RollbackReadiness(
+                False, target.version, f"{target.version}'s image {target.image.id} is {target.image.state}")
+        return RollbackReadiness(
+            True, target.version, f"{target.version}: {target.healthy}/{target.total} healthy")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    generated_at: datetime
+    regions: tuple[str, ...]
+    services: tuple[Service, ...]
+    profile: str | None = None
+    account: str | None = None
+    caller_arn: str | None = None
+    errors: tuple[str, ...] = field(default=())   # partial failures (e.g. one region unreachable)
+
+    def service(self, name: str) -> Service | None:
+        return next((s for s in self.services if s.name == name), None)
+
+    @property
+    def instance_count(self) -> int:
+        return sum(len(s.instances) for s in self.services)

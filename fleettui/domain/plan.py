@@ -1,0 +1,118 @@
+"""Plans: ordered, replace-only steps produced by a planner from a snapshot. Pure data, JSON round-trip."""
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from types import MappingProxyType
+from typing import Any, Mapping
+
+# step kinds and what they do (the executor implements each idempotently)
+STEP_KINDS = {
+    "launch": "launch instances from the launch template, tagged with plan and step ids",
+    "wait_running": "wait until the launched instances are running",
+    "register": "register instances in a target group",
+    "wait_healthy": "wait until the targets are healthy",
+    "deregister": "deregister targets and wait for draining",
+    "terminate": "terminate instances",
+    "asg_scale_out": "raise an Auto Scaling group's desired capacity",
+    "asg_wait_in_service": "wait until the Auto Scaling group's new instances are in service",
+    "asg_terminate": "terminate instances through Auto Scaling (decrementing desired capacity)",
+    "create_target_group": "create (or reuse) the generation's target group",
+    "listener_add": "add a target group to the listener at weight 0",
+    "set_weights": "set the listener's forward weights and read them back",
+    "listener_remove": "remove a target group from the listener",
+    "delete_target_group": "delete a target group",
+}
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str                      # "s1", "s2", … unique within the plan
+    kind: str                    # one of STEP_KINDS
+    region: str
+    description: str
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "region": self.region, "description": self.description,
+                "params": _thaw(self.params)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Step":
+        return cls(id=d["id"], kind=d["kind"], region=d["region"], description=d["description"],
+                   params=_freeze(dict(d.get("params") or {})))
+
+
+def step(n: int, kind: str, region: str, description: str, **params: Any) -> Step:
+    assert kind in STEP_KINDS, kind
+    return Step(id=f"s{n}", kind=kind, region=region, description=description, params=_freeze(params))
+
+
+def new_plan_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(timezone.utc)
+    return f"p-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    id: str
+    verb: str                                    # replace | launch | shift | decommission | rollback
+    service: str
+    summary: str
+    steps: tuple[Step, ...]
+    hosts_affected: tuple[str, ...] = ()          # instance ids that will be terminated
+    capacity_before: int = 100                    # healthy hosts, percent of the service's current healthy hosts
+    capacity_min: int = 100                       # lowest healthy capacity during the plan, percent
+    weights_before: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    weights_after: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    refusal: str | None = None                    # set by guardrails: the plan must not run
+    warnings: tuple[str, ...] = ()
+    confirm_phrase: str | None = None             # typed confirmation required (capacity drops / destroys)
+    created_at: str = ""
+
+    @property
+    def runnable(self) -> bool:
+        return self.refusal is None and bool(self.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["steps"] = [s.to_dict() for s in self.steps]
+        d["weights_before"] = dict(self.weights_before)
+        d["weights_after"] = dict(self.weights_after)
+        d["hosts_affected"] = list(self.hosts_affected)
+        d["warnings"] = list(self.warnings)
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Plan":
+        return cls(
+            id=d["id"], verb=d["verb"], service=d["service"], summary=d["summary"],
+            steps=tuple(Step.from_dict(s) for s in d["steps"]),
+            hosts_affected=tuple(d.get("hosts_affected") or ()),
+            capacity_before=int(d.get("capacity_before", 100)), capacity_min=int(d.get("capacity_min", 100)),
+            weights_before=MappingProxyType(dict(d.get("weights_before") or {})),
+            weights_after=MappingProxyType(dict(d.get("weights_after") or {})),
+            refusal=d.get("refusal"), warnings=tuple(d.get("warnings") or ()),
+            confirm_phrase=d.get("confirm_phrase"), created_at=d.get("created_at", ""),
+        )

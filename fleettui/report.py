@@ -1,0 +1,64 @@
+"""Rich rendering of a Snapshot for the CLI (`fleettui status`)."""
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from fleettui.domain.durations import format_age
+from fleettui.domain.model import Generation, Service, Snapshot
+
+
+def weight_bar(weight: int | None, width: int = 10) -> Text:
+    if weight is None:
+        return Text("no listener", style="dim")
+    filled = round(width * weight / 100)
+    return Text.assemble(("█" * filled, "green" if weight else "dim"), ("░" * (width - filled), "dim"),
+                         f" {weight:>3}%")
+
+
+def _labels(g: Generation) -> Text:
+    styles = {"live": "bold green", "canary": "bold cyan", "rollback target": "bold yellow"}
+    return Text(" ").join(Text(label, style=styles[label]) for label in g.labels)
+
+
+def service_table(s: Service) -> Table:
+    rb = s.rollback
+    title = Text.assemble((s.name, "bold"), f"  ({', '.join(s.regions)})  rollback: ",
+                          ("ready → " + rb.reason, "green") if rb.ready else ("not ready: " + rb.reason, "yellow"))
+    t = Table(title=title, title_justify="left", expand=False, show_edge=False, pad_edge=False)
+    for col, kw in (("generation", {}), ("image", {}), ("created", {}), ("weight", {}), ("role", {}),
+                    ("healthy", {"justify": "right"}), ("age", {"justify": "right"}),
+                    ("drift", {"justify": "right"}), ("aged", {"justify": "right"})):
+        t.add_column(col, **kw)
+    for g in s.generations:
+        created = g.image.created.date().isoformat() if g.image.created else "—"
+        health_style = "red" if g.healthy < g.total else ""
+        age = f"{format_age(g.newest_age_days)}–{format_age(g.oldest_age_days)}"
+        errors = sum(1 for i in g.instances if i.age_level == "error")
+        aged = Text(str(g.age_count), style="red" if errors else ("yellow" if g.age_count else "dim"))
+        drift = Text(str(g.drift_count), style="magenta" if g.drift_count else "dim")
+        image = Text(g.image.id, style="" if g.image.reproducible else "red")
+        if g.image.deprecated:
+            image.append(" deprecated", style="yellow")
+        t.add_row(Text(g.version, style="bold"), image, created, weight_bar(g.weight), _labels(g),
+                  Text(f"{g.healthy}/{g.total}", style=health_style), age, drift, aged)
+    return t
+
+
+def render_snapshot(snap: Snapshot, console: Console) -> None:
+    who = snap.caller_arn or "unknown caller"
+    console.print(Text.assemble(("fleettui status", "bold"), f"  profile {snap.profile or 'default'}  ",
+                                f"account {snap.account or '?'}  ", f"regions {', '.join(snap.regions)}  ",
+                                (who, "dim")))
+    parts = []
+    for s in snap.services:
+        parts.append(service_table(s))
+        for w in s.warnings:
+            parts.append(Text(f"  ! {w}", style="yellow"))
+        parts.append(Text(""))
+    console.print(Group(*parts))
+    total = snap.instance_count
+    drifted = sum(1 for s in snap.services for i in s.instances if i.drifted)
+    aged = sum(1 for s in snap.services for i in s.instances if i.age_level)
+    console.print(f"{total} instances in {len(snap.services)} services: {drifted} drifted, {aged} past an age limit")

@@ -1,0 +1,232 @@
+"""The action layer end to end on the moto server: plans, guardrails, executor, journal, safety hook."""
+import asyncio
+import datetime as dt
+
+import pytest
+
+from fleettui.actions.api import Actions, Intent
+from fleettui.actions.executor import PLAN_TAG
+from fleettui.aws.gateway import Gateway, MutationRefused
+from fleettui.cli import main
+
+
+def run(demo, body, read_only=False, poll=0.05):
+    config = demo.config()
+
+    async def go():
+        async with Gateway(config.aws, read_only=read_only) as gw:
+            actions = Actions(config=config, gw=gw, read_only=read_only, poll_seconds=poll, timeout_seconds=30)
+            return await body(actions)
+
+    return asyncio.run(go())
+
+
+def listener_weights(demo, service="web"):
+    """Target group name -> weight, read straight from the emulated ELB."""
+    arn = demo.fleet.listener_arns[service]
+    region = arn.split(":")[3]
+    elb = demo.client("elbv2", region)
+    action = elb.describe_listeners(ListenerArns=[arn])["Listeners"][0]["DefaultActions"][0]
+    return {g["TargetGroupArn"].split("/")[-2]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]}
+
+
+def live_ids(demo, service, region="us-east-1", **tags):
+    ec2 = demo.client("ec2", region)
+    filters = [{"Name": "tag:Service", "Values": [service]},
+               {"Name": "instance-state-name", "Values": ["pending", "running"]}]
+    filters += [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items()]
+    return {i["InstanceId"] for r in ec2.describe_instances(Filters=filters)["Reservations"] for i in r["Instances"]}
+
+
+def new_web_version(demo, version="1.7.0"):
+    """Bake an image and a default launch template version for it, as a CI pipeline would."""
+    ec2 = demo.client("ec2")
+    builder = ec2.run_instances(ImageId="ami-03cf127a", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ami = ec2.create_image(InstanceId=builder, Name=f"web-{version}", TagSpecifications=[
+        {"ResourceType": "image", "Tags": [{"Key": "Version", "Value": version}]}])["ImageId"]
+    ec2.terminate_instances(InstanceIds=[builder])
+    lt = ec2.create_launch_template_version(LaunchTemplateName="web-lt", SourceVersion="$Latest",
+                                            LaunchTemplateData={"ImageId": ami})
+    ec2.modify_launch_template(LaunchTemplateName="web-lt",
+                               DefaultVersion=str(lt["LaunchTemplateVersion"]["VersionNumber"]))
+    return ami
+
+
+def test_full_rollout_launch_shift_decommission(demo):
+    new_web_version(demo)
+    before = live_ids(demo, "web")
+
+    async def launch(a):
+        plan = await a.plan(Intent("launch", "web", count=4))
+        assert plan.refusal is None, plan.refusal
+        return await a.execute(plan, "rollout 1.7.0")
+
+    assert run(demo, launch).ok
+    weights = listener_weights(demo)
+    assert weights["web-1.7.0"] == 0 and weights["web-1-5-0"] == 90
+    assert len(live_ids(demo, "web")) == len(before) + 4
+
+    for pct in (10, 50, 100):
+        async def shift(a, pct=pct):
+            plan = await a.plan(Intent("shift", "web", version="1.7.0", weight=pct))
+            assert plan.refusal is None, plan.refusal
+            return await a.execute(plan, f"to {pct}")
+
+        assert run(demo, shift).ok
+        assert listener_weights(demo)["web-1.7.0"] == pct
+        assert sum(listener_weights(demo).values()) == 100
+
+    for version in ("1.4.0", "1.5.0", "1.6.0"):
+        async def decom(a, version=version):
+            plan = await a.plan(Intent("decommission", "web", version=version))
+            assert plan.refusal is None, plan.refusal
+            return await a.execute(plan, "cleanup")
+
+        assert run(demo, decom).ok
+    assert set(listener_weights(demo)) == {"web-1.7.0"}
+    remaining = live_ids(demo, "web")
+    assert len(remaining) == 4 and not (remaining & before)
+    tgs = {g["TargetGroupName"] for g in demo.client("elbv2").describe_target_groups()["TargetGroups"]}
+    assert not {"web-1-4-0", "web-1-5-0", "web-1-6-0"} & tgs
+    # journal: every plan finished
+    records = run(demo, lambda a: asyncio.sleep(0, a.journal.records()))
+    assert len(records) == 7 and all(r.status == "succeeded" for r in records.values())
+
+
+def test_rollback_moves_all_traffic_in_one_change(demo):
+    async def rollback(a):
+        plan = await a.plan(Intent("rollback", "web"))
+        assert plan.refusal is None and len(plan.steps) == 1
+        return await a.execute(plan, "bad deploy")
+
+    outcome = run(demo, rollback)
+    assert outcome.ok
+    assert listener_weights(demo) == {"web-1-4-0": 100, "web-1-5-0": 0, "web-1-6-0": 0}
+
+
+@pytest.mark.parametrize("intent, reason", [
+    (Intent("decommission", "web", version="1.5.0"), "still takes 90%"),
+    (Intent("shift", "web", weights=(("1.6.0", 100),)), "capacity would drop"),
+])
+def test_guardrails_refuse(demo, intent, reason):
+    plan = run(demo, lambda a: a.plan(intent))
+    assert plan.refusal and reason in plan.refusal
+
+
+def test_refuses_weight_to_generation_without_healthy_targets(demo):
+    elb = demo.client("elbv2")
+    tg = next(g for g in elb.describe_target_groups()["TargetGroups"] if g["TargetGroupName"] == "web-1-6-0")
+    targets = [d["Target"] for d in elb.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])
+               ["TargetHealthDescriptions"]]
+    elb.deregister_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=targets)
+    plan = run(demo, lambda a: a.plan(Intent("shift", "web", version="1.6.0", weight=20)))
+    assert plan.refusal and "no healthy targets" in plan.refusal
+
+
+def test_refuses_decommissioning_last_healthy_generation(demo):
+    async def body(a):
+        for version in ("2.2.0",):
+            plan = await a.plan(Intent("decommission", "api", version=version))
+            assert (await a.execute(plan)).ok
+        await a.execute(await a.plan(Intent("shift", "api", weights=(("2.3.0", 100),))))
+        return await a.plan(Intent("decommission", "api", version="2.3.0"))
+
+    plan = run(demo, body)
+    assert plan.refusal and ("last generation" in plan.refusal or "takes 100%" in plan.refusal)
+
+
+def test_read_only_sends_zero_mutating_requests(demo):
+    async def body(a):
+        plan = await a.plan(Intent("rollback", "web"))
+        with pytest.raises(MutationRefused):
+            await a.gw.call("elbv2", "us-east-1", "modify_listener", ListenerArn=demo.fleet.listener_arns["web"],
+                            DefaultActions=[])
+        return plan, dict(a.gw.sent)
+
+    plan, sent = run(demo, body, read_only=True)
+    assert plan.refusal and "read-only" in plan.refusal
+    assert all(op.split(".")[1].startswith(("Describe", "Get", "List")) for op in sent), sent
+    assert listener_weights(demo)["web-1-5-0"] == 90
+
+
+def test_disallowed_operation_is_rejected_before_sending(demo):
+    async def body(a):
+        with pytest.raises(MutationRefused) as e:
+            await a.gw.call("ec2", "us-east-1", "modify_instance_attribute", InstanceId="i-1",
+                            InstanceType={"Value": "m5.xlarge"})
+        return str(e.value), dict(a.gw.sent)
+
+    msg, sent = run(demo, body)
+    assert "ModifyInstanceAttribute" in msg and not any("ModifyInstanceAttribute" in k for k in sent)
+
+
+def test_rerun_of_interrupted_launch_does_not_duplicate(demo):
+    """Crash right after the launch step ran but before it was journaled: resuming launches nothing more."""
+    new_web_version(demo)
+
+    async def body(a):
+        plan = await a.plan(Intent("launch", "web", count=3))
+        ex = a.executor()
+        record = ex.start(plan, "test")
+        ex._memo = {}
+        launch = next(s for s in plan.steps if s.kind == "launch")
+        await ex._launch(plan, launch)          # ran, then "crashed" before step_succeeded
+        outcome = await a.resume(a.journal.record(plan.id))
+        return plan, outcome
+
+    plan, outcome = run(demo, body)
+    assert outcome.ok
+    assert len(live_ids(demo, "web", **{PLAN_TAG: plan.id})) == 3
+
+
+def test_replace_drifted_hosts(demo):
+    async def body(a):
+        snap = await a.snapshot(["web"])
+        drifted = {i.id for i in snap.service("web").generation("1.5.0").instances if i.drifted}
+        plan = await a.plan(Intent("replace", "web", drifted=True, version="1.5.0"), snap)
+        assert plan.refusal is None, plan.refusal
+        outcome = await a.execute(plan, "drift")
+        after = await a.snapshot(["web"])
+        return drifted, outcome, after
+
+    drifted, outcome, after = run(demo, body)
+    assert outcome.ok and drifted
+    gen = after.service("web").generation("1.5.0")
+    assert gen.total == 15 and not drifted & {i.id for i in gen.instances}
+    assert gen.healthy == 15
+    kinds = {f.kind for i in gen.instances for f in i.findings if f.is_drift}
+    assert not kinds - {"drift:tags"}, kinds   # replacements inherit the tags their batch shares
+
+
+def test_replace_asg_hosts_goes_through_auto_scaling(demo):
+    async def body(a):
+        snap = await a.snapshot(["worker"])
+        old = [i.id for i in snap.service("worker").instances if i.region == "us-east-1"][:2]
+        plan = await a.plan(Intent("replace", "worker", hosts=tuple(old)), snap)
+        assert {s.kind for s in plan.steps} == {"asg_scale_out", "asg_wait_in_service", "asg_terminate"}
+        return old, await a.execute(plan)
+
+    old, outcome = run(demo, body)
+    assert outcome.ok, outcome.error
+    asg = demo.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+    members = {i["InstanceId"] for g in asg for i in g["Instances"]}
+    assert not set(old) & members
+    group = next(g for g in asg if g["AutoScalingGroupName"] == "worker-use1")
+    assert group["DesiredCapacity"] == 8 and len(group["Instances"]) == 8
+
+
+def test_cli_rollback_yes_and_audit(demo, capsys):
+    assert main(["rollback", "web", "--config", str(demo.config_path), "--yes", "--reason", "pager"]) == 0
+    assert listener_weights(demo)["web-1-4-0"] == 100
+    assert main(["audit", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert '"reason": "pager"' in out and '"status": "succeeded"' in out
+
+
+def test_cli_refusal_exit_2_and_dry_run_changes_nothing(demo, capsys):
+    assert main(["decommission", "web", "1.5.0", "--config", str(demo.config_path), "--yes"]) == 2
+    assert main(["launch", "web", "--config", str(demo.config_path), "--dry-run"]) in (0, 2)
+    assert main(["plan", "rollback", "web", "--config", str(demo.config_path)]) == 0
+    assert listener_weights(demo)["web-1-5-0"] == 90
+    text = capsys.readouterr().out
+    assert "refused" in text and "dry run" in text

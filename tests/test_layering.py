@@ -1,0 +1,53 @@
+"""Layering rules of DESIGN.md, checked on the real modules."""
+import ast
+import pathlib
+import subprocess
+import sys
+
+PKG = pathlib.Path(__file__).resolve().parents[1] / "fleettui"
+
+
+def _modules(sub: str = ""):
+    for path in sorted((PKG / sub).rglob("*.py")):
+        yield path, ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _imports(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module
+
+
+def test_no_module_outside_ui_imports_textual():
+    offenders = [str(p.relative_to(PKG)) for p, tree in _modules()
+                 if "ui" not in p.relative_to(PKG).parts[:1]
+                 and any(m == "textual" or m.startswith("textual.") for m in _imports(tree))]
+    assert offenders == []
+
+
+def test_non_ui_modules_import_without_textual():
+    """Like harlequin: import every non-UI module in a fresh interpreter and check textual stayed out."""
+    mods = sorted({".".join(("fleettui", *p.relative_to(PKG).with_suffix("").parts)).removesuffix(".__init__")
+                   for p, _ in _modules() if p.relative_to(PKG).parts[0] != "ui" and p.name != "__main__.py"})
+    code = "import sys\n" + "".join(f"import {m}\n" for m in mods) + "print('textual' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+def test_domain_is_pure():
+    banned = ("aiobotocore", "botocore", "boto3", "textual", "asyncio", "socket", "requests", "fleettui.aws",
+              "fleettui.actions", "fleettui.ui")
+    offenders = [(str(p.relative_to(PKG)), m) for p, tree in _modules("domain") for m in _imports(tree)
+                 if any(m == b or m.startswith(b + ".") for b in banned)]
+    assert offenders == []
+
+
+def test_no_in_place_instance_mutation_anywhere():
+    """Replace-only: no code path may modify, stop, reboot or remote-control an instance."""
+    banned = ("modify_instance_attribute", "stop_instances", "reboot_instances", "send_command", "start_session",
+              "ModifyInstanceAttribute", "StopInstances", "RebootInstances", "SendCommand", "paramiko")
+    offenders = [(str(p.relative_to(PKG)), b) for p, _ in _modules() for b in banned
+                 if b in p.read_text(encoding="utf-8")]
+    assert offenders == []

@@ -1,0 +1,149 @@
+"""Drift and age rules, and generation roles, on hand-made AWS descriptions (pure domain, no server)."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from fleettui.config import ServiceConfig
+from fleettui.domain.build import RawService, build_service
+from fleettui.domain.rules import age_findings
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+DAY = 86400
+
+
+def svc_cfg(**kw):
+    base = dict(name="web", regions=("us-east-1",), selector=(("Service", "web"),), launch_template="web-lt",
+                required_tags=("Owner",), listener_arn=None, warn_age_s=14 * DAY, max_age_s=30 * DAY)
+    base.update(kw)
+    return ServiceConfig(**base)
+
+
+def image(image_id, version, created_days_ago, **extra):
+    return {"ImageId": image_id, "Name": f"web-{version}", "State": "available",
+            "CreationDate": (NOW - timedelta(days=created_days_ago)).isoformat(),
+            "Tags": [{"Key": "Version", "Value": version}], **extra}
+
+
+def lt(version, image_id, default=False, **data):
+    d = {"ImageId": image_id, "InstanceType": "m5.large", "SecurityGroupIds": ["sg-web"],
+         "IamInstanceProfile": {"Name": "web-role"}}
+    d.update(data)
+    return {"LaunchTemplateId": "lt-1", "LaunchTemplateName": "web-lt", "VersionNumber": version,
+            "DefaultVersion": default, "LaunchTemplateData": d}
+
+
+def inst(iid, image_id, lt_version, age_days=1.0, **over):
+    tags = {"Service": "web", "Owner": "team", "aws:ec2launchtemplate:id": "lt-1",
+            "aws:ec2launchtemplate:version": str(lt_version)}
+    tags.update(over.pop("tags", {}))
+    d = {"InstanceId": iid, "ImageId": image_id, "InstanceType": "m5.large", "_region": "us-east-1",
+         "LaunchTime": NOW - timedelta(days=age_days), "State": {"Name": "running"},
+         "Placement": {"AvailabilityZone": "us-east-1a"}, "SubnetId": "subnet-a",
+         "SecurityGroups": [{"GroupId": "sg-web"}],
+         "IamInstanceProfile": {"Arn": "arn:aws:iam::1:instance-profile/web-role"},
+         "Tags": [{"Key": k, "Value": v} for k, v in tags.items() if v is not None]}
+    d.update(over)
+    return d
+
+
+def build(instances, *, images=None, lts=None, listener=None, tgs=None, **cfg):
+    raw = RawService(
+        config=svc_cfg(**cfg), instances=instances,
+        images=images or {"ami-old": image("ami-old", "1.0", 40), "ami-new": image("ami-new", "2.0", 2)},
+        lt_versions={"us-east-1": lts or [lt(1, "ami-old"), lt(2, "ami-new", default=True)]},
+        listener=listener, target_groups=tgs or {},
+    )
+    return build_service(raw, NOW)
+
+
+def kinds(service, iid):
+    return {f.kind for i in service.instances if i.id == iid for f in i.findings}
+
+
+def test_clean_host_has_no_findings():
+    s = build([inst("i-1", "ami-new", 2)])
+    assert kinds(s, "i-1") == set()
+
+
+@pytest.mark.parametrize("override, kind, expected, actual", [
+    ({"InstanceType": "m5.xlarge"}, "drift:instance_type", "m5.large", "m5.xlarge"),
+    ({"SecurityGroups": [{"GroupId": "sg-web"}, {"GroupId": "sg-debug"}]}, "drift:security_groups", "sg-web",
+     "sg-debug,sg-web"),
+    ({"IamInstanceProfile": {"Arn": "arn:aws:iam::1:instance-profile/debug"}}, "drift:iam_instance_profile",
+     "web-role", "debug"),
+    ({"ImageId": "ami-other"}, "drift:image", "ami-new", "ami-other"),
+    ({"tags": {"Owner": None}}, "drift:tags", "Owner", "(none)"),
+])
+def test_each_drift_rule_reports_expected_and_actual(override, kind, expected, actual):
+    images = {"ami-old": image("ami-old", "1.0", 40), "ami-new": image("ami-new", "2.0", 2),
+              "ami-other": image("ami-other", "2.0", 3)}
+    s = build([inst("i-1", "ami-new", 2, **override)], images=images)
+    f = next(f for i in s.instances for f in i.findings if f.kind == kind)
+    assert (f.expected, f.actual) == (expected, actual)
+
+
+def test_subnet_drift_when_template_pins_a_subnet():
+    lts = [lt(2, "ami-new", default=True, NetworkInterfaces=[{"SubnetId": "subnet-b", "Groups": ["sg-web"]}],
+              SecurityGroupIds=[])]
+    s = build([inst("i-1", "ami-new", 2)], lts=lts)
+    f = next(f for f in s.instances[0].findings if f.kind == "drift:subnet")
+    assert (f.expected, f.actual) == ("subnet-b", "subnet-a")
+
+
+def test_launch_template_version_differs_from_declared():
+    # v3 is declared with the same image but another instance type: hosts from v2 must be replaced
+    lts = [lt(1, "ami-old"), lt(2, "ami-new"), lt(3, "ami-new", default=True, InstanceType="m6i.large")]
+    s = build([inst("i-1", "ami-new", 2)], lts=lts)
+    f = next(f for f in s.instances[0].findings if f.kind == "drift:launch_template_version")
+    assert (f.expected, f.actual) == ("v3", "v2")
+    assert s.instances[0].expected_launch_template_version == 3
+
+
+def test_host_not_launched_from_the_template_is_a_snowflake():
+    s = build([inst("i-1", "ami-new", 2, tags={"aws:ec2launchtemplate:id": None,
+                                                "aws:ec2launchtemplate:version": None})])
+    assert "drift:launch_template" in kinds(s, "i-1")
+
+
+def test_deprecated_and_deregistered_images():
+    images = {"ami-old": image("ami-old", "1.0", 40, DeprecationTime=(NOW - timedelta(days=1)).isoformat()),
+              "ami-new": image("ami-new", "2.0", 2)}
+    s = build([inst("i-1", "ami-old", 1), inst("i-2", "ami-gone", 1)], images=images)
+    assert "drift:image_deprecated" in kinds(s, "i-1")
+    assert "drift:image_deregistered" in kinds(s, "i-2")
+    gone = next(g for g in s.generations if g.version == "ami-gone")
+    assert not gone.image.reproducible
+
+
+@pytest.mark.parametrize("age_days, kinds_", [(1, []), (14, ["age:warn"]), (20, ["age:warn"]), (30, ["age:max"]),
+                                              (45, ["age:max"])])
+def test_age_rules(age_days, kinds_):
+    assert [f.kind for f in age_findings(age_days * DAY, 14 * DAY, 30 * DAY)] == kinds_
+
+
+def test_generations_weights_and_roles():
+    arn = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web-{}/x"
+    listener = {"DefaultActions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+        {"TargetGroupArn": arn.format("a"), "Weight": 0}, {"TargetGroupArn": arn.format("b"), "Weight": 90},
+        {"TargetGroupArn": arn.format("c"), "Weight": 10}]}}]}
+    images = {"ami-a": image("ami-a", "1.4", 60), "ami-b": image("ami-b", "1.5", 25), "ami-c": image("ami-c", "1.6", 2)}
+    lts = [lt(1, "ami-a"), lt(2, "ami-b"), lt(3, "ami-c", default=True)]
+    tgs = {arn.format(x): {"name": f"web-{x}", "tags": {"fleettui:version": v}, "health": {f"i-{x}": "healthy"}}
+           for x, v in (("a", "1.4"), ("b", "1.5"), ("c", "1.6"))}
+    s = build([inst("i-a", "ami-a", 1, 40), inst("i-b", "ami-b", 2, 10), inst("i-c", "ami-c", 3, 1)],
+              images=images, lts=lts, listener=listener, tgs=tgs, listener_arn="arn:aws:elasticloadbalancing:"
+              "us-east-1:123456789012:listener/app/web/x/y")
+    assert [(g.version, g.weight, g.labels) for g in s.generations] == [
+        ("1.4", 0, ("rollback target",)), ("1.5", 90, ("live",)), ("1.6", 10, ("canary",))]
+    assert s.rollback.ready and s.rollback.target == "1.4"
+    assert all(i.health == "healthy" for i in s.instances)
+    # the age rule of the old generation
+    assert s.generations[0].instances[0].age_level == "error"
+
+
+def test_weight_to_target_group_without_instances_is_a_warning():
+    arn = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web-ghost/x"
+    listener = {"DefaultActions": [{"Type": "forward", "TargetGroupArn": arn}]}
+    s = build([inst("i-1", "ami-new", 2)], listener=listener,
+              tgs={arn: {"name": "web-ghost", "tags": {"fleettui:version": "9.9"}, "health": {}}})
+    assert any("web-ghost" in w for w in s.warnings)
