@@ -143,6 +143,22 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("fleettui: interrupted")
         return 130
+    except Exception as e:  # noqa: BLE001 - a bug: one line for the operator, the traceback to the log
+        log = _log_traceback()
+        err_console.print(f"fleettui: internal error: {e.__class__.__name__}: {e} (traceback in {log})",
+                          markup=False, soft_wrap=True)
+        return 1
+
+
+def _log_traceback() -> str:
+    import traceback
+
+    from fleettui import paths
+
+    path = paths.ensure_dir(paths.log_dir()) / "fleettui.log"
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(traceback.format_exc())
+    return str(path)
 
 
 if __name__ == "__main__":

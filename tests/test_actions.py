@@ -57,14 +57,14 @@ def test_full_rollout_launch_shift_decommission(demo):
     before = live_ids(demo, "web")
 
     async def launch(a):
-        plan = await a.plan(Intent("launch", "web", count=4))
+        plan = await a.plan(Intent("launch", "web"))   # as many hosts as the live generation
         assert plan.refusal is None, plan.refusal
         return await a.execute(plan, "rollout 1.7.0")
 
     assert run(demo, launch).ok
     weights = listener_weights(demo)
-    assert weights["web-1.7.0"] == 0 and weights["web-1-5-0"] == 90
-    assert len(live_ids(demo, "web")) == len(before) + 4
+    assert weights["web-1-7-0"] == 0 and weights["web-1-5-0"] == 90
+    assert len(live_ids(demo, "web")) == len(before) + 15
 
     for pct in (10, 50, 100):
         async def shift(a, pct=pct):
@@ -73,7 +73,7 @@ def test_full_rollout_launch_shift_decommission(demo):
             return await a.execute(plan, f"to {pct}")
 
         assert run(demo, shift).ok
-        assert listener_weights(demo)["web-1.7.0"] == pct
+        assert listener_weights(demo)["web-1-7-0"] == pct
         assert sum(listener_weights(demo).values()) == 100
 
     for version in ("1.4.0", "1.5.0", "1.6.0"):
@@ -83,9 +83,9 @@ def test_full_rollout_launch_shift_decommission(demo):
             return await a.execute(plan, "cleanup")
 
         assert run(demo, decom).ok
-    assert set(listener_weights(demo)) == {"web-1.7.0"}
+    assert set(listener_weights(demo)) == {"web-1-7-0"}
     remaining = live_ids(demo, "web")
-    assert len(remaining) == 4 and not (remaining & before)
+    assert len(remaining) == 15 and not (remaining & before)
     tgs = {g["TargetGroupName"] for g in demo.client("elbv2").describe_target_groups()["TargetGroups"]}
     assert not {"web-1-4-0", "web-1-5-0", "web-1-6-0"} & tgs
     # journal: every plan finished

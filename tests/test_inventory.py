@@ -28,7 +28,7 @@ def test_web_generations_weights_and_roles(demo):
     assert [(g.version, g.weight, g.labels) for g in web.generations] == [
         ("1.4.0", 0, ("rollback target",)), ("1.5.0", 90, ("live",)), ("1.6.0", 10, ("canary",))]
     assert web.rollback.target == "1.4.0"
-    assert [g.total for g in web.generations] == [6, 15, 3]
+    assert [g.total for g in web.generations] == [15, 15, 3]
     assert all(g.healthy == g.total for g in web.generations)
     assert snap.account == "123456789012"
 

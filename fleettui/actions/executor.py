@@ -84,8 +84,8 @@ class Executor:
             mark = len(self.gw.mutations)
             try:
                 detail = await getattr(self, f"_{st.kind}")(plan, st)
-            except (FleetError, asyncio.TimeoutError) as e:
-                msg = str(e) or e.__class__.__name__
+            except Exception as e:  # noqa: BLE001 - journaled and shown, never a traceback
+                msg = str(e) if isinstance(e, FleetError) else f"internal error: {e.__class__.__name__}: {e}"
                 self.journal.append("step_failed", plan.id, step=st.id, error=msg,
                                     request_ids=self._request_ids(mark))
                 self.journal.append("plan_finished", plan.id, status="failed", failed_step=st.id)
@@ -101,7 +101,10 @@ class Executor:
             record.done.add(st.id)
             await self._emit(StepEvent(plan, st, index, "succeeded"))
             if self.heartbeat is not None and index + 1 < len(plan.steps):
-                await self.heartbeat()
+                try:
+                    await self.heartbeat()
+                except FleetError as e:  # the lock just expires later; the plan goes on
+                    self.journal.append("warning", plan.id, step=st.id, message=f"lock refresh failed: {e}")
         self.journal.append("plan_finished", plan.id, status="succeeded")
         return Outcome(plan, "succeeded", done=tuple(record.done))
 
@@ -120,7 +123,8 @@ class Executor:
 
     # -- helpers --------------------------------------------------------------------------------------------
     async def _launched(self, plan: Plan, region: str, step_id: str) -> list[dict[str, Any]]:
-        return await describe_instances(self.gw, region, ((PLAN_TAG, plan.id), (STEP_TAG, step_id)))
+        return await describe_instances(self.gw, region, ((PLAN_TAG, plan.id), (STEP_TAG, step_id)),
+                                        states=["pending", "running"])
 
     async def _tg_arns(self, region: str, st: Step) -> list[str]:
         arns = list(st.params.get("target_groups") or ())
@@ -167,7 +171,7 @@ class Executor:
         existing = await self._launched(plan, st.region, st.id)
         need = int(p["count"]) - len(existing)
         if need <= 0:
-            return {"instances": [i["InstanceId"] for i in existing], "reused": len(existing)}
+            return await self._trim_launch(plan, st)
         subnets = list(p.get("subnets") or ()) or [None]
         per_subnet = Counter(subnets[(len(existing) + k) % len(subnets)] for k in range(need))
         template = p["launch_template"]
@@ -176,16 +180,26 @@ class Executor:
         tags = dict(p.get("tags") or {})
         tags.update({"Name": p.get("name") or plan.service, PLAN_TAG: plan.id, STEP_TAG: st.id})
         spec = [{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}]
-        launched: list[str] = [i["InstanceId"] for i in existing]
         for n, (subnet, count) in enumerate(sorted(per_subnet.items(), key=lambda kv: str(kv[0]))):
             kwargs: dict[str, Any] = dict(LaunchTemplate=lt, MinCount=count, MaxCount=count,
                                           TagSpecifications=spec,
                                           ClientToken=f"{plan.id}-{st.id}-{len(existing)}-{n}")
             if subnet:
                 kwargs["SubnetId"] = subnet
-            resp = await self.gw.call("ec2", st.region, "run_instances", **kwargs)
-            launched += [i["InstanceId"] for i in resp["Instances"]]
-        return {"instances": launched}
+            await self.gw.call("ec2", st.region, "run_instances", **kwargs)
+        return await self._trim_launch(plan, st)
+
+    async def _trim_launch(self, plan: Plan, st: Step) -> dict[str, Any]:
+        """Reconcile to exactly ``count``: a RunInstances retried by botocore after its response was lost is
+        deduplicated by ClientToken on AWS, but not by every emulator; surplus hosts this step just launched
+        (never registered anywhere) are terminated, newest first."""
+        mine = await self._launched(plan, st.region, st.id)
+        mine.sort(key=lambda i: (i["LaunchTime"], i["InstanceId"]))
+        surplus = [i["InstanceId"] for i in mine[int(st.params["count"]):]]
+        if surplus:
+            await self.gw.call("ec2", st.region, "terminate_instances", InstanceIds=surplus)
+        kept = [i["InstanceId"] for i in mine[:int(st.params["count"])]]
+        return {"instances": kept, **({"surplus_terminated": surplus} if surplus else {})}
 
     async def _wait_running(self, plan: Plan, st: Step) -> dict[str, Any]:
         ids = [i["InstanceId"] for i in await self._launched(plan, st.region, st.params["launch_step"])]

@@ -298,9 +298,16 @@ def plan_shift(snapshot: Snapshot, cfg: ServiceConfig, weights: dict[str, int], 
 
 
 def _capacity_after_weights(svc: Service, weights: dict[str, int]) -> int:
-    before = healthy_serving(svc)
-    after = sum(svc.generation(v).healthy for v, w in weights.items() if w)
-    return 100 if before == 0 else min(100, round(100 * after / before))
+    """Healthy hosts per share of traffic after the change, as a percent of what the live generation has for
+    all of it today (the least provisioned generation that takes traffic decides). 100 when live has no
+    healthy host: nothing can get worse, and a rollback must never be blocked by an outage."""
+    live = svc.live
+    if live is None or live.healthy == 0:
+        return 100
+    per_percent = [svc.generation(v).healthy / w for v, w in weights.items() if w]
+    if not per_percent:
+        return 0
+    return min(100, round(100 * min(per_percent) / (live.healthy / 100)))
 
 
 def plan_rollback(snapshot: Snapshot, cfg: ServiceConfig, reason: str = "", ramp: list[int] | None = None) -> Plan:

@@ -79,10 +79,13 @@ class Gateway:
         self.sent: Counter[str] = Counter()        # HTTP requests that left the process, by "service.Operation"
         self.refused: list[str] = []               # operations the guard refused
         self.mutations: list[tuple[str, str | None]] = []  # ("service.Operation", request id) of sent mutations
-        self._session = AioSession(profile=aws.profile) if aws.profile else AioSession()
-        if _is_loopback(aws.endpoint_url) and not aws.profile:
+        if _is_loopback(aws.endpoint_url):
             # an emulator on loopback (moto) accepts any key: send dummy ones so real keys never reach it
+            # (the profile is then only a label)
+            self._session = AioSession()
             self._session.set_credentials("testing", "testing")
+        else:
+            self._session = AioSession(profile=aws.profile) if aws.profile else AioSession()
         self._config = AioConfig(
             retries={"mode": "adaptive", "max_attempts": max_attempts},
             connect_timeout=connect_timeout, read_timeout=read_timeout, max_pool_connections=32,

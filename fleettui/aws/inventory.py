@@ -40,9 +40,10 @@ def _chunks(items: list[str], n: int) -> list[list[str]]:
 
 
 async def describe_instances(gw: Gateway, region: str, selector: tuple[tuple[str, str], ...],
-                             extra_filters: list[dict] | None = None) -> list[dict[str, Any]]:
+                             extra_filters: list[dict] | None = None,
+                             states: list[str] = LIVE_STATES) -> list[dict[str, Any]]:
     filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in selector]
-    filters.append({"Name": "instance-state-name", "Values": LIVE_STATES})
+    filters.append({"Name": "instance-state-name", "Values": states})
     filters.extend(extra_filters or ())
     out: list[dict[str, Any]] = []
     async for page in gw.paginate("ec2", region, "describe_instances", Filters=filters,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -93,7 +93,7 @@ class Plan:
         return self.refusal is None and bool(self.steps)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["steps"] = [s.to_dict() for s in self.steps]
         d["weights_before"] = dict(self.weights_before)
         d["weights_after"] = dict(self.weights_after)
