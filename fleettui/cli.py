@@ -143,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("fleettui: interrupted")
         return 130
+    except BrokenPipeError:   # `fleettui status | head`: the reader left, nothing to report
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as e:  # noqa: BLE001 - a bug: one line for the operator, the traceback to the log
         log = _log_traceback()
         err_console.print(f"fleettui: internal error: {e.__class__.__name__}: {e} (traceback in {log})",

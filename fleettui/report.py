@@ -22,15 +22,18 @@ def _labels(g: Generation) -> Text:
     return Text(" ").join(Text(label, style=styles[label]) for label in g.labels)
 
 
-def service_table(s: Service) -> Table:
+def service_table(s: Service, width: int = 160) -> Table:
     rb = s.rollback
     title = Text.assemble((s.name, "bold"), f"  ({', '.join(s.regions)})  rollback: ",
                           ("ready → " + rb.reason, "green") if rb.ready else ("not ready: " + rb.reason, "yellow"))
     t = Table(title=title, title_justify="left", expand=False, show_edge=False, pad_edge=False)
-    for col, kw in (("generation", {}), ("image", {}), ("created", {}), ("weight", {}), ("role", {}),
-                    ("healthy", {"justify": "right"}), ("age", {"justify": "right"}),
-                    ("drift", {"justify": "right"}), ("aged", {"justify": "right"})):
-        t.add_column(col, **kw)
+    wide = width >= 120   # narrow terminals drop the image columns rather than wrap every cell
+    cols = [("generation", {}), ("image", {}), ("created", {}), ("weight", {}), ("role", {}),
+            ("healthy", {"justify": "right"}), ("age", {"justify": "right"}),
+            ("drift", {"justify": "right"}), ("aged", {"justify": "right"})]
+    for col, kw in cols:
+        if wide or col not in ("image", "created"):
+            t.add_column(col, no_wrap=True, **kw)
     for g in s.generations:
         created = g.image.created.date().isoformat() if g.image.created else "—"
         health_style = "red" if g.healthy < g.total else ""
@@ -41,8 +44,9 @@ def service_table(s: Service) -> Table:
         image = Text(g.image.id, style="" if g.image.reproducible else "red")
         if g.image.deprecated:
             image.append(" deprecated", style="yellow")
-        t.add_row(Text(g.version, style="bold"), image, created, weight_bar(g.weight), _labels(g),
-                  Text(f"{g.healthy}/{g.total}", style=health_style), age, drift, aged)
+        cells = [Text(g.version, style="bold"), image, created, weight_bar(g.weight), _labels(g),
+                 Text(f"{g.healthy}/{g.total}", style=health_style), age, drift, aged]
+        t.add_row(*(cells if wide else cells[:1] + cells[3:]))
     return t
 
 
@@ -53,7 +57,7 @@ def render_snapshot(snap: Snapshot, console: Console) -> None:
                                 (who, "dim")))
     parts = []
     for s in snap.services:
-        parts.append(service_table(s))
+        parts.append(service_table(s, console.width))
         for w in s.warnings:
             parts.append(Text(f"  ! {w}", style="yellow"))
         parts.append(Text(""))
