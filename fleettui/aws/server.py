@@ -1,25 +1,37 @@
-"""moto's server embedded in this process on 127.0.0.1: the emulated AWS of ``--demo`` and of the tests."""
+"""moto's server embedded in this process on 127.0.0.1: the emulated AWS of ``--demo`` and of the tests.
+
+moto keeps its emulated resources in process-global backends: every ``EmbeddedAws`` of one process serves the
+same account state (two servers are two doors into one emulated AWS), and :meth:`EmbeddedAws.reset` empties it
+for all of them. That is also what lets the demo seeder backdate resources through the backend objects.
+"""
 from __future__ import annotations
 
 import logging
-import socket
 import urllib.request
 
 DUMMY_KEY = "testing"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+HOST = "127.0.0.1"
 
 
 def _fill_moto_gaps() -> None:
-    """Make the emulator launch hosts the way EC2 does, where moto 5.2 falls short (in-process only):
-    an instance profile is attached to *every* instance of a RunInstances call (moto: the first only), and the
-    launch template's IamInstanceProfile is applied when the call names none (moto: ignored). Without this,
-    every host fleettui launches in the demo would show instance-profile drift that real AWS never shows."""
+    """Make the emulator behave like EC2 where moto 5.2 falls short (patches moto classes; in-process only).
+
+    * An instance profile is attached to *every* instance of a RunInstances call (moto: the first only), and the
+      launch template's IamInstanceProfile is applied when the call names none (moto: ignored). Without this,
+      every host fleettui launches in the demo would show instance-profile drift that real AWS never shows.
+
+    Three lookups by exact id are made O(1) (same results; moto scans everything for each of them, which makes
+    seeding and describing a 10,000-host benchmark fleet quadratic -- minutes instead of seconds):
+    * the image of each launched instance (moto filters all ~1,300 images it preloads: 7 ms per instance);
+    * the tags of one resource (moto scans every tag of the region for every instance it serializes or
+      filters by tag);
+    * an instance by id (moto copies and scans every reservation).
+    """
+    from moto.ec2.exceptions import InvalidInstanceIdError
+    from moto.ec2.models.amis import AmiBackend
     from moto.ec2.models.instances import InstanceBackend
+    from moto.ec2.models.tags import TagBackend
+    from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix
 
     if getattr(InstanceBackend, "_fleettui_profiles", False):
         return
@@ -39,33 +51,105 @@ def _fill_moto_gaps() -> None:
                                                         iam_instance_profile_arn=arn)
         return reservation
 
+    original_describe = AmiBackend.describe_images
+
+    def describe_images(self, ami_ids=None, filters=None, exec_users=None, owners=None):
+        # The exact call Instance.__init__ makes: {"image-id": "<one id>"}; same result as moto's linear filter.
+        if not ami_ids and not exec_users and not owners and filters and list(filters) == ["image-id"]:
+            wanted = filters["image-id"]
+            if isinstance(wanted, str) and not any(c in wanted for c in "*?["):
+                ami = self.amis.get(wanted)
+                return [ami] if ami is not None else []
+        return original_describe(self, ami_ids=ami_ids, filters=filters, exec_users=exec_users, owners=owners)
+
+    original_tags = TagBackend.describe_tags
+
+    def describe_tags(self, filters=None):
+        # The exact call TaggedEC2Resource.get_tags makes: {"resource-id": ["<one id>"]}.
+        if filters and list(filters) == ["resource-id"] and len(filters["resource-id"]) == 1:
+            rid = filters["resource-id"][0]
+            if isinstance(rid, str) and not any(c in rid for c in "*?[\\"):
+                kind = EC2_PREFIX_TO_RESOURCE.get(get_prefix(rid), "")
+                return [{"resource_id": rid, "key": k, "value": v, "resource_type": kind}
+                        for k, v in dict(self.tags.get(rid) or {}).items()]
+        return original_tags(self, filters)
+
+    def get_instance(self, instance_id):
+        # moto never removes an instance from its reservation (terminated ones stay), so an index stays valid;
+        # a reset replaces the whole backend object and with it the index.
+        index = self.__dict__.setdefault("_fleettui_instance_index", {})
+        found = index.get(instance_id)
+        if found is not None:
+            return found
+        for reservation in reversed(self.reservations.values()):   # newest first: just-launched hosts at once
+            for inst in reservation.instances:
+                index[inst.id] = inst
+                if inst.id == instance_id:
+                    return inst
+        raise InvalidInstanceIdError(instance_id)
+
     InstanceBackend.run_instances = run_instances
+    InstanceBackend.get_instance = get_instance
+    AmiBackend.describe_images = describe_images
+    TagBackend.describe_tags = describe_tags
     InstanceBackend._fleettui_profiles = True
 
 
+def _quiet_logs() -> None:
+    """werkzeug logs one line per request to stderr, which would corrupt the TUI."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
 class EmbeddedAws:
-    """``EmbeddedAws(port=0)`` starts moto's ThreadedMotoServer on a free (or the given) loopback port."""
+    """moto's ThreadedMotoServer on 127.0.0.1: ``port=0`` lets the OS pick a free port (race-free: the listening
+    socket is bound with port 0 and the chosen port read back), or a given port (``OSError`` if it is taken).
+
+    ``.endpoint_url`` is the URL to give boto3/aiobotocore; ``.stop()`` (or leaving the ``with`` block) shuts the
+    server down and frees the port.
+    """
 
     def __init__(self, port: int = 0):
         from moto.server import ThreadedMotoServer
 
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)   # request logs would corrupt the TUI
+        _quiet_logs()
         _fill_moto_gaps()
-        self.port = port or _free_port()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+
+        class _Server(ThreadedMotoServer):
+            error: BaseException | None = None
+
+            def _server_entry(self) -> None:
+                # moto's start() waits for a "ready" event that a failed bind never sets: it would hang forever.
+                try:
+                    super()._server_entry()
+                except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread below
+                    self.error = e
+                    self._server_ready_event.set()
+
+        self._server = _Server(ip_address=HOST, port=port, verbose=False)
         self._server.start()
-        self.endpoint_url = f"http://127.0.0.1:{self.port}"
+        if self._server.error is not None:
+            err = self._server.error
+            raise OSError(getattr(err, "errno", None), f"cannot start the emulated AWS on {HOST}:{port}: {err}") \
+                from err
+        self.host, self.port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{HOST}:{self.port}"
         self._running = True
 
+    @property
+    def running(self) -> bool:
+        return self._running
+
     def reset(self) -> None:
-        """Forget every emulated resource (moto's reset API)."""
-        req = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        """Forget every emulated resource (moto's reset API; all servers of this process share the state)."""
+        req = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", data=b"", method="POST")
         urllib.request.urlopen(req, timeout=10).close()
 
     def stop(self) -> None:
         if self._running:
             self._running = False
             self._server.stop()
+            if self._server._server is not None:       # moto's stop() leaves the listening socket open
+                self._server._server.server_close()
 
     def __enter__(self) -> "EmbeddedAws":
         return self
@@ -73,9 +157,13 @@ class EmbeddedAws:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def __repr__(self) -> str:
+        return f"EmbeddedAws({self.endpoint_url!r}{'' if self._running else ', stopped'})"
+
 
 def boto3_client(service: str, region: str, endpoint_url: str):
-    """A sync client on the emulator (seeding and test fixtures only; the app itself uses aiobotocore)."""
+    """A sync client on the emulator with dummy credentials ("testing"): seeding and test fixtures only (the app
+    itself goes through the aiobotocore gateway)."""
     import boto3
 
     return boto3.client(service, region_name=region, endpoint_url=endpoint_url,
