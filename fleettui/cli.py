@@ -26,8 +26,22 @@ def _common(p: argparse.ArgumentParser, suppress: bool) -> None:
                    help="limit to this region (repeatable)")
 
 
+class UsageError(FleetError):
+    """A command line argparse rejects: bad input like any other (one line, exit 2)."""
+
+    exit_code = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit 2 (the full usage is in --help)."""
+
+    def error(self, message: str):
+        cmd = self.prog.removeprefix("fleettui").strip()
+        raise UsageError(f"{cmd + ': ' if cmd else ''}{message} (see `{self.prog} --help`)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fleettui", description="Dashboard and replace-only actions for "
+    parser = _Parser(prog="fleettui", description="Dashboard and replace-only actions for "
                                      "immutable EC2 fleets. Without a command, opens the TUI.")
     _common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -92,7 +106,10 @@ def cmd_demo_serve(args) -> int:
 
     from fleettui.aws.demo import start_demo
 
-    server, fleet, path = start_demo(port=args.port, config_out=args.config_out)
+    from fleettui import paths
+
+    server, fleet, path = start_demo(port=args.port, config_out=args.config_out,
+                                     config_dir=paths.state_dir() / "demo-serve")
     try:
         print(f"emulated AWS (moto) on {server.endpoint_url}")
         print(f"seeded {sum(len(v) for v in fleet.instance_ids.values())} instances in {', '.join(fleet.regions)}")
@@ -124,12 +141,12 @@ def cmd_tui(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    for name, default in (("config", None), ("demo", False), ("read_only", None), ("profile", None),
-                          ("regions", None)):
-        if not hasattr(args, name):
-            setattr(args, name, default)
     try:
+        args = parser.parse_args(argv)
+        for name, default in (("config", None), ("demo", False), ("read_only", None), ("profile", None),
+                              ("regions", None)):
+            if not hasattr(args, name):
+                setattr(args, name, default)
         if args.command is None:
             return cmd_tui(args)
         if args.command == "status":

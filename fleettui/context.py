@@ -38,7 +38,10 @@ def open_context(*, config_path: str | Path | None = None, demo: bool = False, r
 
         if progress:
             progress("starting embedded AWS (moto) and seeding the demo fleet…")
-        server, _fleet, path = start_demo()
+        from fleettui import paths
+
+        # the demo's config lives in the state dir (rewritten each run) rather than a temp dir nobody removes
+        server, _fleet, path = start_demo(config_dir=paths.state_dir() / "demo")
         config_path = path
     try:
         config = load_config(config_path)
