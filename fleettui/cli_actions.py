@@ -149,8 +149,9 @@ def _confirm(plan, yes: bool) -> bool:
 async def _progress_run(actions, plan, reason: str, quiet: bool, resume_record=None):
     from fleettui.actions.api import describe_event
 
+    # the live bar only on a terminal: elsewhere (pipes, CI logs) rich would still end it with an empty line
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=err, disable=quiet, transient=True)
+                        console=err, disable=quiet or not err.is_terminal, transient=True)
 
     with progress:
         task = progress.add_task(plan.summary[:60], total=len(plan.steps))

@@ -92,7 +92,8 @@ def find_config_path(explicit: Path | str | None = None, env: Mapping[str, str] 
         if value:
             p = Path(value).expanduser()
             if not p.is_file():
-                raise ConfigError(f"{p}: {'is a directory' if p.is_dir() else 'no such file'} (given by {origin})")
+                problem = "is a directory" if p.is_dir() else "not a regular file" if p.exists() else "no such file"
+                raise ConfigError(f"{p}: {problem} (given by {origin})")
             return p.resolve()
     p = paths.config_dir(env) / "config.toml"
     return p.resolve() if p.is_file() else None

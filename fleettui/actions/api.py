@@ -101,9 +101,21 @@ class Actions:
             raise planners.PlanError(f"{cfg.name} has no launch_template in the config")
         region = cfg.listener_region or cfg.regions[0]
         key = "LaunchTemplateId" if cfg.launch_template.startswith("lt-") else "LaunchTemplateName"
-        want = str(intent.lt_version) if intent.lt_version else cfg.launch_template_version
-        resp = await self.gw.call("ec2", region, "describe_launch_template_versions",
-                                  **{key: cfg.launch_template}, Versions=[want])
+        if intent.lt_version is not None and intent.lt_version < 1:
+            raise planners.PlanError(f"--lt-version must be at least 1 (got {intent.lt_version})")
+        if intent.count is not None and intent.count < 1:
+            raise planners.PlanError(f"--count must be at least 1 (got {intent.count})")
+        want = str(intent.lt_version) if intent.lt_version is not None else cfg.launch_template_version
+        try:
+            resp = await self.gw.call("ec2", region, "describe_launch_template_versions",
+                                      **{key: cfg.launch_template}, Versions=[want])
+        except AwsError as e:
+            code = getattr(e, "code", "") or ""
+            if "VersionNotFound" in code:
+                raise planners.PlanError(f"{cfg.launch_template} has no version {want} in {region}") from None
+            if "NotFound" in code:
+                raise planners.PlanError(f"launch template {cfg.launch_template} not found in {region}") from None
+            raise
         versions = resp.get("LaunchTemplateVersions") or []
         if not versions:
             raise planners.PlanError(f"{cfg.launch_template} has no version {want} in {region}")
@@ -121,7 +133,8 @@ class Actions:
         template_tg = next((a for g in reversed(svc.generations) for a in g.target_group_arns), None)
         return planners.LaunchTarget(
             version=version, image_id=image_id, launch_template_version=int(ltv["VersionNumber"]), region=region,
-            count=intent.count or (live.total if live else 1), template_target_group=template_tg,
+            count=intent.count if intent.count is not None else (live.total if live else 1),
+            template_target_group=template_tg,
             subnets=tuple(sorted({i.subnet_id for i in (live.instances if live else ()) if i.subnet_id
                                   and i.region == region})),
         )

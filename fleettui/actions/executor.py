@@ -229,7 +229,14 @@ class Executor:
             present = [d["Target"] for d in resp.get("TargetHealthDescriptions", ())
                        if d["Target"]["Id"] in ids and d["TargetHealth"]["State"] != "draining"]
             if present:
-                await self.gw.call("elbv2", st.region, "deregister_targets", TargetGroupArn=arn, Targets=present)
+                try:
+                    await self.gw.call("elbv2", st.region, "deregister_targets", TargetGroupArn=arn,
+                                       Targets=present)
+                except AwsError as e:
+                    # a retry after a lost response: the targets are already gone (AWS accepts the repeat,
+                    # emulators answer InvalidTarget); `drained` below reads back what is really there
+                    if getattr(e, "code", "") != "InvalidTarget":
+                        raise
 
             async def drained(arn=arn) -> bool:
                 r = await self.gw.call("elbv2", st.region, "describe_target_health", TargetGroupArn=arn)
@@ -288,28 +295,52 @@ class Executor:
         done = []
         for iid in p["instance_ids"]:
             if iid in members:
-                await self.gw.call("autoscaling", st.region, "terminate_instance_in_auto_scaling_group",
-                                   InstanceId=iid, ShouldDecrementDesiredCapacity=True)
+                try:
+                    await self.gw.call("autoscaling", st.region, "terminate_instance_in_auto_scaling_group",
+                                       InstanceId=iid, ShouldDecrementDesiredCapacity=True)
+                except AwsError:
+                    # botocore's retry of a call whose response was lost finds the host already gone from the
+                    # group (AWS: ValidationError): read back, and only a host still in service is a failure
+                    group = await self._asg(st.region, p["asg"])
+                    if any(i["InstanceId"] == iid and not i["LifecycleState"].startswith("Terminat")
+                           for i in group["Instances"]):
+                        raise
                 done.append(iid)
         return {"terminated": done}
 
-    async def _create_target_group(self, plan: Plan, st: Step) -> dict[str, Any]:
-        p = st.params
+    async def _find_target_group(self, region: str, name: str) -> str | None:
         try:
-            resp = await self.gw.call("elbv2", st.region, "describe_target_groups", Names=[p["name"]])
-            if resp.get("TargetGroups"):
-                return {"target_group": resp["TargetGroups"][0]["TargetGroupArn"], "reused": True}
+            resp = await self.gw.call("elbv2", region, "describe_target_groups", Names=[name])
         except AwsError as e:
             if getattr(e, "code", "") not in NOT_FOUND:
                 raise
+            return None
+        return resp["TargetGroups"][0]["TargetGroupArn"] if resp.get("TargetGroups") else None
+
+    async def _create_target_group(self, plan: Plan, st: Step) -> dict[str, Any]:
+        p = st.params
+        existing = await self._find_target_group(st.region, p["name"])
+        if existing:
+            return {"target_group": existing, "reused": True}
         src = (await self.gw.call("elbv2", st.region, "describe_target_groups",
                                   TargetGroupArns=[p["copy_from"]]))["TargetGroups"][0]
         keys = ("Protocol", "Port", "VpcId", "HealthCheckProtocol", "HealthCheckPort", "HealthCheckEnabled",
                 "HealthCheckPath", "HealthCheckIntervalSeconds", "HealthCheckTimeoutSeconds",
                 "HealthyThresholdCount", "UnhealthyThresholdCount", "TargetType", "Matcher")
         kwargs = {k: src[k] for k in keys if src.get(k) is not None}
-        resp = await self.gw.call("elbv2", st.region, "create_target_group", Name=p["name"],
-                                  Tags=[{"Key": k, "Value": v} for k, v in (p.get("tags") or {}).items()], **kwargs)
+        try:
+            resp = await self.gw.call("elbv2", st.region, "create_target_group", Name=p["name"],
+                                      Tags=[{"Key": k, "Value": v} for k, v in (p.get("tags") or {}).items()],
+                                      **kwargs)
+        except AwsError as e:
+            # the call went through but its response was lost, and botocore's retry found the name taken
+            # (AWS itself answers a repeat with the same settings with the same group; emulators do not)
+            if getattr(e, "code", "") != "DuplicateTargetGroupName":
+                raise
+            existing = await self._find_target_group(st.region, p["name"])
+            if existing is None:
+                raise
+            return {"target_group": existing, "reused": True}
         return {"target_group": resp["TargetGroups"][0]["TargetGroupArn"]}
 
     async def _listener_add(self, plan: Plan, st: Step) -> None:

@@ -9,6 +9,7 @@ Retries are botocore's (adaptive mode); there is no retry loop of our own.
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections import Counter
 from contextlib import AsyncExitStack
 from typing import Any, AsyncIterator
@@ -20,6 +21,7 @@ from botocore.exceptions import (
     BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError,
     ProfileNotFound, ConnectTimeoutError, ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError
 
 from fleettui.config import AwsConfig
 from fleettui.errors import AwsError, FleetError
@@ -80,10 +82,11 @@ class Gateway:
         self.refused: list[str] = []               # operations the guard refused
         self.mutations: list[tuple[str, str | None]] = []  # ("service.Operation", request id) of sent mutations
         if _is_loopback(aws.endpoint_url):
-            # an emulator on loopback (moto) accepts any key: send dummy ones so real keys never reach it
-            # (the profile is then only a label)
+            # an emulator on loopback (moto): the profile is only a label; keys come from the environment when
+            # set there explicitly, else dummy ones (any key is accepted), never from a real profile
             self._session = AioSession()
-            self._session.set_credentials("testing", "testing")
+            if not os.environ.get("AWS_ACCESS_KEY_ID"):
+                self._session.set_credentials("testing", "testing")
         else:
             self._session = AioSession(profile=aws.profile) if aws.profile else AioSession()
         self._config = AioConfig(
@@ -211,6 +214,10 @@ def translate_error(e: Exception, service: str, region: str, operation: str, end
         return out
     if isinstance(e, BotoCoreError):
         return AwsError(f"{where}: {e}")
+    if isinstance(e, ResponseParserError):
+        # not a BotoCoreError: e.g. an HTML error page from a proxy or load balancer instead of AWS's XML
+        return AwsError(f"{where} failed: {endpoint} answered something that is not an AWS response "
+                        f"({str(e).splitlines()[0][:120]})")
     if isinstance(e, OSError):
         return AwsError(f"cannot reach {endpoint} for {where}: {e.strerror or e}")
     return e
