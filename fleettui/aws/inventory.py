@@ -1,7 +1,8 @@
 """Fetch the fleet concurrently (per service and region) and build an immutable Snapshot.
 
-Requests per refresh: per service and region one paginated DescribeInstances (1000 per page, server-side
-tag filters), one DescribeLaunchTemplateVersions; per region DescribeImages (chunks of 100 ids) and
+Requests per refresh: per region one paginated DescribeInstances for all services whose selectors differ in one
+tag's value (1000 per page, exact server-side tag filters; see ``_instance_queries``); per service and region
+one DescribeLaunchTemplateVersions; per region DescribeImages (chunks of 100 ids) and
 DescribeAutoScalingGroups (chunks of 50 names); per listener DescribeListeners, DescribeTargetGroups,
 DescribeTags and one DescribeTargetHealth per target group; one GetCallerIdentity per gateway.
 No per-instance calls.
@@ -20,6 +21,7 @@ from fleettui.domain.model import Snapshot
 from fleettui.errors import AwsError
 
 LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
+MAX_FILTER_VALUES = 200     # values per EC2 filter
 
 
 async def gather(*coros):
@@ -130,16 +132,70 @@ async def _listener(gw: Gateway, arn: str) -> tuple[dict[str, Any] | None, dict[
     return listener, groups
 
 
+def _instance_queries(wanted: list[ServiceConfig]) -> list[tuple[str, list[dict], list[int]]]:
+    """Plan the DescribeInstances calls of a refresh: (region, tag filters, indexes of the services it serves).
+
+    Services of one region whose selectors have the same tag keys and agree on all of them but one share a call
+    (``tag:<that key>`` lists each service's value), so that a refresh costs ~ceil(hosts / 1000) calls per region
+    rather than one per service and region. The filters stay exact: no host outside those services is fetched.
+    A service with a wildcard (``*``/``?``) in its selector keeps a call of its own."""
+    per_region: dict[str, list[int]] = defaultdict(list)
+    for idx, svc in enumerate(wanted):
+        for region in svc.regions:
+            per_region[region].append(idx)
+    plans: list[tuple[str, list[dict], list[int]]] = []
+    for region, idxs in per_region.items():
+        by_keys: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        for idx in idxs:
+            sel = wanted[idx].selector
+            if any(c in v for _, v in sel for c in "*?"):
+                plans.append((region, [{"Name": f"tag:{k}", "Values": [v]} for k, v in sel], [idx]))
+            else:
+                by_keys[tuple(sorted(k for k, _ in sel))].append(idx)
+        for keys, members in by_keys.items():
+            sels = {idx: dict(wanted[idx].selector) for idx in members}
+            # the key whose value differs most between the services varies; all others must be equal
+            vary = max(keys, key=lambda k: len({sel[k] for sel in sels.values()}), default=None)
+            groups: dict[tuple, list[int]] = defaultdict(list)
+            for idx, sel in sels.items():
+                groups[tuple((k, sel[k]) for k in keys if k != vary)].append(idx)
+            for fixed, group in groups.items():
+                values = sorted({sels[idx][vary] for idx in group}) if vary else []
+                for start in range(0, max(1, len(values)), MAX_FILTER_VALUES):
+                    chunk = values[start:start + MAX_FILTER_VALUES]
+                    filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in fixed]
+                    if vary:
+                        filters.append({"Name": f"tag:{vary}", "Values": chunk})
+                    plans.append((region, filters, [i for i in group if not vary or sels[i][vary] in chunk]))
+    return plans
+
+
+async def _fetch_instances(gw: Gateway, wanted: list[ServiceConfig]) -> list[dict[str, list[dict[str, Any]]]]:
+    """The hosts of each wanted service by region: the planned DescribeInstances calls, all concurrent."""
+    out: list[dict[str, list[dict[str, Any]]]] = [defaultdict(list) for _ in wanted]
+
+    async def run(region: str, filters: list[dict], members: list[int]) -> None:
+        insts = await describe_instances(gw, region, (), filters)
+        if len(members) == 1:
+            out[members[0]][region].extend(insts)
+            return
+        selectors = [(idx, wanted[idx].selector) for idx in members]
+        for inst in insts:
+            tags = {t["Key"]: t["Value"] for t in inst.get("Tags") or ()}
+            for idx, sel in selectors:
+                if all(tags.get(k) == v for k, v in sel):
+                    out[idx][region].append(inst)
+
+    await gather(*(run(*plan) for plan in _instance_queries(wanted)))
+    return out
+
+
 async def _fetch_service(gw: Gateway, svc: ServiceConfig) -> RawService:
+    """Everything of one service but its hosts (fetched per region for all services: :func:`_fetch_instances`)."""
     raw = RawService(config=svc)
 
     async def per_region(region: str) -> None:
-        jobs = [describe_instances(gw, region, svc.selector)]
-        if svc.launch_template:
-            jobs.append(_lt_versions(gw, region, svc.launch_template))
-        results = await gather(*jobs)
-        raw.instances.extend(results[0])
-        raw.lt_versions[region] = results[1] if svc.launch_template else []
+        raw.lt_versions[region] = await _lt_versions(gw, region, svc.launch_template) if svc.launch_template else []
 
     jobs = [per_region(r) for r in svc.regions]
 
@@ -166,7 +222,11 @@ async def fetch_snapshot(gw: Gateway, config: Config, services: list[str] | None
         except AwsError:
             return {}  # shown as "unknown account"; the inventory calls report real problems
 
-    ident, *raws = await gather(identity(), *(_fetch_service(gw, s) for s in wanted))
+    ident, hosts, *raws = await gather(identity(), _fetch_instances(gw, wanted),
+                                       *(_fetch_service(gw, s) for s in wanted))
+    for raw, by_region in zip(raws, hosts):
+        for region in raw.config.regions:
+            raw.instances.extend(by_region.get(region, ()))
 
     # images and ASG health are fetched once per region for all services
     image_ids: dict[str, set[str]] = defaultdict(set)
