@@ -13,6 +13,7 @@ import os
 from collections import Counter
 from contextlib import AsyncExitStack
 from typing import Any, AsyncIterator
+from datetime import datetime
 from urllib.parse import urlparse
 
 from aiobotocore.config import AioConfig
@@ -22,6 +23,7 @@ from botocore.exceptions import (
     ProfileNotFound, ConnectTimeoutError, ReadTimeoutError,
 )
 from botocore.parsers import ResponseParserError
+from botocore.utils import parse_timestamp
 
 from fleettui.config import AwsConfig
 from fleettui.errors import AwsError, FleetError
@@ -54,6 +56,19 @@ class MutationRefused(FleetError):
 
 def is_read_operation(operation: str) -> bool:
     return operation.startswith(READ_PREFIXES)
+
+
+def _parse_timestamp(value):
+    """botocore's timestamp parser, with the common ISO-8601 case done by the C-level ``fromisoformat``
+    (botocore's own parser is about a quarter of the client CPU of a 5,000-host refresh)."""
+    if isinstance(value, str):
+        try:
+            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if dt.tzinfo is not None:
+                return dt
+        except ValueError:
+            pass
+    return parse_timestamp(value)
 
 
 def _is_loopback(url: str | None) -> bool:
@@ -89,6 +104,8 @@ class Gateway:
                 self._session.set_credentials("testing", "testing")
         else:
             self._session = AioSession(profile=aws.profile) if aws.profile else AioSession()
+        self._session.get_component("response_parser_factory").set_parser_defaults(
+            timestamp_parser=_parse_timestamp)
         self._config = AioConfig(
             retries={"mode": "adaptive", "max_attempts": max_attempts},
             connect_timeout=connect_timeout, read_timeout=read_timeout, max_pool_connections=32,
