@@ -1,0 +1,96 @@
+"""Confirm a plan (posting style: a ModalScreen, y / n / escape). Cancel is focused; a refused plan cannot run;
+when the plan asks for a typed phrase, Run stays disabled until it matches. Dismisses with the reason (str) to
+run, or None to cancel."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from fleettui.domain.plan import Plan
+from fleettui.ui.dialogs.plan_view import plan_renderable
+from fleettui.ui.widgets.colors import rich_color
+
+
+class ConfirmPlanDialog(ModalScreen[str | None]):
+    BINDINGS = [
+        Binding("y", "run", "Run"),
+        Binding("n,escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, plan: Plan, *, title: str | None = None, resume_note: str | None = None) -> None:
+        super().__init__(id="confirm")
+        self.plan = plan
+        self.title_text = title or f"{plan.verb} {plan.service}"
+        self.resume_note = resume_note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box", classes="dialog"):
+            with VerticalScroll(id="confirm-plan"):
+                yield Static(plan_renderable(self.plan, lambda n: rich_color(self.app, n)), id="confirm-body")
+                if self.resume_note:
+                    yield Static(self.resume_note, id="confirm-note", markup=False)
+            yield Input(placeholder="reason (goes to the journal), e.g. INC-1234 bad deploy", id="reason")
+            if self.plan.confirm_phrase and self.plan.runnable:
+                yield Label(f"Type {self.plan.confirm_phrase} to confirm:", id="phrase-label")
+                yield Input(placeholder=self.plan.confirm_phrase, id="phrase")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel", variant="default")
+                yield Button("Run", id="run", variant="error", disabled=not self._can_run(""))
+            yield Label(self._hint(), classes="hint")
+
+    def _hint(self) -> str:
+        if not self.plan.runnable:
+            return "this plan cannot run · n/esc closes"
+        if self.plan.confirm_phrase:
+            return "type the phrase, then Run · n/esc cancels"
+        return "y runs · n/esc cancels · tab moves"
+
+    def on_mount(self) -> None:
+        box = self.query_one("#confirm-box")
+        box.border_title = self.title_text
+        if self.plan.refusal:
+            box.add_class("-refused")
+        self.query_one("#cancel", Button).focus()
+
+    def _can_run(self, phrase: str) -> bool:
+        if not self.plan.runnable:
+            return False
+        return not self.plan.confirm_phrase or phrase.strip() == self.plan.confirm_phrase
+
+    def _phrase(self) -> str:
+        inputs = self.query("#phrase")
+        return inputs.first(Input).value if inputs else ""
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "phrase":
+            self.query_one("#run", Button).disabled = not self._can_run(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self._can_run(self._phrase()):
+            self.action_run()
+        elif event.input.id == "reason" and self.query("#phrase"):
+            self.query_one("#phrase", Input).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "run":
+            self.action_run()
+        else:
+            self.action_cancel()
+
+    def action_run(self) -> None:
+        if not self.plan.runnable:
+            self.notify(f"refused: {self.plan.refusal or 'the plan has no steps'}", severity="error")
+            return
+        if not self._can_run(self._phrase()):
+            self.notify(f"type {self.plan.confirm_phrase} to confirm", severity="warning")
+            self.query_one("#phrase", Input).focus()
+            return
+        self.dismiss(self.query_one("#reason", Input).value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

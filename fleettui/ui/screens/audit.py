@@ -1,0 +1,59 @@
+"""`:audit`: the action journal (who did what, why, how it ended), newest first."""
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from fleettui.ui.widgets.colors import rich_color
+from fleettui.ui.widgets.header import FleetHeader
+
+
+class AuditScreen(Screen):
+    BINDINGS = [Binding("escape", "back", "Back")]
+
+    def __init__(self, records: list, journal_path: str, error: str | None = None) -> None:
+        super().__init__(id="audit")
+        self.records = records
+        self.journal_path = journal_path
+        self.error = error
+
+    def compose(self) -> ComposeResult:
+        yield FleetHeader()
+        with VerticalScroll(id="audit-body"):
+            yield Static(self._table(), id="audit-table")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        body = self.query_one("#audit-body")
+        body.border_title = f"Journal · {self.journal_path}"
+        body.focus()
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def _c(self, name: str) -> str:
+        return rich_color(self.app, name)
+
+    def _table(self):
+        if self.error:
+            return Text(f"cannot read the journal: {self.error}", style=self._c("text-error"))
+        if not self.records:
+            return Text("The journal is empty: no action has been run from this machine yet.",
+                        style=self._c("text-muted"))
+        t = Table(expand=True, box=None, header_style=f"bold {self._c('text-muted')}", pad_edge=False)
+        for col in ("created", "plan", "verb", "service", "status", "steps", "who", "reason"):
+            t.add_column(col, overflow="fold", no_wrap=col in ("created", "plan", "status"))
+        colors = {"succeeded": "text-success", "failed": "text-error", "running": "text-warning",
+                  "abandoned": "text-muted"}
+        for r in sorted(self.records, key=lambda r: r.created, reverse=True):
+            status = Text(r.status, style=self._c(colors.get(r.status, "text")))
+            if r.failed:
+                status.append(f"\n{next(iter(r.failed.values()))}", style=self._c("text-error"))
+            t.add_row(r.created[:19].replace("T", " "), r.plan.id, r.plan.verb, r.plan.service, status,
+                      f"{len(r.done)}/{len(r.plan.steps)}", r.who, r.reason or "—")
+        return t

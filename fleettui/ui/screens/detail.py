@@ -1,0 +1,166 @@
+"""Enter on a host: every finding with expected vs actual, tags, image, launch template, ASG, target groups."""
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from fleettui.domain.durations import format_age
+from fleettui.domain.model import Generation, Image, Instance, Service
+from fleettui.ui.widgets.colors import rich_color
+from fleettui.ui.widgets.header import FleetHeader
+
+
+def _date(t) -> str:
+    return t.strftime("%Y-%m-%d %H:%M UTC") if t else "unknown"
+
+
+def _kv(rows: list[tuple[str, object]], key_style: str) -> Table:
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style=key_style, no_wrap=True)
+    t.add_column(overflow="fold")
+    for k, v in rows:
+        t.add_row(k, v if isinstance(v, Text) else Text(str(v) if v not in (None, "") else "—"))
+    return t
+
+
+class HostDetailScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("j,down", "scroll('down')", "Scroll", show=False),
+        Binding("k,up", "scroll('up')", "Scroll", show=False),
+    ]
+
+    def __init__(self, inst: Instance, gen: Generation, service: Service | None) -> None:
+        super().__init__(id="detail")
+        self.inst = inst
+        self.gen = gen
+        self.service = service
+
+    def compose(self) -> ComposeResult:
+        yield FleetHeader()
+        with VerticalScroll(id="detail-body"):
+            yield Static(self._title(), id="detail-title")
+            yield Static(self._findings(), id="detail-findings", classes="box")
+            with Horizontal(classes="detail-row"):
+                yield Static(self._instance(), id="detail-instance", classes="box")
+                yield Static(self._image(), id="detail-image", classes="box")
+            with Horizontal(classes="detail-row"):
+                yield Static(self._template(), id="detail-template", classes="box")
+                yield Static(self._tags(), id="detail-tags", classes="box")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(FleetHeader).set_class(self.app.production, "production")
+        for box, title in (("findings", f"Findings ({len(self.inst.findings)})"), ("instance", "Instance"),
+                           ("image", "Image"), ("template", "Launch template · ASG · target groups"),
+                           ("tags", f"Tags ({len(self.inst.tags)})")):
+            self.query_one(f"#detail-{box}").border_title = title
+        self.query_one("#detail-body").focus()
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_scroll(self, direction: str) -> None:
+        body = self.query_one("#detail-body", VerticalScroll)
+        body.scroll_down() if direction == "down" else body.scroll_up()
+
+    # ------------------------------------------------------------------------------------------ content
+    def _c(self, name: str) -> str:
+        return rich_color(self.app, name)
+
+    def _title(self) -> Text:
+        i, g = self.inst, self.gen
+        t = Text.assemble((i.id, "bold"), "  ", (i.name or "(no Name tag)", self._c("text-muted")))
+        if i.drifted:
+            t.append("  drifted", f"bold {self._c('drift')}")
+        if i.age_level:
+            t.append(f"  {'over max_age' if i.age_level == 'error' else 'past warn_age'}",
+                     f"bold {self._c('text-error' if i.age_level == 'error' else 'text-warning')}")
+        t.append("\n")
+        t.append(f"{g.service} · generation {g.version}")
+        if g.labels:
+            t.append(f" ({', '.join(g.labels)})", self._c("text-success"))
+        t.append(f" · {i.region} / {i.az}")
+        return t
+
+    def _findings(self) -> Table | Text:
+        if not self.inst.findings:
+            return Text("No findings: this host matches its launch template and is within its age limits.",
+                        style=self._c("text-success"))
+        t = Table(expand=True, box=None, header_style=f"bold {self._c('text-muted')}", pad_edge=False)
+        t.add_column("kind", no_wrap=True)
+        t.add_column("severity", no_wrap=True)
+        t.add_column("expected", overflow="fold")
+        t.add_column("actual", overflow="fold")
+        t.add_column("what it means", overflow="fold", ratio=2)
+        for f in self.inst.findings:
+            color = self._c("text-error") if f.severity == "error" else self._c("text-warning")
+            kind_color = self._c("drift") if f.is_drift else color
+            t.add_row(Text(f.kind, style=kind_color), Text(f.severity, style=color),
+                      Text(f.expected or "—", style=self._c("text-success")), Text(f.actual or "—", style=color),
+                      f.message)
+        return t
+
+    def _instance(self) -> Table:
+        i = self.inst
+        health_color = self._c("text-success") if i.is_healthy else self._c("text-error")
+        age_color = {"error": self._c("text-error"), "warn": self._c("text-warning")}.get(i.age_level or "", "")
+        return _kv([
+            ("id", i.id), ("Name", i.name),
+            ("state", Text(i.state, style="" if i.state == "running" else self._c("text-error"))),
+            ("target health", Text(i.health, style=health_color)),
+            ("type", i.type), ("region / az", f"{i.region} / {i.az}"),
+            ("launched", Text(f"{_date(i.launch_time)}  ({format_age(i.age_days)} ago)", style=age_color)),
+            ("private ip", i.private_ip), ("subnet", i.subnet_id),
+            ("security groups", ", ".join(sorted(i.security_group_ids))),
+            ("iam profile", i.iam_instance_profile),
+        ], self._c("text-muted"))
+
+    def _host_image(self) -> Image | None:
+        if self.inst.image_id == self.gen.image.id:
+            return self.gen.image
+        for g in (self.service.generations if self.service else ()):
+            if g.image.id == self.inst.image_id:
+                return g.image
+        return None
+
+    def _image(self) -> Group | Table:
+        img = self._host_image()
+        if img is None:
+            return Group(_kv([("id", self.inst.image_id)], self._c("text-muted")),
+                         Text(f"not the image of any generation (the generation runs {self.gen.image.id})",
+                              style=self._c("drift")))
+        state_color = self._c("text-success") if img.reproducible else self._c("text-error")
+        dep = "no"
+        if img.deprecated:
+            dep = Text(f"yes, since {_date(img.deprecation_time)}", style=self._c("text-warning"))
+        elif img.deprecation_time:
+            dep = f"scheduled {_date(img.deprecation_time)}"
+        table = _kv([("id", img.id), ("name", img.name), ("version", img.version), ("created", _date(img.created)),
+                     ("state", Text(img.state, style=state_color)), ("deprecated", dep)], self._c("text-muted"))
+        if img.id != self.gen.image.id:
+            return Group(table, Text(f"differs from the generation's image {self.gen.image.id}",
+                                     style=self._c("drift")))
+        return table
+
+    def _template(self) -> Table:
+        i = self.inst
+        lt = i.launch_template_id or "not launched from a launch template"
+        version = f"v{i.launch_template_version}" if i.launch_template_version else "—"
+        expected = (f"v{i.expected_launch_template_version}" if i.expected_launch_template_version is not None
+                    else "—")
+        vcolor = "" if version == expected else self._c("drift")
+        groups = Text("\n".join(a.split(":")[-1] for a in i.target_groups)) if i.target_groups else "—"
+        return _kv([("launch template", lt), ("version", Text(version, style=vcolor)),
+                    ("generation expects", expected), ("auto scaling group", i.asg or "—"),
+                    ("target groups", groups)], self._c("text-muted"))
+
+    def _tags(self) -> Table:
+        rows = [(k, v) for k, v in sorted(self.inst.tags.items())]
+        return _kv(rows or [("(none)", "")], self._c("text-muted"))

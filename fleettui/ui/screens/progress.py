@@ -1,0 +1,95 @@
+"""A plan running: a progress bar and the step log fed by the executor's events; at the end, what happened,
+and on failure which step failed and what is left (the journal keeps the plan for resume)."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, ProgressBar, RichLog, Static
+
+from fleettui.domain.plan import Plan
+from fleettui.ui.dialogs.plan_view import plan_renderable
+from fleettui.ui.widgets.colors import rich_color
+
+
+class ProgressScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,enter,q", "close", "Close")]
+
+    def __init__(self, plan: Plan, *, resuming: bool = False) -> None:
+        super().__init__(id="progress")
+        self.plan = plan
+        self.resuming = resuming
+        self.finished = False
+        self.failed = False
+        self.lines: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="progress-box", classes="dialog"):
+            yield Static(plan_renderable(self.plan, lambda n: rich_color(self.app, n), steps=False),
+                         id="progress-plan")
+            yield ProgressBar(total=max(1, len(self.plan.steps)), show_eta=False, id="progress-bar")
+            yield RichLog(id="progress-log", wrap=True, markup=False, highlight=False, min_width=20)
+            yield Static("", id="progress-result")
+            yield Label("running… the plan goes on until it finishes or fails", classes="hint", id="progress-hint")
+
+    def on_mount(self) -> None:
+        verb = "resuming" if self.resuming else "running"
+        self.query_one("#progress-box").border_title = f"{verb} {self.plan.verb} {self.plan.service}"
+        # room for every step's start and end line, up to a screenful
+        self.query_one(RichLog).styles.height = max(4, min(16, 2 * len(self.plan.steps) + 2))
+
+    def _c(self, name: str) -> str:
+        return rich_color(self.app, name)
+
+    def on_step(self, event) -> None:
+        """The executor's StepEvent callback."""
+        from fleettui.actions.api import describe_event
+
+        text = describe_event(event)
+        self.lines.append(text)
+        style = {"succeeded": self._c("text-success"), "failed": self._c("text-error"),
+                 "skipped": self._c("text-muted"), "started": ""}[event.state]
+        self.query_one(RichLog).write(Text(text, style=style))
+        if event.state in ("succeeded", "skipped"):
+            self.query_one(ProgressBar).advance(1)
+
+    def finish(self, outcome) -> None:
+        self.finished = True
+        result = self.query_one("#progress-result", Static)
+        if outcome.ok:
+            self.query_one(ProgressBar).update(progress=len(self.plan.steps))
+            result.update(Text(f"✓ done: {self.plan.summary}", style=f"bold {self._c('text-success')}"))
+        else:
+            self.failed = True
+            left = [s.id for s in self.plan.steps if s.id not in outcome.done]
+            step = outcome.failed_step
+            text = Text(f"✗ failed at {step.id if step else '?'}", style=f"bold {self._c('text-error')}")
+            if step is not None:
+                text.append(f" ({step.description})")
+            text.append(f": {outcome.error}\n", style=self._c("text-error"))
+            text.append(f"not done: {', '.join(left) or 'nothing'}. The journal keeps plan {self.plan.id}: "
+                        f"fleettui offers to resume it at start-up (or `fleettui resume {self.plan.id}`).",
+                        style=self._c("text-warning"))
+            result.update(text)
+        self._done_hint()
+
+    def finish_error(self, message: str) -> None:
+        """The plan could not start or stopped outside a step (lock held, refused, AWS unreachable)."""
+        self.finished = True
+        self.failed = True
+        self.query_one("#progress-result", Static).update(
+            Text(f"✗ {message}", style=f"bold {self._c('text-error')}"))
+        self._done_hint()
+
+    def _done_hint(self) -> None:
+        self.query_one("#progress-hint", Label).update("enter/esc closes · the fleet refreshes")
+        self.query_one("#progress-box").add_class("-failed" if self.failed else "-done")
+
+    def action_close(self) -> None:
+        if not self.finished:
+            self.notify("the plan is running: it stops on its own when it finishes or a step fails",
+                        severity="warning")
+            return
+        self.dismiss(None)

@@ -1,0 +1,63 @@
+"""Above the table, always visible: the selected service, its rollback readiness, warnings, and STALE."""
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widget import Widget
+
+from fleettui.domain.model import Service
+from fleettui.ui.widgets.header import age_words, hhmmss
+
+
+def rollback_line(s: Service, hint: bool = True) -> Content:
+    rb = s.rollback
+    target = s.rollback_target
+    if rb.ready and target is not None:
+        return Content.assemble(("rollback → ", "bold $text-success"), (target.version, "bold $text-success"),
+                                (f" ready ({target.healthy}/{target.total} healthy)", "$text-success"),
+                                ("  (B)" if hint else "", "$text-muted"))
+    return Content.assemble(("rollback not ready: ", "bold $text-warning"), (rb.reason, "$text-warning"))
+
+
+class ServiceStatus(Widget):
+    DEFAULT_CSS = """
+    ServiceStatus {
+        height: auto;
+        padding: 0 1;
+        background: $surface;
+    }
+    """
+
+    def render(self) -> Content:
+        app = self.app
+        lines: list[Content] = []
+        snap = app.snapshot
+        svc = app.current_service
+        if app.stale and snap is not None:
+            age = (app.now() - snap.generated_at).total_seconds()
+            lines.append(Content.assemble(
+                (" STALE ", "bold $text on $error"),
+                (f" last refresh failed at {hhmmss(app.last_error_at)}: ", "$text-error"),
+                (app.last_error or "", "bold $text-error"),
+                (f" — showing the fleet as of {hhmmss(snap.generated_at)} ({age_words(age)} old); r retries",
+                 "$text-error")))
+        if svc is not None:
+            view = app.views.get(svc.name)
+            hosts = view.total if view is not None else len(svc.instances)
+            head = [(svc.name, "bold"), (" · ", "$text-muted"), ", ".join(svc.regions), (" · ", "$text-muted"),
+                    f"{hosts} hosts in {len(svc.generations)} generation{'s' if len(svc.generations) != 1 else ''}"]
+            if svc.listener_arn:
+                lb = svc.listener_arn.split(":")[-1].split("/")
+                head += [(" · ", "$text-muted"), ("listener ", "$text-muted"), lb[2] if len(lb) > 2 else lb[-1]]
+            elif svc.generations:
+                head += [(" · ", "$text-muted"), ("no listener", "$text-muted")]
+            marked = view.marked(app.marks) if view is not None else 0
+            if marked:
+                head += [(" · ", "$text-muted"), (f"{marked} marked", "bold $text-accent")]
+            head += ["    "]
+            lines.append(Content.assemble(*head, rollback_line(svc, hint=not app.read_only)))
+            for w in svc.warnings:
+                lines.append(Content.assemble(("⚠ ", "$text-warning"), (w, "$text-warning")))
+        if snap is not None:
+            for e in snap.errors:
+                lines.append(Content.assemble(("⚠ ", "$text-error"), (e, "$text-error")))
+        return Content("\n").join(lines) if lines else Content("")

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Regenerate screenshots/*.svg from the demo fleet (embedded moto, seeded like `fleettui --demo`).
+
+    .venv/bin/python scripts/screenshots.py [--out screenshots] [--size 160x45]
+
+main.svg (the dashboard), filter.svg (`/drift`), detail.svg (a host with an instance type outside its launch
+template), help.svg (`?`), rollback.svg (`B`: the precomputed rollback plan, before `y`). Nothing is changed in
+the emulated AWS; the journal goes to a throw-away directory.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+async def _until(pilot, predicate, timeout: float = 60.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            await pilot.pause()
+            return
+        await pilot.pause(0.05)
+    raise TimeoutError("the app did not get there in time")
+
+
+async def shoot(ctx, out: Path, size: tuple[int, int]) -> list[Path]:
+    from fleettui.ui.app import make_app
+
+    written: list[Path] = []
+
+    async def one(name: str, keys: list[str], ready=None) -> None:
+        app = make_app(ctx, auto_refresh=False)
+        async with app.run_test(size=size) as pilot:
+            await _until(pilot, lambda: app.refresh_count >= 1)
+            if app.snapshot is None:
+                raise RuntimeError(f"the demo fleet could not be read: {app.last_error}")
+            for key in keys:
+                await pilot.press(key)
+            if ready is not None:
+                await _until(pilot, lambda: ready(app))
+            await pilot.pause(0.2)
+            path = out / f"{name}.svg"
+            app.save_screenshot(filename=path.name, path=str(out))
+            written.append(path)
+
+    await one("main", [])
+    await one("filter", ["slash", *"drift", "enter"])
+    await one("detail", ["slash", *"m5.xlarge", "enter", "enter"], lambda app: app.screen.id == "detail")
+    await one("help", ["question_mark"], lambda app: app.screen.id == "help")
+    await one("rollback", ["B"], lambda app: app.screen.id == "confirm")
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", default=str(ROOT / "screenshots"), help="output directory (default: screenshots/)")
+    p.add_argument("--size", default="160x45", help="terminal size COLSxROWS (default 160x45)")
+    args = p.parse_args(argv)
+    cols, rows = (int(x) for x in args.size.lower().split("x"))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ["FLEETTUI_HOME"] = tempfile.mkdtemp(prefix="fleettui-screenshots-")   # journal, logs: throw-away
+
+    from fleettui.context import open_context
+
+    ctx = open_context(demo=True, progress=lambda msg: print(msg, file=sys.stderr))
+    try:
+        for path in asyncio.run(shoot(ctx, out, (cols, rows))):
+            print(path)
+    finally:
+        ctx.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
