@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
+import time
 
 import pytest
 from textual.geometry import Region
@@ -409,7 +411,8 @@ def test_refresh_is_never_overlapping_and_pauses_under_modals(demo_ctx):
         calls = []
 
         async def fetch(gw):
-            calls.append(app.screen.id)
+            # runs on the refresh's background thread: ask the UI thread which screen is on top
+            calls.append(app.call_from_thread(lambda: app.screen.id))
             from fleettui.aws.inventory import fetch_snapshot
 
             return await fetch_snapshot(gw, demo_ctx.config)
@@ -430,6 +433,139 @@ def test_refresh_is_never_overlapping_and_pauses_under_modals(demo_ctx):
             await loaded(app, pilot, 3)
             assert calls[-1] == "main"
     run(go())
+
+
+# ------------------------------------------------------------------------------------------------ refresh thread
+def test_refresh_runs_off_the_ui_thread_on_its_own_gateway(demo_ctx):
+    from fleettui.aws.gateway import Gateway
+    from fleettui.aws.inventory import fetch_snapshot
+
+    seen = {}
+
+    async def fetch(gw):
+        seen["thread"] = threading.get_ident()
+        seen["gateway"] = gw
+        return await fetch_snapshot(gw, demo_ctx.config)
+
+    async def go():
+        app = make_app(demo_ctx, auto_refresh=False, fetch=fetch)
+        async with app.run_test(size=SIZE) as pilot:
+            ui_thread = threading.get_ident()
+            await loaded(app, pilot)
+            assert app.snapshot is not None and len(host_rows(app)) == 33
+            assert seen["thread"] != ui_thread
+            gw = seen["gateway"]
+            assert isinstance(gw, Gateway) and gw is not app.gateway
+            # the refresh's requests left through the background gateway; the action layer's has sent nothing
+            assert gw.sent["ec2.DescribeInstances"] >= 1 and app.gateway.request_count == 0
+        return app, gw
+
+    app, gw = run(go())
+    assert not app._background.thread.is_alive()         # joined at exit, its gateway closed
+    assert not gw._clients
+
+
+def test_refresh_gateway_failing_to_open_shows_the_error_state(demo):
+    from fleettui.errors import AwsError
+
+    class NoBackgroundGateway(Context):
+        def gateway(self, **kwargs):
+            if threading.current_thread() is not threading.main_thread():   # the refresh's, on its thread
+                raise AwsError("AWS profile 'gone' not found")
+            return super().gateway(**kwargs)
+
+    ctx = NoBackgroundGateway(config=demo.config(), read_only=True)
+
+    async def go():
+        app = make_app(ctx, auto_refresh=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: app.last_error is not None)
+            assert app.snapshot is None and not app.refreshing and "profile 'gone'" in app.last_error
+            empty = static_text(app.main, "#empty")
+            assert "Cannot read the fleet" in empty and "profile 'gone'" in empty
+        return app
+
+    app = run(go())
+    assert not app._background.thread.is_alive()
+
+
+def _slow_refresh_app(fetch):
+    from test_ui_snapshots import NOW, sample_config
+
+    return make_app(Context(config=sample_config(False, "staging"), read_only=False), clock=lambda: NOW,
+                    auto_refresh=False, fetch=fetch)
+
+
+def test_ui_keeps_running_during_a_slow_refresh():
+    """Parsing a large fleet's responses takes seconds of CPU; it must not freeze the UI (time.sleep stands in
+    for it: it blocks whichever loop runs the fetch)."""
+    from test_ui_snapshots import sample_snapshot
+
+    snap = sample_snapshot()
+    spans: list[tuple[float, float]] = []
+
+    async def fetch(_gw):
+        start = time.monotonic()
+        if spans:                     # the first refresh is quick; the one on r is slow
+            time.sleep(1.5)
+        spans.append((start, time.monotonic()))
+        return snap
+
+    async def go():
+        app = _slow_refresh_app(fetch)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(app, pilot)
+            ticks: list[float] = []
+            app.set_interval(0.05, lambda: ticks.append(time.monotonic()))
+            await pilot.press("r")
+            await loaded(app, pilot, 2)
+            assert app.snapshot is snap and not app.stale
+        start, end = spans[1]
+        assert end - start >= 1.5
+        during = [t for t in ticks if start < t < end]
+        assert len(during) >= 10, f"the UI ticked {len(during)} times during a {end - start:.1f}s refresh"
+
+    run(go())
+
+
+def test_quit_during_a_slow_refresh_is_prompt_and_clean(demo_ctx, capfd):
+    from fleettui.aws.inventory import fetch_snapshot
+
+    events: list[str] = []
+    gateways = []
+
+    async def fetch(gw):
+        gateways.append(gw)
+        await fetch_snapshot(gw, demo_ctx.config)     # the gateway's clients are open now
+        events.append("fetched")
+        try:
+            time.sleep(1.0)                           # parsing: the quit arrives meanwhile
+            await asyncio.sleep(60)                   # then waiting on AWS
+        except asyncio.CancelledError:
+            events.append("cancelled")
+            raise
+        events.append("finished")
+        raise AssertionError("not reached")
+
+    async def go():
+        app = make_app(demo_ctx, auto_refresh=False, fetch=fetch)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await until(pilot, lambda: events)
+            await pilot.pause(0.2)
+            assert app.refreshing and app.refresh_count == 0
+            t0 = time.monotonic()
+            await pilot.press("q")
+        return app, time.monotonic() - t0
+
+    app, elapsed = run(go())
+    assert elapsed < 3.0, f"quit took {elapsed:.1f}s"
+    assert events == ["fetched", "cancelled"]
+    assert app.return_code == 0
+    assert not app._background.thread.is_alive() and app._background.close_error is None
+    assert not gateways[0]._clients                  # closed on its own loop
+    out, err = capfd.readouterr()
+    for bad in ("Traceback", "Error", "Unclosed", "was destroyed", "never awaited", "exception"):
+        assert bad not in out + err, (bad, out + err)
 
 
 # ------------------------------------------------------------------------------------------------ actions

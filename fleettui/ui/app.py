@@ -2,11 +2,17 @@
 
 The UI never waits on AWS: a refresh runs in a worker, and the next one is armed (``set_timer``) only when it
 has finished, so polls never overlap; while another screen (detail, help, a dialog) is on top the timer does
-not poll, and the refresh that fell due runs when the main screen is back. One Gateway is open for the app's
-lifetime. A failed refresh keeps the last snapshot and marks it STALE with its age.
+not poll, and the refresh that fell due runs when the main screen is back. A failed refresh keeps the last
+snapshot and marks it STALE with its age.
+
+Two Gateways are open for the app's lifetime. The refresh's (I/O and response parsing: seconds of CPU for a
+large fleet) lives on a :class:`~fleettui.aws.background.BackgroundLoop`, a thread with its own event loop; the
+refresh worker only awaits its result, and everything that touches the app stays on the UI thread. The action
+layer's (``self.gateway``: plans and steps, small and interactive) lives on the UI loop.
 """
 from __future__ import annotations
 
+import asyncio
 import traceback
 from contextlib import AsyncExitStack
 from datetime import datetime, timezone
@@ -18,6 +24,7 @@ from textual.binding import Binding
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+from fleettui.aws.background import BackgroundLoop
 from fleettui.context import Context
 from fleettui.domain.model import Service, Snapshot
 from fleettui.errors import FleetError
@@ -26,7 +33,8 @@ from fleettui.ui.screens.main import MainScreen
 from fleettui.ui.widgets.header import FleetHeader
 
 Clock = Callable[[], datetime]
-Fetch = Callable[[object], Awaitable[Snapshot]]   # (gateway) -> Snapshot
+Fetch = Callable[[object], Awaitable[Snapshot]]   # (gateway) -> Snapshot; runs on the background loop
+BACKGROUND_CLOSE_SECONDS = 5.0    # at exit, how long to wait for the refresh thread to finish what it is parsing
 
 
 def _utcnow() -> datetime:
@@ -62,7 +70,9 @@ class FleetApp(App[int]):
         self.refresh_count = 0            # finished refreshes (success or failure); tests wait on it
         self.marks: set[str] = set()
         self.region_filter: str | None = None
-        self.gateway = None
+        self.gateway = None               # the action layer's, on the UI loop
+        self._background: BackgroundLoop | None = None   # the refresh's thread and loop
+        self._refresh_gateway = None      # the refresh's, on the background loop: never use it on this one
         self._actions = None
         self._stack = AsyncExitStack()
         self._timer: Timer | None = None
@@ -121,11 +131,13 @@ class FleetApp(App[int]):
 
     # ------------------------------------------------------------------------------------------ lifecycle
     async def on_mount(self) -> None:
+        self._background = BackgroundLoop(name="fleettui-refresh")
         await self.push_screen(self.main)
         self._spinner = self.set_interval(0.1, self._tick_spinner, pause=True)
         self.set_interval(1.0, self._tick_second)
         try:
             self.gateway = await self._stack.enter_async_context(self.ctx.gateway())
+            self._refresh_gateway = await asyncio.wrap_future(self._background.enter(self.ctx.gateway))
         except FleetError as e:
             self.last_error = str(e)
             self.last_error_at = self.now()
@@ -134,7 +146,13 @@ class FleetApp(App[int]):
         self.start_refresh()
 
     async def on_unmount(self) -> None:
-        await self._stack.aclose()
+        try:
+            await self._stack.aclose()
+        finally:
+            if self._background is not None:
+                # workers (an in-flight refresh) are cancelled by now; close the refresh's gateway and join its
+                # thread without blocking this loop
+                await asyncio.to_thread(self._background.close, BACKGROUND_CLOSE_SECONDS)
 
     def _tick_spinner(self) -> None:
         for header in self.screen.query(FleetHeader):
@@ -160,15 +178,23 @@ class FleetApp(App[int]):
         self._tick_spinner()
         self.run_worker(self._refresh(), name="refresh", group="refresh", exclusive=True, exit_on_error=False)
 
+    def _fetch_job(self):
+        """The refresh as a coroutine for the background loop: it gets values, never the app."""
+        gw, fetch, config, now = self._refresh_gateway, self._fetch, self.config, self.now()
+
+        async def job() -> Snapshot:
+            if fetch is not None:
+                return await fetch(gw)
+            from fleettui.aws.inventory import fetch_snapshot
+
+            return await fetch_snapshot(gw, config, now=now)
+        return job()
+
     async def _refresh(self) -> None:
         ok = False
         try:
-            if self._fetch is not None:
-                snap = await self._fetch(self.gateway)
-            else:
-                from fleettui.aws.inventory import fetch_snapshot
-
-                snap = await fetch_snapshot(self.gateway, self.config, now=self.now())
+            # cancelling this worker (quit) cancels the background task through the wrapped future
+            snap = await asyncio.wrap_future(self._background.submit(self._fetch_job()))
             ok = True
         except FleetError as e:
             self.last_error = " ".join(str(e).split())
@@ -415,7 +441,8 @@ def make_app(ctx: Context, *, clock: Clock | None = None, actions_factory=None, 
 
     ``clock`` () -> aware datetime ("now" for ages and STALE); ``actions_factory`` (gateway) -> Actions;
     ``auto_refresh`` False refreshes once at start and then only on ``r``; ``fetch`` (gateway) -> Snapshot
-    replaces the AWS inventory (snapshot tests, benchmarks).
+    replaces the AWS inventory (snapshot tests, benchmarks): like the inventory it runs on the refresh's
+    background loop with the gateway opened there, so it must not touch the app.
     """
     return FleetApp(ctx, clock=clock, actions_factory=actions_factory, auto_refresh=auto_refresh, fetch=fetch)
 
