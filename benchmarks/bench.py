@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """fleettui at fleet scale, side by side with the AWS CLI (issue 6). Not part of the test run.
 
-    .venv/bin/python benchmarks/bench.py                  # full sizes (~4 min on 2 cores)
+    .venv/bin/python benchmarks/bench.py                  # full sizes (~5 min on 2 cores)
     .venv/bin/python benchmarks/bench.py --quick          # small sizes, under a minute
     .venv/bin/python benchmarks/bench.py --only P1,P2     # some figures: P1 P2 P3 P4 BUILD COLD
 
@@ -18,11 +18,12 @@ P4     peak RSS (ru_maxrss) of a process running the app with 10,000 hosts mount
 BUILD  build_snapshot (grouping, roles, drift and age rules) for 10,000 hosts of synthetic AWS responses.
 COLD   `fleettui --demo` cold start: process start -> the first snapshot painted (embedded AWS started and seeded).
 
-The emulated AWS is moto's server in this process (EmbeddedAws, which makes moto's per-resource tag and instance
-lookups O(1): stock moto 5.2 scans every tag of the region for each host it filters or renders, quadratic in the
-fleet size), seeded by seed_scale_fleet. Both sides always talk to the very same server. That server is one
-Python process: it renders every host for the CLI and for fleettui alike, a floor under both that real AWS
-(regions are separate services) does not have; P1 prints it.
+The emulated AWS of P1/P2 models AWS's independent regional endpoints: one moto server process per region
+(EmbeddedAws, which makes moto's per-resource tag and instance lookups O(1): stock moto 5.2 scans every tag of the
+region for each host it filters or renders, quadratic in the fleet size), all behind one routing proxy on 127.0.0.1
+that sends each request to the backend of the region in its SigV4 credential scope. Both sides use the proxy's one
+endpoint URL; each region's hosts are seeded by seed_scale_fleet through the proxy (from that region's backend
+process, which backdates launch times in its own moto). P1 prints each side's emulator and client CPU.
 """
 from __future__ import annotations
 
@@ -33,8 +34,10 @@ import json
 import math
 import os
 import platform
+import re
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -70,7 +73,7 @@ class Sizes:
     cold_runs: int
 
 
-FULL = Sizes(p1_hosts=5000, services=5, runs=3, ui_hosts=10_000, ui_small=100, build_hosts=10_000, cold_runs=3)
+FULL = Sizes(p1_hosts=5000, services=5, runs=5, ui_hosts=10_000, ui_small=100, build_hosts=10_000, cold_runs=3)
 QUICK = Sizes(p1_hosts=300, services=3, runs=1, ui_hosts=1000, ui_small=100, build_hosts=1000, cold_runs=1)
 
 
@@ -102,7 +105,8 @@ class Seeded:
 
 
 def seed(n: int, services: int, workdir: Path, server=None) -> Seeded:
-    """Seed the scale fleet into ``server`` (default: a new EmbeddedAws) and write its config into ``workdir``."""
+    """Seed the scale fleet into ``server`` (default: a new EmbeddedAws), a single emulator in this process (the
+    smoke tests'; P1/P2 use :class:`RegionalAws`), and write its config into ``workdir``."""
     from fleettui.aws.demo import scale_config_text, seed_scale_fleet
     from fleettui.aws.server import EmbeddedAws
 
@@ -115,9 +119,324 @@ def seed(n: int, services: int, workdir: Path, server=None) -> Seeded:
     return Seeded(server, fleet, path, seconds)
 
 
-def cpu_self() -> float:
-    t = os.times()
-    return t.user + t.system
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a running process has used so far, from /proc (Linux)."""
+    with open(f"/proc/{pid}/stat", "rb") as fh:
+        data = fh.read()
+    fields = data[data.rindex(b")") + 2:].split()        # fields[0] is field 3 (state): utime 14, stime 15
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def system_busy_cpu() -> float:
+    """CPU seconds all processes of the machine have used so far, all cores (from /proc/stat: user, nice, system,
+    irq, softirq, steal; not idle or iowait)."""
+    with open("/proc/stat") as fh:
+        v = [int(x) for x in fh.readline().split()[1:9]]
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / os.sysconf("SC_CLK_TCK")
+
+
+def reply(obj: dict) -> None:
+    """A worker's answer to its parent: one JSON line on stdout."""
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def _managed_worker() -> None:
+    """Set up a long-lived worker process: Ctrl-C is the parent's to handle (it quits or terminates its workers), and
+    the worker dies with its parent even if that is SIGKILLed (Linux PDEATHSIG; elsewhere: EOF on stdin)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)     # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() == 1:                     # the parent died before the line above
+        sys.exit(1)
+
+
+class Child:
+    """A worker process of this script (``--_worker KIND ARGS``), driven by one line per command on its stdin; it
+    answers each with one JSON line on stdout. It exits on ``quit`` or when its stdin closes; ``close`` kills it
+    if it does not exit in time. Start it from the main thread (PDEATHSIG follows the thread that forked)."""
+
+    def __init__(self, kind: str, *args, env: dict | None = None, what: str | None = None):
+        self.what = what or f"{kind} worker"
+        self.proc = subprocess.Popen([sys.executable, str(Path(__file__)), "--_worker", kind, *map(str, args)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.pending = 1                     # answers not read yet (the first: its start-up line)
+
+    def send(self, line: str) -> None:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        self.pending += 1
+
+    def read(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{self.what} died (see its stderr above)")
+        self.pending -= 1
+        answer = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(f"{self.what}: {answer['error']}")
+        return answer
+
+    def ask(self, line: str) -> dict:
+        self.send(line)
+        return self.read()
+
+    def cpu(self) -> float:
+        return proc_cpu(self.proc.pid)
+
+    def quit(self) -> None:
+        """Ask an idle worker to exit; terminate one still busy with a command (an interrupted benchmark)."""
+        if self.proc.poll() is None:
+            if self.pending > 0:
+                self.proc.terminate()
+                return
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.flush()
+            except (OSError, ValueError):
+                pass
+
+    def reap(self, deadline: float) -> None:
+        """Wait for the worker to exit until ``deadline`` (time.monotonic()), then kill it."""
+        try:
+            self.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        finally:
+            for pipe in (self.proc.stdin, self.proc.stdout):
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+
+    def close(self, timeout: float = 15.0) -> None:
+        self.quit()
+        self.reap(time.monotonic() + timeout)
+
+
+# ------------------------------------------------------------------- one moto process per region + routing proxy
+
+_CREDENTIAL = re.compile(r"Credential=[^/,\s]*/\d{8}/([A-Za-z0-9-]+)/[A-Za-z0-9-]+/aws4_request")
+DEFAULT_REGION = "us-east-1"
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+                        "te", "trailer", "transfer-encoding", "upgrade"})
+
+
+def signed_region(authorization: str | None, query_credential: str | None = None) -> str | None:
+    """The region of a SigV4 request's credential scope (``Credential=AKID/DATE/REGION/SERVICE/aws4_request``) in
+    its Authorization header, else in a presigned URL's X-Amz-Credential; None if unsigned."""
+    for text in (authorization, f"Credential={query_credential}" if query_credential else None):
+        m = _CREDENTIAL.search(text) if text else None
+        if m:
+            return m.group(1)
+    return None
+
+
+def route(routes: dict[str, str], authorization: str | None, query_credential: str | None = None) -> str:
+    """The region whose backend serves a request: its signing region, else (unsigned, or a region without a
+    backend) us-east-1's."""
+    region = signed_region(authorization, query_credential)
+    return region if region in routes else DEFAULT_REGION
+
+
+def _action(headers, query, body: bytes) -> str:
+    target = headers.get("X-Amz-Target")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    m = re.search(rb"(?:^|&)Action=([A-Za-z0-9]+)", body[:4096])
+    if m:
+        return m.group(1).decode()
+    return query.get("Action") or ""
+
+
+async def _proxy_main(routes: dict[str, str]) -> None:
+    """The routing proxy: forwards every request unchanged (method, raw path and query, headers but hop-by-hop ones,
+    body) to the backend of its signing region and streams the response back unchanged. Logs per request: the
+    backend's region, the action and (monotonic clock, comparable across processes) when the request arrived,
+    when the backend's response headers came (moto renders the whole body first) and when the last byte went out;
+    ``log`` on stdin returns the log and clears it."""
+    from aiohttp import ClientError, ClientSession, ClientTimeout, DummyCookieJar, TCPConnector, web
+    from multidict import CIMultiDict
+    from yarl import URL
+
+    if DEFAULT_REGION not in routes:
+        raise SystemExit(f"no {DEFAULT_REGION} backend")
+    log: list[dict] = []
+    session = ClientSession(connector=TCPConnector(limit=0), cookie_jar=DummyCookieJar(), auto_decompress=False,
+                            timeout=ClientTimeout(total=None),
+                            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"))
+
+    async def forward(request: web.Request) -> web.StreamResponse:
+        t0 = time.monotonic()
+        region = route(routes, request.headers.get("Authorization"), request.query.get("X-Amz-Credential"))
+        body = await request.read()
+        headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP)
+        entry = {"region": region, "action": _action(request.headers, request.query, body), "t0": t0,
+                 "t_headers": None, "t1": None, "bytes": 0, "status": None}
+        resp = None
+        try:
+            async with session.request(request.method, URL(routes[region] + request.raw_path, encoded=True),
+                                       headers=headers, data=body or None, allow_redirects=False) as up:
+                entry["t_headers"], entry["status"] = time.monotonic(), up.status
+                resp = web.StreamResponse(status=up.status, reason=up.reason)
+                for k, v in up.headers.items():
+                    if k.lower() not in HOP_BY_HOP:
+                        resp.headers.add(k, v)
+                await resp.prepare(request)
+                async for chunk in up.content.iter_chunked(1 << 16):
+                    entry["bytes"] += len(chunk)
+                    await resp.write(chunk)
+                await resp.write_eof()
+        except (ConnectionResetError, ClientError) as e:
+            if resp is not None:
+                if isinstance(e, ConnectionResetError):     # the client went away (an interrupted benchmark)
+                    entry["status"] = "client gone"
+                    return resp
+                raise                   # the backend failed mid-response: cut the connection, as a real LB does
+            entry["status"] = 502
+            return web.Response(status=502, text=f"bench proxy: backend {region} unreachable: {e}\n")
+        finally:
+            entry["t1"] = time.monotonic()
+            log.append(entry)
+        return resp
+
+    app = web.Application(client_max_size=1 << 30)
+    app.router.add_route("*", "/{tail:.*}", forward)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        reply({"url": f"http://{host}:{port}"})
+        loop = asyncio.get_running_loop()
+        while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "log":
+            reply({"requests": log[:]})
+            log.clear()
+    finally:
+        await runner.cleanup()
+        await session.close()
+
+
+def worker_proxy(routes_json: str) -> None:
+    _managed_worker()
+    asyncio.run(_proxy_main(json.loads(routes_json)))
+
+
+def worker_server(region: str) -> None:
+    """One region's emulator: an EmbeddedAws in this process. Prints its URL; ``seed URL N SERVICES NOW`` seeds
+    this region's share of the scale fleet through URL (the routing proxy), backdating in this process's moto."""
+    _managed_worker()
+    from fleettui.aws.server import EmbeddedAws
+
+    aws = EmbeddedAws()
+    try:
+        reply({"url": aws.endpoint_url, "region": region})
+        for line in sys.stdin:
+            cmd, *args = line.split()
+            if cmd != "seed":
+                break
+            try:
+                from fleettui.aws.demo import seed_scale_fleet
+
+                url, n, services, now = args
+                t = time.perf_counter()
+                fleet = seed_scale_fleet(url, int(n), (region,), int(services), now=datetime.fromisoformat(now))
+                reply({"counts": [[s, v, k] for (s, v), k in fleet.counts.items()],
+                       "seconds": time.perf_counter() - t})
+            except Exception as e:  # noqa: BLE001 - reported to the parent, which raises it
+                reply({"error": f"seeding {region}: {type(e).__name__}: {e}"})
+    finally:
+        aws.stop()
+
+
+class RegionalAws:
+    """The emulated AWS of P1/P2, shaped like AWS's independent regional endpoints: one moto server process per
+    region and a routing proxy process in front of them, on 127.0.0.1. ``endpoint_url`` is the proxy's: a request
+    goes to the backend of the region in its SigV4 credential scope (unsigned: us-east-1's). Every process is a
+    child of this one, stopped by ``stop()`` (killed if it hangs) and dying with this process in any case."""
+
+    def __init__(self, regions: tuple[str, ...] = REGIONS, env: dict | None = None):
+        self.regions = tuple(regions)
+        self.backends: dict[str, Child] = {}
+        self.proxy: Child | None = None
+        try:
+            for region in self.regions:          # start all, then wait: their imports and start-ups overlap
+                self.backends[region] = Child("server", region, env=env, what=f"emulator of {region}")
+            self.urls = {region: child.read()["url"] for region, child in self.backends.items()}
+            self.proxy = Child("proxy", json.dumps(self.urls), env=env, what="routing proxy")
+            self.endpoint_url = self.proxy.read()["url"]
+        except BaseException:
+            self.stop()
+            raise
+
+    def seed(self, n: int, services: int, workdir: Path) -> Seeded:
+        """seed_scale_fleet's fleet of ``n`` hosts, each region's share seeded through the proxy by its own backend
+        process (the regions concurrently), exactly the split one seed_scale_fleet over all regions makes; the
+        config (endpoint: the proxy) is written into ``workdir``."""
+        from fleettui.aws.demo import ScaleFleet, scale_config_text
+
+        parts = len(self.regions) * services
+        shares = [n // parts + (1 if k < n % parts else 0) for k in range(parts)]
+        now = datetime.now(timezone.utc).isoformat()
+        t = time.perf_counter()
+        for r, region in enumerate(self.regions):
+            self.backends[region].send(f"seed {self.endpoint_url} {sum(shares[r * services:(r + 1) * services])} "
+                                       f"{services} {now}")
+        counts: Counter = Counter()
+        for region in self.regions:
+            for s, v, k in self.backends[region].read()["counts"]:
+                counts[(s, v)] += k
+        seconds = time.perf_counter() - t
+        names = [f"svc{k}" for k in range(services)]
+        fleet = ScaleFleet(regions=self.regions, services={s: self.regions for s in names}, counts=dict(counts))
+        if fleet.total != n:
+            raise RuntimeError(f"seeded {fleet.total} hosts, wanted {n}")
+        path = workdir / "bench.toml"
+        path.write_text(scale_config_text(fleet, self.endpoint_url), encoding="utf-8")
+        return Seeded(self, fleet, path, seconds)
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by each region's backend process, and by the proxy (key "proxy")."""
+        res = {region: child.cpu() for region, child in self.backends.items()}
+        res["proxy"] = self.proxy.cpu()
+        return res
+
+    def log(self) -> list[dict]:
+        """The proxy's request log since the last call (and clear it)."""
+        return self.proxy.ask("log")["requests"]
+
+    def reset(self) -> None:
+        """Empty every backend (moto's reset API, sent to each backend directly)."""
+        import urllib.request
+
+        for url in self.urls.values():
+            urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", data=b"", method="POST"),
+                                   timeout=10).close()
+
+    def processes(self) -> list[subprocess.Popen]:
+        return [c.proc for c in (self.proxy, *self.backends.values()) if c is not None]
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Quit every process (all at once), killing those still running after ``timeout`` seconds."""
+        children = [c for c in (self.proxy, *self.backends.values()) if c is not None]
+        for child in children:
+            child.quit()
+        deadline = time.monotonic() + timeout
+        for child in children:
+            child.reap(deadline)
+
+    def __enter__(self) -> "RegionalAws":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 # =============================================================================================== AWS CLI
@@ -172,32 +491,19 @@ def cli_live_hosts(outdir: Path) -> int:
 
 # =============================================================================================== refresh worker
 
-class RefreshWorker:
+class RefreshWorker(Child):
     """A warm process that refreshes like the TUI: one Gateway for its lifetime, fetch_snapshot per "go"."""
 
     def __init__(self, config_path: Path, env: dict):
-        self.proc = subprocess.Popen([sys.executable, str(Path(__file__)), "--_worker", "refresh", str(config_path)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        super().__init__("refresh", config_path, env=env, what="refresh worker")
 
     def refresh(self) -> dict:
-        self.proc.stdin.write("go\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError("refresh worker died (see its stderr above)")
-        return json.loads(line)
-
-    def close(self) -> None:
-        try:
-            self.proc.stdin.write("quit\n")
-            self.proc.stdin.flush()
-            self.proc.wait(timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            self.proc.kill()
+        return self.ask("go")
 
 
-async def refresh_once(gw, config) -> dict:
-    """One full refresh on ``gw``: wall and CPU seconds, the requests it sent, hosts per region, images per region."""
+async def refresh_once(gw, config, background) -> dict:
+    """One full refresh on ``gw``, run like the TUI's: on ``background`` (the refresh's own thread and loop), awaited
+    from this loop. Wall and CPU seconds, the requests it sent, hosts per region, images per region."""
     from fleettui.aws.inventory import fetch_snapshot
 
     before = Counter(gw.sent)
@@ -205,20 +511,35 @@ async def refresh_once(gw, config) -> dict:
     done = asyncio.Event()
 
     async def probe() -> None:
-        # how long the event loop (the TUI's, in the app) is blocked at a time: parsing happens on it
+        # how long this loop (the TUI's, in the app) is blocked at a time while the refresh thread parses
         while not done.is_set():
             t0 = time.perf_counter()
             await asyncio.sleep(0.005)
             stalls.append(time.perf_counter() - t0 - 0.005)
 
+    cpu_samples: list[tuple[float, float]] = []
+
+    def sample_cpu() -> None:
+        # (monotonic, process CPU) every 20 ms, from a thread: where the client's CPU goes over the refresh
+        while not done.is_set():
+            cpu_samples.append((time.monotonic(), time.process_time()))
+            time.sleep(0.02)
+
+    import threading
+
+    sampler = threading.Thread(target=sample_cpu, daemon=True)
+    sampler.start()
     prober = asyncio.create_task(probe())
+    t_start = time.monotonic()          # the proxy's clock (system-wide): places its request log on this refresh
     cpu, t = time.process_time(), time.perf_counter()
     try:
-        snap = await fetch_snapshot(gw, config)
+        snap = await asyncio.wrap_future(background.submit(fetch_snapshot(gw, config)))
     finally:
         done.set()
         await prober
+        sampler.join()
     wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+    t_end = time.monotonic()
     sent = Counter(gw.sent)
     sent.subtract(before)
     per_region = Counter(i.region for s in snap.services for i in s.instances)
@@ -229,22 +550,29 @@ async def refresh_once(gw, config) -> dict:
     return {"wall": wall, "cpu": cpu, "hosts": snap.instance_count, "sent": {k: v for k, v in sent.items() if v},
             "per_region": dict(per_region), "images": {r: len(v) for r, v in images.items()},
             "findings": sum(len(i.findings) for s in snap.services for i in s.instances),
-            "max_stall": max(stalls, default=0.0)}
+            "max_stall": max(stalls, default=0.0), "t_start": t_start, "t_end": t_end,
+            "cpu_samples": cpu_samples + [(t_end, time.process_time())]}
 
 
 def worker_refresh(config_path: str) -> None:
+    from fleettui.aws.background import BackgroundLoop
     from fleettui.aws.gateway import Gateway
     from fleettui.config import load_config
 
+    _managed_worker()
     config = load_config(config_path)
+    background = BackgroundLoop()          # as in the TUI: the refresh's gateway lives on its own thread and loop
+    try:
+        gw = background.enter(lambda: Gateway(config.aws, read_only=True)).result()
 
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        async with Gateway(config.aws, read_only=True) as gw:
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
             while (await loop.run_in_executor(None, sys.stdin.readline)).strip() == "go":
-                print(json.dumps(await refresh_once(gw, config)), flush=True)
+                print(json.dumps(await refresh_once(gw, config, background)), flush=True)
 
-    asyncio.run(main())
+        asyncio.run(main())
+    finally:
+        background.close()
 
 
 # =============================================================================================== P1 / P2
@@ -263,17 +591,49 @@ def request_bound(config, per_region: dict[str, int], images: dict[str, int]) ->
     return di, const, di + const
 
 
+def _cpu_at(samples: list, t: float) -> float:
+    """The client's process CPU at monotonic time ``t``, interpolated between the refresh's CPU samples."""
+    prev = samples[0]
+    for cur in samples:
+        if cur[0] >= t:
+            if cur[0] == prev[0]:
+                return cur[1]
+            return prev[1] + (cur[1] - prev[1]) * (t - prev[0]) / (cur[0] - prev[0])
+        prev = cur
+    return samples[-1][1]
+
+
+def _timeline(run: dict, log: list[dict]) -> dict:
+    """Where one fleettui refresh's wall time went, from the proxy's request log and the client's CPU samples:
+    waiting until the backends had rendered every region's DescribeInstances, then the rest."""
+    t0 = run["t_start"]
+    di = [e for e in log if e["action"] == "DescribeInstances"]
+    rendered: dict[str, float] = {}
+    for e in di:
+        rendered[e["region"]] = max(rendered.get(e["region"], 0.0), e["t_headers"] - t0)
+    wait = max(rendered.values(), default=0.0)
+    samples = run["cpu_samples"]
+    cpu_then = _cpu_at(samples, t0 + wait)
+    return {"sent": max((e["t0"] - t0 for e in di), default=0.0), "rendered": rendered, "wait": wait,
+            "wall": run["t_end"] - t0, "cpu_wait": cpu_then - samples[0][1], "cpu_after": samples[-1][1] - cpu_then,
+            "mb": sum(e["bytes"] for e in di) / 1e6}
+
+
 def bench_p1_p2(sizes: Sizes, workdir: Path, want: set[str]) -> list[Figure]:
     from fleettui.config import load_config
 
     n = sizes.p1_hosts
-    out(f"seeding {n} hosts / {len(REGIONS)} regions / {sizes.services} services into the emulated AWS …")
-    seeded = seed(n, sizes.services, workdir)
-    out(f"  seeded in {seeded.seconds:.1f}s ({seeded.seconds / n * 1000:.1f} ms/host) at {seeded.server.endpoint_url}")
     env = clean_env(workdir)
     figures: list[Figure] = []
-    worker = RefreshWorker(seeded.config_path, env)
+    aws = RegionalAws(REGIONS, env)
+    worker = None
     try:
+        out(f"emulated AWS: {len(REGIONS)} moto processes (one per region) behind the routing proxy "
+            f"{aws.endpoint_url}")
+        out(f"seeding {n} hosts / {len(REGIONS)} regions / {sizes.services} services (regions concurrently) …")
+        seeded = aws.seed(n, sizes.services, workdir)
+        out(f"  seeded in {seeded.seconds:.1f}s ({seeded.seconds / n * 1000:.1f} ms/host)")
+        worker = RefreshWorker(seeded.config_path, env)
         first = worker.refresh()            # warm-up: clients, models, connections (like the TUI's first refresh)
         if "P1" in want:
             cli = aws_cli()
@@ -281,41 +641,83 @@ def bench_p1_p2(sizes: Sizes, workdir: Path, want: set[str]) -> list[Figure]:
             out(f"  aws-cli: {(version.stdout or version.stderr).strip()}")
             outdir = workdir / "cli"
             outdir.mkdir(exist_ok=True)
-            run_cli(cli, seeded.server.endpoint_url, env, outdir)        # warm-up
-            ft, cl, ft_server, cl_server, ft_cpu, cl_cpu, stall = [], [], [], [], [], [], []
+            run_cli(cli, aws.endpoint_url, env, outdir)        # warm-up
+            aws.log()
+            runs: dict[str, list[dict]] = {"ft": [], "cli": []}
             for k in range(sizes.runs):
                 for side in (("cli", "ft") if k % 2 == 0 else ("ft", "cli")):
-                    c0 = cpu_self()
+                    c0, w0, self0, busy0 = aws.cpu(), worker.cpu(), os.times(), system_busy_cpu()
                     if side == "cli":
-                        wall, cpu = run_cli(cli, seeded.server.endpoint_url, env, outdir)
-                        cl.append(wall)
-                        cl_cpu.append(cpu)
-                        cl_server.append(cpu_self() - c0)
+                        wall, cpu = run_cli(cli, aws.endpoint_url, env, outdir)
+                        rec = {"wall": wall, "cpu": cpu}
                     else:
                         r = worker.refresh()
-                        ft.append(r["wall"])
-                        stall.append(r["max_stall"])
-                        ft_cpu.append(r["cpu"])
-                        ft_server.append(cpu_self() - c0)
+                        rec = {"wall": r["wall"], "cpu": r["cpu"], "stall": r["max_stall"], "hosts": r["hosts"]}
+                    c1, w1, self1, busy1 = aws.cpu(), worker.cpu(), os.times(), system_busy_cpu()
+                    log = aws.log()
+                    rec["emu"] = {region: c1[region] - c0[region] for region in REGIONS}
+                    rec["proxy"] = c1["proxy"] - c0["proxy"]
+                    rec["requests"] = len(log)
+                    # CPU the rest of the machine used meanwhile: everything but the emulator, the proxy, this
+                    # process, the refresh worker and the CLI processes (only the side being measured runs)
+                    ours = (sum(c1.values()) - sum(c0.values()) + w1 - w0 + (self1.user + self1.system)
+                            - (self0.user + self0.system) + (rec["cpu"] if side == "cli" else 0.0))
+                    rec["others"] = max(0.0, busy1 - busy0 - ours)
+                    if side == "cli":
+                        rec["live"] = cli_live_hosts(outdir)
+                    if side == "ft":
+                        rec["timeline"] = _timeline(r, log)
+                    else:
+                        di = [e for e in log if e["action"] == "DescribeInstances"]
+                        rec["in_aws"] = sum(e["t1"] - e["t0"] for e in di)
+                    runs[side].append(rec)
+            ft, cl = [r["wall"] for r in runs["ft"]], [r["wall"] for r in runs["cli"]]
             f, c = statistics.median(ft), statistics.median(cl)
             ratio = f / c
-            live = cli_live_hosts(outdir)
+            mid = sorted(runs["ft"], key=lambda r: r["wall"])[len(ft) // 2]      # the median fleettui run
+            tl = mid["timeline"]
+
+            def med(side: str, fn) -> float:
+                return statistics.median(fn(r) for r in runs[side])
+
+            emu_ft, emu_cl = med("ft", lambda r: sum(r["emu"].values())), med("cli", lambda r: sum(r["emu"].values()))
+            cores = os.cpu_count() or 1
+            floor = max(max(mid["emu"].values()), sum(mid["emu"].values()) / cores)
+            hosts = {r["hosts"] for r in runs["ft"]} | {first["hosts"]}
+            live = {r["live"] for r in runs["cli"]}
             fig = Figure("P1", f"P1 refresh {n} inst / {len(REGIONS)} regions: fleettui {f:.2f}s vs aws-cli {c:.2f}s  "
                                f"ratio {ratio:.2f}  (target ≤ {TARGET_P1})", ratio <= TARGET_P1)
             fig.details += [
-                f"emulator-bound floor: fleettui's emulator CPU / aws-cli wall = "
-                f"{statistics.median(ft_server) / c:.2f} (the single-process emulator renders every host for both)",
+                f"emulated AWS: one moto process per region behind a routing proxy; both sides use the proxy's "
+                f"one endpoint ({mid['requests']} vs {runs['cli'][0]['requests']} requests per run reached it)",
                 f"runs: fleettui {' '.join(f'{x:.2f}' for x in ft)}  aws-cli {' '.join(f'{x:.2f}' for x in cl)}  "
                 f"(fleettui's first refresh, not counted: {first['wall']:.2f}s)",
-                f"CPU per run (median): emulator {statistics.median(ft_server):.1f}s vs "
-                f"{statistics.median(cl_server):.1f}s, client {statistics.median(ft_cpu):.1f}s vs "
-                f"{statistics.median(cl_cpu):.1f}s (fleettui vs aws-cli)",
-                f"longest event-loop stall during a refresh (the TUI's loop parses the responses): "
-                f"{statistics.median(stall):.2f}s",
-                f"both saw the fleet: fleettui {first['hosts']} hosts ({first['findings']} findings), "
-                f"aws-cli {live} live hosts",
+                f"CPU per run (median), fleettui vs aws-cli: emulator {emu_ft:.1f}s vs {emu_cl:.1f}s "
+                f"(fleettui's median run per region: "
+                + " / ".join(f"{mid['emu'][region]:.1f}" for region in REGIONS)
+                + f"), proxy {med('ft', lambda r: r['proxy']):.1f}s vs {med('cli', lambda r: r['proxy']):.1f}s, "
+                f"client {med('ft', lambda r: r['cpu']):.1f}s vs {med('cli', lambda r: r['cpu']):.1f}s",
+                f"emulator floor for a concurrent client on {cores} cores: max(slowest region, Σ regions / {cores}) "
+                f"= {floor:.1f}s = {floor / c:.2f} of aws-cli's wall; aws-cli waits "
+                f"{med('cli', lambda r: r['in_aws']):.1f}s for its 3 DescribeInstances, one after the other",
+                f"fleettui's median run ({tl['wall']:.2f}s): its DescribeInstances, sent by {tl['sent']:.2f}s, were "
+                f"rendered by the backends at "
+                + ", ".join(f"{region} {tl['rendered'][region]:.2f}s" for region in REGIONS if region in tl['rendered'])
+                + f" ({tl['mb']:.0f} MB); client CPU {tl['cpu_wait']:.1f}s until then, {tl['cpu_after']:.1f}s in "
+                f"the {tl['wall'] - tl['wait']:.2f}s after (parsing, images, build)",
+                f"CPU of other processes on the machine during a run (median): {med('ft', lambda r: r['others']):.1f}s "
+                f"during fleettui's, {med('cli', lambda r: r['others']):.1f}s during aws-cli's "
+                f"(load average {loadavg()})",
+                f"longest stall of the UI's event loop during a refresh (parsing runs on the refresh's own thread): "
+                f"{med('ft', lambda r: r['stall']):.2f}s",
+                f"both saw the same fleet: fleettui {'/'.join(map(str, sorted(hosts)))} hosts "
+                f"({first['findings']} findings), aws-cli {'/'.join(map(str, sorted(live)))} live hosts"
+                + ("" if hosts == live == {n} else f"  MISMATCH (seeded {n})"),
             ]
-            fig.data = {"fleettui": ft, "cli": cl, "ratio": ratio}
+            if not hosts == live == {n}:
+                fig.ok = False
+            fig.data = {"fleettui": ft, "cli": cl, "ratio": ratio, "emulator_cpu": {"fleettui": emu_ft, "cli": emu_cl},
+                        "floor": floor, "timeline": tl, "load_average": os.getloadavg()}
             figures.append(fig)
         if "P2" in want:
             sent = first["sent"]
@@ -332,8 +734,9 @@ def bench_p1_p2(sizes: Sizes, workdir: Path, want: set[str]) -> list[Figure]:
                         "sent": sent}
             figures.append(fig)
     finally:
-        worker.close()
-        seeded.server.stop()
+        if worker is not None:
+            worker.close()
+        aws.stop()
     return figures
 
 
@@ -677,6 +1080,13 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def loadavg() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
 def guarded(key: str, fn, *args) -> list[Figure]:
     """Run one benchmark; a crash becomes a failed figure (the app under test is written concurrently)."""
     try:
@@ -725,7 +1135,8 @@ def main(argv: list[str] | None = None) -> int:
     if args._worker:
         kind, *rest = args._worker
         {"refresh": lambda: worker_refresh(rest[0]), "rss": lambda: worker_rss(int(rest[0])),
-         "cold": lambda: worker_cold(float(rest[0]))}[kind]()
+         "cold": lambda: worker_cold(float(rest[0])), "server": lambda: worker_server(rest[0]),
+         "proxy": lambda: worker_proxy(rest[0])}[kind]()
         return 0
     sizes = QUICK if args.quick else FULL
     if args.runs:
@@ -739,7 +1150,7 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             p.error(f"unknown figure(s) {', '.join(sorted(unknown))} (allowed: {', '.join(FIGURES)})")
     out(f"fleettui benchmark {'(quick) ' if args.quick else ''}{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC "
-        f"on {machine()}")
+        f"on {machine()}, load average {loadavg()}")
     started = time.perf_counter()
     figures = run(sizes, want)
     out()
@@ -747,7 +1158,7 @@ def main(argv: list[str] | None = None) -> int:
         out(f.line + ("" if f.line.endswith(("OK", "MISSED")) or f.ok is None else f"  {verdict(f.ok)}"))
         for d in f.details:
             out(f"    {d}")
-    out(f"({time.perf_counter() - started:.0f}s)")
+    out(f"({time.perf_counter() - started:.0f}s; load average now {loadavg()})")
     if args.json:
         Path(args.json).write_text(json.dumps({f.key: {"line": f.line, "ok": f.ok, **f.data} for f in figures},
                                               indent=2, default=str))

@@ -3,13 +3,22 @@
 P2: the requests of one refresh are counted exactly (Gateway.sent counts every HTTP request, retries too) and
 must stay within ceil(hosts/1000) DescribeInstances per region plus a constant that does not grow with the fleet.
 BUILD: the synthetic 1,000-host fleet builds into the snapshot the benchmark expects.
+P1/P2's emulated AWS (one moto process per region behind a routing proxy): a request signed for region X reaches
+X's backend and no other, responses come back unchanged, the scale fleet seeded through the proxy refreshes
+exactly, and no process outlives the benchmark (not even a SIGKILLed one).
 """
 from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import math
+import os
+import signal
+import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -28,16 +37,17 @@ def bench():
 
 
 def one_refresh(bench, seeded) -> dict:
+    from fleettui.aws.background import BackgroundLoop
     from fleettui.aws.gateway import Gateway
     from fleettui.config import load_config
 
     config = load_config(seeded.config_path)
-
-    async def run():
-        async with Gateway(config.aws, read_only=True) as gw:
-            return config, await bench.refresh_once(gw, config)
-
-    return asyncio.run(run())
+    background = BackgroundLoop()
+    try:
+        gw = background.enter(lambda: Gateway(config.aws, read_only=True)).result()
+        return config, asyncio.run(bench.refresh_once(gw, config, background))
+    finally:
+        assert background.close()
 
 
 @pytest.fixture
@@ -130,3 +140,123 @@ def test_shared_describe_instances_calls_give_each_service_exactly_its_hosts(cle
         "c-prod": hosts[(("Env", "prod"), ("Service", "c"))], "d-prod": hosts[(("Env", "prod"), ("Service", "d"))],
         "c-dev": hosts[(("Env", "dev"), ("Service", "c"))], "team-x": hosts[(("Team", "x1"),)],
     }
+
+
+# ------------------------------------------------------------------------------ P1/P2's regional emulated AWS
+
+BASE_AMI = "ami-03cf127a"       # one of moto's built-in images, in every region
+
+
+@pytest.fixture(scope="module")
+def regional(bench, tmp_path_factory):
+    aws = bench.RegionalAws(bench.REGIONS, bench.clean_env(tmp_path_factory.mktemp("regional")))
+    yield aws
+    aws.stop()
+    assert all(p.poll() is not None for p in aws.processes())
+
+
+def _instances(bench, endpoint: str, region: str) -> list[str]:
+    from fleettui.aws.server import boto3_client
+
+    resp = boto3_client("ec2", region, endpoint).describe_instances()
+    return sorted(i["InstanceId"] for r in resp["Reservations"] for i in r["Instances"])
+
+
+def test_signing_region_picks_the_backend(bench):
+    auth = ("AWS4-HMAC-SHA256 Credential=testing/20261122/eu-west-1/ec2/aws4_request, "
+            "SignedHeaders=content-type;host;x-amz-date, Signature=0123abcd")
+    assert bench.signed_region(auth) == "eu-west-1"
+    assert bench.signed_region(None, "testing/20261122/ap-southeast-2/sts/aws4_request") == "ap-southeast-2"
+    assert bench.signed_region(None) is None and bench.signed_region("Bearer x") is None
+    routes = dict.fromkeys(bench.REGIONS, "http://127.0.0.1:9")
+    assert bench.route(routes, auth) == "eu-west-1"
+    assert bench.route(routes, None) == "us-east-1"                                      # unsigned
+    assert bench.route(routes, auth.replace("eu-west-1", "sa-east-1")) == "us-east-1"    # no backend for it
+
+
+def test_routing_proxy_sends_each_region_to_its_own_backend(bench, regional):
+    from fleettui.aws.server import boto3_client
+
+    regional.reset()
+    launched = {}
+    for region in bench.REGIONS:        # through the proxy, signed for ``region``
+        resp = boto3_client("ec2", region, regional.endpoint_url).run_instances(
+            ImageId=BASE_AMI, MinCount=1, MaxCount=1,
+            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Region", "Value": region}]}])
+        launched[region] = resp["Instances"][0]["InstanceId"]
+    assert len(set(launched.values())) == len(bench.REGIONS)
+    for backend, url in regional.urls.items():          # each backend, asked directly, about every region
+        for region in bench.REGIONS:
+            assert _instances(bench, url, region) == ([launched[region]] if region == backend else []), \
+                (backend, region)
+    for region in bench.REGIONS:                        # the proxy returns the backend's answer unchanged
+        via = boto3_client("ec2", region, regional.endpoint_url).describe_instances()["Reservations"]
+        direct = boto3_client("ec2", region, regional.urls[region]).describe_instances()["Reservations"]
+        assert via == direct
+    log = regional.log()
+    assert [e["region"] for e in log if e["action"] == "RunInstances"] == list(bench.REGIONS)
+    assert all(e["status"] == 200 for e in log)
+
+    # an unsigned request goes to us-east-1's backend: moto's reset API through the proxy empties that one only
+    urllib.request.urlopen(urllib.request.Request(f"{regional.endpoint_url}/moto-api/reset", data=b"",
+                                                  method="POST"), timeout=10).close()
+    assert _instances(bench, regional.urls["us-east-1"], "us-east-1") == []
+    for region in bench.REGIONS[1:]:
+        assert _instances(bench, regional.urls[region], region) == [launched[region]]
+
+
+def test_scale_fleet_seeded_through_the_proxy_refreshes_exactly(bench, regional, tmp_path):
+    regional.reset()
+    hosts, services = 40, 2
+    seeded = regional.seed(hosts, services, tmp_path)
+    assert seeded.fleet.total == hosts and seeded.server is regional
+    assert f'endpoint_url = "{regional.endpoint_url}"' in seeded.config_path.read_text()
+    regional.log()
+    config, r = one_refresh(bench, seeded)
+    # the same split as one seed_scale_fleet over all regions: 40 hosts over 3 regions x 2 services
+    assert r["per_region"] == {"us-east-1": 14, "eu-west-1": 14, "ap-southeast-2": 12}
+    assert r["hosts"] == hosts
+    assert r["sent"]["ec2.DescribeInstances"] == len(bench.REGIONS)
+    assert sum(r["sent"].values()) <= bench.request_bound(config, r["per_region"], r["images"])[2]
+    log = regional.log()
+    assert len(log) == sum(r["sent"].values())          # every request the Gateway counted went via the proxy
+    assert sorted(e["region"] for e in log if e["action"] == "DescribeInstances") == sorted(bench.REGIONS)
+    for region, n in r["per_region"].items():          # and each backend holds exactly its region's hosts
+        from fleettui.aws.server import boto3_client
+
+        resp = boto3_client("ec2", region, regional.urls[region]).describe_instances(
+            Filters=[{"Name": "tag-key", "Values": ["Service"]}])
+        assert sum(len(res["Instances"]) for res in resp["Reservations"]) == n
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    with open(f"/proc/{pid}/stat") as fh:          # a zombie is gone too (its parent has not reaped it yet)
+        return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PDEATHSIG is Linux's")
+def test_no_emulator_process_outlives_a_killed_benchmark(tmp_path):
+    script = (f"import importlib.util, json, sys, time\n"
+              f"spec = importlib.util.spec_from_file_location('b', {str(BENCH)!r})\n"
+              f"b = sys.modules['b'] = importlib.util.module_from_spec(spec); spec.loader.exec_module(b)\n"
+              f"aws = b.RegionalAws(('us-east-1', 'eu-west-1'))\n"
+              f"print(json.dumps([p.pid for p in aws.processes()]), flush=True)\n"
+              f"time.sleep(600)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = json.loads(proc.stdout.readline())
+        assert len(pids) == 3 and not any(_gone(p) for p in pids)
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while not all(_gone(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = [p for p in pids if not _gone(p)]
+    for p in alive:
+        os.kill(p, signal.SIGKILL)
+    assert not alive
