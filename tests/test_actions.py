@@ -9,6 +9,8 @@ from fleettui.actions.executor import PLAN_TAG
 from fleettui.aws.gateway import Gateway, MutationRefused
 from fleettui.cli import main
 
+from faults import bake_web_version, listener_weights
+
 
 def run(demo, body, read_only=False, poll=0.05):
     config = demo.config()
@@ -21,15 +23,6 @@ def run(demo, body, read_only=False, poll=0.05):
     return asyncio.run(go())
 
 
-def listener_weights(demo, service="web"):
-    """Target group name -> weight, read straight from the emulated ELB."""
-    arn = demo.fleet.listener_arns[service]
-    region = arn.split(":")[3]
-    elb = demo.client("elbv2", region)
-    action = elb.describe_listeners(ListenerArns=[arn])["Listeners"][0]["DefaultActions"][0]
-    return {g["TargetGroupArn"].split("/")[-2]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]}
-
-
 def live_ids(demo, service, region="us-east-1", **tags):
     ec2 = demo.client("ec2", region)
     filters = [{"Name": "tag:Service", "Values": [service]},
@@ -38,22 +31,8 @@ def live_ids(demo, service, region="us-east-1", **tags):
     return {i["InstanceId"] for r in ec2.describe_instances(Filters=filters)["Reservations"] for i in r["Instances"]}
 
 
-def new_web_version(demo, version="1.7.0"):
-    """Bake an image and a default launch template version for it, as a CI pipeline would."""
-    ec2 = demo.client("ec2")
-    builder = ec2.run_instances(ImageId="ami-03cf127a", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-    ami = ec2.create_image(InstanceId=builder, Name=f"web-{version}", TagSpecifications=[
-        {"ResourceType": "image", "Tags": [{"Key": "Version", "Value": version}]}])["ImageId"]
-    ec2.terminate_instances(InstanceIds=[builder])
-    lt = ec2.create_launch_template_version(LaunchTemplateName="web-lt", SourceVersion="$Latest",
-                                            LaunchTemplateData={"ImageId": ami})
-    ec2.modify_launch_template(LaunchTemplateName="web-lt",
-                               DefaultVersion=str(lt["LaunchTemplateVersion"]["VersionNumber"]))
-    return ami
-
-
 def test_full_rollout_launch_shift_decommission(demo):
-    new_web_version(demo)
+    bake_web_version(demo)
     before = live_ids(demo, "web")
 
     async def launch(a):
@@ -162,7 +141,7 @@ def test_disallowed_operation_is_rejected_before_sending(demo):
 
 def test_rerun_of_interrupted_launch_does_not_duplicate(demo):
     """Crash right after the launch step ran but before it was journaled: resuming launches nothing more."""
-    new_web_version(demo)
+    bake_web_version(demo)
 
     async def body(a):
         plan = await a.plan(Intent("launch", "web", count=3))

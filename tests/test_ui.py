@@ -21,6 +21,8 @@ from fleettui.ui.screens.help import HelpScreen
 from fleettui.ui.widgets.header import FleetHeader
 from fleettui.ui.widgets.services import ServiceList
 
+from faults import listener_weights
+
 SIZE = (160, 45)
 
 
@@ -574,13 +576,6 @@ def fast_actions(ctx):
 
     return lambda gw: Actions(config=ctx.config, gw=gw, read_only=ctx.read_only, poll_seconds=0.05,
                               timeout_seconds=60)
-
-
-def listener_weights(demo, service="web"):
-    arn = demo.fleet.listener_arns[service]
-    elb = demo.client("elbv2", arn.split(":")[3])
-    action = elb.describe_listeners(ListenerArns=[arn])["Listeners"][0]["DefaultActions"][0]
-    return {g["TargetGroupArn"].split("/")[-2]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]}
 
 
 async def screen_with_id(app, pilot, screen_id: str):
