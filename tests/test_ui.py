@@ -163,6 +163,30 @@ def test_filter_drift_and_age(demo_ctx):
     run(go())
 
 
+def test_keys_pasted_right_after_slash_and_colon_reach_the_prompt(demo_ctx):
+    """A terminal delivers a paste (or fast typing) as one burst: all the keys are queued before `/` opens the
+    filter. They must land in the filter, in order, with enter applying it, and not run as table bindings."""
+    from textual import events
+
+    def burst(app, text: str) -> None:
+        for ch in text:
+            key = {"/": "slash", ":": "colon", "\r": "enter", " ": "space"}.get(ch, ch)
+            app.post_message(events.Key(key, ch))
+
+    async def go():
+        app = make_app(demo_ctx, auto_refresh=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(app, pilot)
+            burst(app, "/drift\r")                     # `r` would refresh, `\r` used to get lost
+            await until(pilot, lambda: app.focused is app.main.table)
+            assert app.main.filter.text == "drift" and app.refresh_count == 1
+            assert all(r.inst.drifted for r in host_rows(app)) and host_rows(app)
+            burst(app, ":service api\r")
+            await until(pilot, lambda: app.main.service_name == "api")
+            assert app.main.filter_bar.value == "drift"
+    run(go())
+
+
 def test_invalid_filter_shows_inline_error_and_keeps_rows(demo_ctx):
     async def go():
         app = make_app(demo_ctx, auto_refresh=False)

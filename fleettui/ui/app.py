@@ -19,9 +19,11 @@ from datetime import datetime, timezone
 from fnmatch import fnmatch
 from typing import Awaitable, Callable
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 from textual.timer import Timer
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from fleettui.aws.background import BackgroundLoop
@@ -254,6 +256,19 @@ class FleetApp(App[int]):
             self._arm_timer()
         self.notify(f"{event.worker.name or 'task'} failed: {type(err).__name__}: {err}" +
                     (f" (traceback in {log})" if log else ""), severity="error", timeout=10, markup=False)
+
+    def on_key(self, event: events.Key) -> None:
+        """Runs before the app checks bindings. With an Input focused, a key gets here either from the Input (it
+        did not consume it: enter, escape…) or because it was queued for another widget before the Input took
+        the focus (typed or pasted right after `/` or `:`). Either way it goes through the Input once more, in
+        arrival order, and comes back marked to have its binding checked: `/drift⏎` pasted is a filter, not a
+        refresh (`r`) and a lost enter."""
+        if isinstance(self.focused, Input) and not getattr(event, "replayed", False):
+            replay = events.Key(event.key, event.character)
+            replay.replayed = True
+            self.focused._forward_event(replay)
+            event.prevent_default()
+            event.stop()
 
     # ------------------------------------------------------------------------------------------ actions
     def all_bindings(self) -> list[tuple[str, Binding, str]]:

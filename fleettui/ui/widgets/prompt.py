@@ -60,7 +60,9 @@ class PromptBar(Vertical):
         if value is not None:
             self.input.value = value
             self.input.cursor_position = len(value)
-        self.input.focus()
+        # focus now, not on the next loop turn (Widget.focus defers): keys typed or pasted right after `/` or `:`
+        # are already queued, and would otherwise reach the table (where `g`, `G`, `j`… are bindings)
+        self.screen.set_focus(self.input)
 
     def close(self) -> None:
         self.remove_class("-shown")
