@@ -371,14 +371,14 @@ def test_endpoint_down_keeps_last_snapshot_marked_stale(demo):
             door.stop()
             await pilot.press("r")
             await loaded(app, pilot, 2)
-            assert app.stale
+            assert app.stale, app.last_error
             assert len(host_rows(app)) == 33                      # the last snapshot is still shown
             header = str(app.main.query_one(FleetHeader).render())
             assert "STALE" in header
             status = str(app.main.query_one("#status").render())
-            assert "STALE" in status and "cannot reach" in status
+            assert "STALE" in status and "cannot reach" in status, status
             messages = [n.message for n in app._notifications]
-            assert any("refresh failed" in m and "cannot reach" in m for m in messages)
+            assert any("refresh failed" in m and "cannot reach" in m for m in messages), messages
             assert all("\n" not in m for m in messages)
             # the UI keeps working
             await type_filter(pilot, "drift")
