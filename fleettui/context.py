@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from fleettui import paths
 from fleettui.aws.gateway import Gateway
 from fleettui.config import Config, load_config
+from fleettui.store import Store
+from fleettui.store.local import JsonlJournal
+from fleettui.store.taglock import TagLock
 
 
 @dataclass
@@ -15,9 +19,24 @@ class Context:
     config: Config
     read_only: bool
     demo: object | None = None      # fleettui.aws.server.EmbeddedAws when --demo
+    _store: Store | None = field(default=None, repr=False)
 
     def gateway(self, **kwargs) -> Gateway:
         return Gateway(self.config.aws, read_only=self.read_only, **kwargs)
+
+    @property
+    def store(self) -> Store:
+        """Where this context's plans are journaled and how its services are locked (built once)."""
+        if self._store is None:
+            self._store = Store(journal=JsonlJournal(paths.journal_path()), lock=TagLock)
+        return self._store
+
+    def actions(self, gw: Gateway, **kwargs):
+        """The action layer on ``gw`` with this context's config, read-only flag and store."""
+        from fleettui.actions.api import Actions
+
+        return Actions(config=self.config, gw=gw, read_only=self.read_only, journal=self.store.journal,
+                       lock=self.store.lock, **kwargs)
 
     @property
     def profile_label(self) -> str:
@@ -38,8 +57,6 @@ def open_context(*, config_path: str | Path | None = None, demo: bool = False, r
 
         if progress:
             progress("starting embedded AWS (moto) and seeding the demo fleet…")
-        from fleettui import paths
-
         # the demo's config lives in the state dir (rewritten each run) rather than a temp dir nobody removes
         server, _fleet, path = start_demo(config_dir=paths.state_dir() / "demo")
         config_path = path

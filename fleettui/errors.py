@@ -14,6 +14,13 @@ class ConfigError(FleetError):
 
 
 class AwsError(FleetError):
-    """AWS could not be reached or refused a call. Exit code 1."""
+    """AWS could not be reached or refused a call. Exit code 1.
+
+    ``code`` is AWS's error code ("InvalidTarget", "Throttling"…) when AWS answered, else ""."""
 
     exit_code = 1
+
+    def __init__(self, message: str, code: str = "", request_id: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.request_id = request_id

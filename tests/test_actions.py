@@ -4,7 +4,8 @@ import datetime as dt
 
 import pytest
 
-from fleettui.actions.api import Actions, Intent
+from fleettui.actions.api import Actions
+from fleettui.actions.verbs import Decommission, Launch, Replace, Rollback, Shift
 from fleettui.actions.executor import PLAN_TAG
 from fleettui.aws.gateway import Gateway, MutationRefused
 from fleettui.cli import main
@@ -36,7 +37,7 @@ def test_full_rollout_launch_shift_decommission(demo):
     before = live_ids(demo, "web")
 
     async def launch(a):
-        plan = await a.plan(Intent("launch", "web"))   # as many hosts as the live generation
+        plan = await a.plan(Launch("web"))   # as many hosts as the live generation
         assert plan.refusal is None, plan.refusal
         return await a.execute(plan, "rollout 1.7.0")
 
@@ -47,7 +48,7 @@ def test_full_rollout_launch_shift_decommission(demo):
 
     for pct in (10, 50, 100):
         async def shift(a, pct=pct):
-            plan = await a.plan(Intent("shift", "web", version="1.7.0", weight=pct))
+            plan = await a.plan(Shift("web", to="1.7.0", weight=pct))
             assert plan.refusal is None, plan.refusal
             return await a.execute(plan, f"to {pct}")
 
@@ -57,7 +58,7 @@ def test_full_rollout_launch_shift_decommission(demo):
 
     for version in ("1.4.0", "1.5.0", "1.6.0"):
         async def decom(a, version=version):
-            plan = await a.plan(Intent("decommission", "web", version=version))
+            plan = await a.plan(Decommission("web", version))
             assert plan.refusal is None, plan.refusal
             return await a.execute(plan, "cleanup")
 
@@ -74,7 +75,7 @@ def test_full_rollout_launch_shift_decommission(demo):
 
 def test_rollback_moves_all_traffic_in_one_change(demo):
     async def rollback(a):
-        plan = await a.plan(Intent("rollback", "web"))
+        plan = await a.plan(Rollback("web"))
         assert plan.refusal is None and len(plan.steps) == 1
         return await a.execute(plan, "bad deploy")
 
@@ -84,8 +85,8 @@ def test_rollback_moves_all_traffic_in_one_change(demo):
 
 
 @pytest.mark.parametrize("intent, reason", [
-    (Intent("decommission", "web", version="1.5.0"), "still takes 90%"),
-    (Intent("shift", "web", weights=(("1.6.0", 100),)), "capacity would drop"),
+    (Decommission("web", "1.5.0"), "still takes 90%"),
+    (Shift("web", weights=(("1.6.0", 100),)), "capacity would drop"),
 ])
 def test_guardrails_refuse(demo, intent, reason):
     plan = run(demo, lambda a: a.plan(intent))
@@ -98,17 +99,17 @@ def test_refuses_weight_to_generation_without_healthy_targets(demo):
     targets = [d["Target"] for d in elb.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])
                ["TargetHealthDescriptions"]]
     elb.deregister_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=targets)
-    plan = run(demo, lambda a: a.plan(Intent("shift", "web", version="1.6.0", weight=20)))
+    plan = run(demo, lambda a: a.plan(Shift("web", to="1.6.0", weight=20)))
     assert plan.refusal and "no healthy targets" in plan.refusal
 
 
 def test_refuses_decommissioning_last_healthy_generation(demo):
     async def body(a):
         for version in ("2.2.0",):
-            plan = await a.plan(Intent("decommission", "api", version=version))
+            plan = await a.plan(Decommission("api", version))
             assert (await a.execute(plan)).ok
-        await a.execute(await a.plan(Intent("shift", "api", weights=(("2.3.0", 100),))))
-        return await a.plan(Intent("decommission", "api", version="2.3.0"))
+        await a.execute(await a.plan(Shift("api", weights=(("2.3.0", 100),))))
+        return await a.plan(Decommission("api", "2.3.0"))
 
     plan = run(demo, body)
     assert plan.refusal and ("last generation" in plan.refusal or "takes 100%" in plan.refusal)
@@ -116,7 +117,7 @@ def test_refuses_decommissioning_last_healthy_generation(demo):
 
 def test_read_only_sends_zero_mutating_requests(demo):
     async def body(a):
-        plan = await a.plan(Intent("rollback", "web"))
+        plan = await a.plan(Rollback("web"))
         with pytest.raises(MutationRefused):
             await a.gw.call("elbv2", "us-east-1", "modify_listener", ListenerArn=demo.fleet.listener_arns["web"],
                             DefaultActions=[])
@@ -144,12 +145,11 @@ def test_rerun_of_interrupted_launch_does_not_duplicate(demo):
     bake_web_version(demo)
 
     async def body(a):
-        plan = await a.plan(Intent("launch", "web", count=3))
+        plan = await a.plan(Launch("web", count=3))
         ex = a.executor()
         record = ex.start(plan, "test")
-        ex._memo = {}
         launch = next(s for s in plan.steps if s.kind == "launch")
-        await ex._launch(plan, launch)          # ran, then "crashed" before step_succeeded
+        await ex.step(plan, launch, record.memo)    # ran, then "crashed" before step_succeeded
         outcome = await a.resume(a.journal.record(plan.id))
         return plan, outcome
 
@@ -162,7 +162,7 @@ def test_replace_drifted_hosts(demo):
     async def body(a):
         snap = await a.snapshot(["web"])
         drifted = {i.id for i in snap.service("web").generation("1.5.0").instances if i.drifted}
-        plan = await a.plan(Intent("replace", "web", drifted=True, version="1.5.0"), snap)
+        plan = await a.plan(Replace("web", drifted=True, generation="1.5.0"), snap)
         assert plan.refusal is None, plan.refusal
         outcome = await a.execute(plan, "drift")
         after = await a.snapshot(["web"])
@@ -181,7 +181,7 @@ def test_replace_asg_hosts_goes_through_auto_scaling(demo):
     async def body(a):
         snap = await a.snapshot(["worker"])
         old = [i.id for i in snap.service("worker").instances if i.region == "us-east-1"][:2]
-        plan = await a.plan(Intent("replace", "worker", hosts=tuple(old)), snap)
+        plan = await a.plan(Replace("worker", hosts=tuple(old)), snap)
         assert {s.kind for s in plan.steps} == {"asg_scale_out", "asg_wait_in_service", "asg_terminate"}
         return old, await a.execute(plan)
 

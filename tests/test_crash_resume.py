@@ -16,7 +16,7 @@ from faults import (
     spawn, target_group_names, tg_members, wait_for, web_generations, write_config,
 )
 from fleettui.actions.executor import PLAN_TAG
-from fleettui.actions.lock import LOCK_TAG
+from fleettui.store.taglock import LOCK_TAG
 
 TIMEOUT = 60
 

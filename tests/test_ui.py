@@ -730,13 +730,14 @@ def test_weights_dialog_presets_steps_and_inline_errors(demo_ctx):
 
 
 def test_unfinished_plan_is_offered_for_resume_at_start_up(demo, demo_ctx):
-    from fleettui.actions.api import Actions, Intent
+    from fleettui.actions.api import Actions
+    from fleettui.actions.verbs import Rollback
     from fleettui.aws.gateway import Gateway
 
     async def leave_unfinished():
         async with Gateway(demo_ctx.config.aws) as gw:
             actions = Actions(config=demo_ctx.config, gw=gw, read_only=False)
-            plan = await actions.plan(Intent("rollback", "web"))
+            plan = await actions.plan(Rollback("web"))
             actions.executor().start(plan, "interrupted rollback")       # journaled, never run
             return plan
 

@@ -219,16 +219,12 @@ def translate_error(e: Exception, service: str, region: str, operation: str, end
         code = err.get("Code", "Error")
         msg = (err.get("Message") or "").strip().splitlines()[0] if err.get("Message") else ""
         rid = e.response.get("ResponseMetadata", {}).get("RequestId")
-        err_cls = AwsError
         text = f"{where} failed: {code}" + (f": {msg}" if msg else "") + (f" (request {rid})" if rid else "")
         if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure"):
             text = f"access denied for {where}" + (f": {msg}" if msg else "")
         elif code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
             text = "AWS credentials have expired: refresh them (e.g. `aws sso login`)"
-        out = err_cls(text)
-        out.code = code  # type: ignore[attr-defined]
-        out.request_id = rid  # type: ignore[attr-defined]
-        return out
+        return AwsError(text, code=code, request_id=rid)
     if isinstance(e, BotoCoreError):
         return AwsError(f"{where}: {e}")
     if isinstance(e, ResponseParserError):

@@ -14,13 +14,15 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any
 
+from fleettui.aws.autoscaling import AutoScaling
+from fleettui.aws.ec2 import Ec2
+from fleettui.aws.elbv2 import Elbv2, region_of, tg_name_of
 from fleettui.aws.gateway import Gateway
 from fleettui.config import Config, ServiceConfig
 from fleettui.domain.build import RawService, build_snapshot
 from fleettui.domain.model import Snapshot
 from fleettui.errors import AwsError
 
-LIVE_STATES = ["pending", "running", "stopping", "stopped", "shutting-down"]
 MAX_FILTER_VALUES = 200     # values per EC2 filter
 
 
@@ -37,98 +39,24 @@ async def gather(*coros):
     return [t.result() for t in tasks]
 
 
-def _chunks(items: list[str], n: int) -> list[list[str]]:
-    return [items[i:i + n] for i in range(0, len(items), n)]
-
-
-async def describe_instances(gw: Gateway, region: str, selector: tuple[tuple[str, str], ...],
-                             extra_filters: list[dict] | None = None,
-                             states: list[str] = LIVE_STATES) -> list[dict[str, Any]]:
-    filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in selector]
-    filters.append({"Name": "instance-state-name", "Values": states})
-    filters.extend(extra_filters or ())
-    out: list[dict[str, Any]] = []
-    async for page in gw.paginate("ec2", region, "describe_instances", Filters=filters,
-                                  PaginationConfig={"PageSize": 1000}):
-        for reservation in page.get("Reservations", ()):
-            for inst in reservation.get("Instances", ()):
-                inst["_region"] = region
-                out.append(inst)
-    return out
-
-
-async def _lt_versions(gw: Gateway, region: str, template: str) -> list[dict[str, Any]]:
-    key = "LaunchTemplateId" if template.startswith("lt-") else "LaunchTemplateName"
-    out: list[dict[str, Any]] = []
-    try:
-        async for page in gw.paginate("ec2", region, "describe_launch_template_versions", **{key: template}):
-            out.extend(page.get("LaunchTemplateVersions", ()))
-    except AwsError as e:
-        if getattr(e, "code", "") in ("InvalidLaunchTemplateName.NotFoundException",
-                                      "InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateId.Malformed"):
-            return []  # reported as a service warning by the builder
-        raise
-    return out
-
-
-async def _images(gw: Gateway, region: str, ids: list[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(sorted(ids), 100):
-        try:
-            resp = await gw.call("ec2", region, "describe_images", ImageIds=chunk, IncludeDeprecated=True)
-        except AwsError as e:
-            if getattr(e, "code", "") != "InvalidAMIID.NotFound" or len(chunk) == 1:
-                if getattr(e, "code", "") == "InvalidAMIID.NotFound":
-                    continue
-                raise
-            # one missing id fails the whole call on real AWS: ask one by one
-            for image_id in chunk:
-                out.update(await _images(gw, region, [image_id]))
-            continue
-        for img in resp.get("Images", ()):
-            out[img["ImageId"]] = img
-    return out
-
-
-async def _asg_health(gw: Gateway, region: str, names: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for chunk in _chunks(sorted(names), 50):
-        async for page in gw.paginate("autoscaling", region, "describe_auto_scaling_groups",
-                                      AutoScalingGroupNames=chunk):
-            for group in page.get("AutoScalingGroups", ()):
-                for inst in group.get("Instances", ()):
-                    out[inst["InstanceId"]] = inst.get("HealthStatus", "Healthy")
-    return out
-
-
 async def _listener(gw: Gateway, arn: str) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
-    region = arn.split(":")[3]
-    resp = await gw.call("elbv2", region, "describe_listeners", ListenerArns=[arn])
-    listener = (resp.get("Listeners") or [None])[0]
+    elb = Elbv2(gw, region_of(arn))
+    listener, traffic = await elb.traffic(arn)
     if listener is None:
         return None, {}
-    arns: list[str] = []
-    for action in listener.get("DefaultActions") or ():
-        for g in (action.get("ForwardConfig") or {}).get("TargetGroups") or ():
-            arns.append(g["TargetGroupArn"])
-        if action.get("TargetGroupArn"):
-            arns.append(action["TargetGroupArn"])
-    arns = list(dict.fromkeys(arns))
-    groups: dict[str, dict[str, Any]] = {a: {"name": a.split("/")[-2], "tags": {}, "health": {}} for a in arns}
+    arns = list(traffic.target_groups)
+    groups: dict[str, dict[str, Any]] = {a: {"name": tg_name_of(a), "tags": {}, "health": {}} for a in arns}
     if not arns:
         return listener, groups
 
     async def health(a: str) -> None:
-        r = await gw.call("elbv2", region, "describe_target_health", TargetGroupArn=a)
-        groups[a]["health"] = {d["Target"]["Id"]: d["TargetHealth"]["State"]
-                               for d in r.get("TargetHealthDescriptions", ())}
+        groups[a]["health"] = await elb.target_health(a)
 
-    async def tags(chunk: list[str]) -> None:
-        r = await gw.call("elbv2", region, "describe_tags", ResourceArns=chunk)
-        for d in r.get("TagDescriptions", ()):
-            groups[d["ResourceArn"]]["tags"] = {t["Key"]: t["Value"] for t in d.get("Tags", ())}
+    async def tags() -> None:
+        for a, t in (await elb.tags(arns)).items():
+            groups[a]["tags"] = t
 
-    await gather(*(health(a) for a in arns), *(tags(c) for c in _chunks(arns, 20)))
+    await gather(*(health(a) for a in arns), tags())
     return listener, groups
 
 
@@ -175,7 +103,7 @@ async def _fetch_instances(gw: Gateway, wanted: list[ServiceConfig]) -> list[dic
     out: list[dict[str, list[dict[str, Any]]]] = [defaultdict(list) for _ in wanted]
 
     async def run(region: str, filters: list[dict], members: list[int]) -> None:
-        insts = await describe_instances(gw, region, (), filters)
+        insts = await Ec2(gw, region).instances(filters)
         if len(members) == 1:
             out[members[0]][region].extend(insts)
             return
@@ -195,7 +123,8 @@ async def _fetch_service(gw: Gateway, svc: ServiceConfig) -> RawService:
     raw = RawService(config=svc)
 
     async def per_region(region: str) -> None:
-        raw.lt_versions[region] = await _lt_versions(gw, region, svc.launch_template) if svc.launch_template else []
+        raw.lt_versions[region] = (await Ec2(gw, region).launch_template_versions(svc.launch_template)
+                                   if svc.launch_template else [])
 
     jobs = [per_region(r) for r in svc.regions]
 
@@ -238,8 +167,8 @@ async def fetch_snapshot(gw: Gateway, config: Config, services: list[str] | None
                 if t["Key"] == "aws:autoscaling:groupName":
                     asg_names[inst["_region"]].add(t["Value"])
     image_results, asg_results = await gather(
-        gather(*(_images(gw, r, list(ids)) for r, ids in image_ids.items())),
-        gather(*(_asg_health(gw, r, list(n)) for r, n in asg_names.items())),
+        gather(*(Ec2(gw, r).images(list(ids)) for r, ids in image_ids.items())),
+        gather(*(AutoScaling(gw, r).health(list(n)) for r, n in asg_names.items())),
     )
     images: dict[str, dict[str, Any]] = {}
     for part in image_results:

@@ -8,8 +8,9 @@ from typing import Any
 
 from fleettui.config import ServiceConfig
 from fleettui.domain import rules
+from fleettui.domain.traffic import forwards_of_listener
 from fleettui.domain.model import (
-    DAY, Generation, Image, Instance, LaunchTemplateVersion, Service, Snapshot, freeze_tags,
+    DAY, Generation, Image, Instance, LaunchTemplateVersion, Role, Service, Snapshot, freeze_tags,
 )
 
 
@@ -97,15 +98,9 @@ def _weights(listener: dict[str, Any] | None) -> dict[str, int] | None:
     if listener is None:
         return None
     out: dict[str, int] = {}
-    for action in listener.get("DefaultActions") or ():
-        if action.get("Type") != "forward":
-            continue
-        groups = (action.get("ForwardConfig") or {}).get("TargetGroups")
-        if groups:
-            for g in groups:
-                out[g["TargetGroupArn"]] = out.get(g["TargetGroupArn"], 0) + int(g.get("Weight", 1))
-        elif action.get("TargetGroupArn"):
-            out[action["TargetGroupArn"]] = 1
+    for fwd in forwards_of_listener(listener):
+        for arn, w in fwd.groups:
+            out[arn] = out.get(arn, 0) + w
     return out
 
 
@@ -271,15 +266,16 @@ def _assign_roles(gens: list[Generation]) -> list[Generation]:
     live_idx, live = max(enumerate(gens), key=key)
     if has_listener and not live.weight:
         live_idx = -1  # no generation takes traffic: nothing is live
-    out = []
-    for idx, g in enumerate(gens):
-        out.append(replace(
-            g,
-            live=idx == live_idx,
-            rollback_target=live_idx > 0 and idx == live_idx - 1,
-            canary=live_idx >= 0 and idx > live_idx and bool(g.weight),
-        ))
-    return out
+    def role(idx: int, g: Generation) -> Role:
+        if idx == live_idx:
+            return Role.LIVE
+        if live_idx > 0 and idx == live_idx - 1:
+            return Role.ROLLBACK_TARGET
+        if live_idx >= 0 and idx > live_idx and g.weight:
+            return Role.CANARY
+        return Role.IDLE
+
+    return [replace(g, role=role(idx, g)) for idx, g in enumerate(gens)]
 
 
 def build_snapshot(raws: list[RawService], *, now: datetime, regions: tuple[str, ...], profile: str | None = None,

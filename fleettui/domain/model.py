@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from types import MappingProxyType
 from typing import Mapping
 
@@ -104,6 +105,19 @@ def freeze_tags(tags: Mapping[str, str] | None) -> Mapping[str, str]:
     return MappingProxyType(dict(tags or {}))
 
 
+class Role(str, Enum):
+    """What a generation is to its service's traffic: exactly one of these."""
+
+    LIVE = "live"                        # the most traffic weight
+    CANARY = "canary"                    # receives traffic and is newer than live: a rollout in progress
+    ROLLBACK_TARGET = "rollback_target"  # where rollback sends traffic (when it is not live already)
+    IDLE = "idle"
+
+    @property
+    def label(self) -> str:
+        return "" if self is Role.IDLE else self.value.replace("_", " ")
+
+
 @dataclass(frozen=True)
 class Generation:
     service: str
@@ -113,9 +127,19 @@ class Generation:
     weight: int | None = None                # percent of listener traffic, None when the service has no listener
     target_group_arns: tuple[str, ...] = ()
     launch_template_version: int | None = None   # the LT version that produces this generation's image
-    live: bool = False
-    rollback_target: bool = False
-    canary: bool = False
+    role: Role = Role.IDLE
+
+    @property
+    def live(self) -> bool:
+        return self.role is Role.LIVE
+
+    @property
+    def rollback_target(self) -> bool:
+        return self.role is Role.ROLLBACK_TARGET
+
+    @property
+    def canary(self) -> bool:
+        return self.role is Role.CANARY
 
     @property
     def total(self) -> int:
@@ -143,14 +167,7 @@ class Generation:
 
     @property
     def labels(self) -> tuple[str, ...]:
-        out = []
-        if self.live:
-            out.append("live")
-        if self.canary:
-            out.append("canary")
-        if self.rollback_target:
-            out.append("rollback target")
-        return tuple(out)
+        return (self.role.label,) if self.role is not Role.IDLE else ()
 
 
 @dataclass(frozen=True)

@@ -8,30 +8,11 @@ from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any, Mapping
 
-# step kinds and what they do (the executor implements each idempotently)
-STEP_KINDS = {
-    "launch": "launch instances from the launch template, tagged with plan and step ids",
-    "wait_running": "wait until the launched instances are running",
-    "register": "register instances in a target group",
-    "wait_healthy": "wait until the targets are healthy",
-    "deregister": "deregister targets and wait for draining",
-    "terminate": "terminate instances",
-    "asg_scale_out": "raise an Auto Scaling group's desired capacity",
-    "asg_wait_in_service": "wait until the Auto Scaling group's new instances are in service",
-    "asg_terminate": "terminate instances through Auto Scaling (decrementing desired capacity)",
-    "create_target_group": "create (or reuse) the generation's target group",
-    "listener_add": "add a target group to the listener at weight 0",
-    "set_weights": "set the listener's forward weights and read them back",
-    "listener_remove": "remove a target group from the listener",
-    "delete_target_group": "delete a target group",
-}
-
-
-def _freeze(value: Any) -> Any:
+def freeze(value: Any) -> Any:
     if isinstance(value, dict):
-        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
     if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
+        return tuple(freeze(v) for v in value)
     return value
 
 
@@ -46,7 +27,7 @@ def _thaw(value: Any) -> Any:
 @dataclass(frozen=True)
 class Step:
     id: str                      # "s1", "s2", … unique within the plan
-    kind: str                    # one of STEP_KINDS
+    kind: str                    # a registered step kind (fleettui.actions.steps)
     region: str
     description: str
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
@@ -58,12 +39,7 @@ class Step:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Step":
         return cls(id=d["id"], kind=d["kind"], region=d["region"], description=d["description"],
-                   params=_freeze(dict(d.get("params") or {})))
-
-
-def step(n: int, kind: str, region: str, description: str, **params: Any) -> Step:
-    assert kind in STEP_KINDS, kind
-    return Step(id=f"s{n}", kind=kind, region=region, description=description, params=_freeze(params))
+                   params=freeze(dict(d.get("params") or {})))
 
 
 def new_plan_id(now: datetime | None = None) -> str:
@@ -87,6 +63,7 @@ class Plan:
     warnings: tuple[str, ...] = ()
     confirm_phrase: str | None = None             # typed confirmation required (capacity drops / destroys)
     created_at: str = ""
+    generation: str | None = None                 # the generation the verb acts on (decommission, rollback…)
 
     @property
     def runnable(self) -> bool:
@@ -115,4 +92,5 @@ class Plan:
             weights_after=MappingProxyType(dict(d.get("weights_after") or {})),
             refusal=d.get("refusal"), warnings=tuple(d.get("warnings") or ()),
             confirm_phrase=d.get("confirm_phrase"), created_at=d.get("created_at", ""),
+            generation=d.get("generation"),
         )

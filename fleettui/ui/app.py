@@ -126,9 +126,7 @@ class FleetApp(App[int]):
             if self._actions_factory is not None:
                 self._actions = self._actions_factory(self.gateway)
             else:
-                from fleettui.actions.api import Actions
-
-                self._actions = Actions(config=self.config, gw=self.gateway, read_only=self.read_only)
+                self._actions = self.ctx.actions(self.gateway)
         return self._actions
 
     # ------------------------------------------------------------------------------------------ lifecycle
@@ -272,13 +270,13 @@ class FleetApp(App[int]):
 
     # ------------------------------------------------------------------------------------------ actions
     def all_bindings(self) -> list[tuple[str, Binding, str]]:
-        from fleettui.ui.screens.main import MUTATING
+        from fleettui.ui.screens.main import is_mutating
         from fleettui.ui.widgets.fleet_table import FleetTable
 
         out = []
         for where, cls in (("hosts", FleetTable), ("", MainScreen), ("", FleetApp)):
             for b in cls.BINDINGS:
-                note = "disabled: read-only" if self.read_only and b.action in MUTATING else ""
+                note = "disabled: read-only" if self.read_only and is_mutating(b.action) else ""
                 out.append((where, b, note))
         return out
 
@@ -299,20 +297,20 @@ class FleetApp(App[int]):
         self.push_screen(HelpScreen(self.all_bindings()))
 
     def action_audit(self) -> None:
-        from fleettui import paths
-        from fleettui.actions.journal import Journal
         from fleettui.ui.screens.audit import AuditScreen
 
-        journal = self._actions.journal if self._actions is not None else Journal(paths.journal_path())
+        journal = self._actions.journal if self._actions is not None else self.ctx.store.journal
         try:
             records, error = list(journal.records().values()), None
         except (OSError, ValueError, KeyError) as e:
             records, error = [], str(e)
-        self.push_screen(AuditScreen(records, str(journal.path), error))
+        self.push_screen(AuditScreen(records, journal.where, error))
 
     # ---- actions: intent -> plan (worker) -> confirm -> execute with progress -> refresh
-    def start_action(self, verb: str) -> None:
-        """R / L / W / B / ctrl+d on the selected service."""
+    def start_action(self, name: str) -> None:
+        """A verb's key (R / L / W / B / ctrl+d…) on the selected service: its intent from what is on screen."""
+        from fleettui.actions.verbs import VERBS, Selection
+
         if self.read_only:
             self.notify("read-only mode: actions are disabled", severity="warning")
             return
@@ -323,41 +321,20 @@ class FleetApp(App[int]):
         if any(w.group == "action" and w.is_running for w in self.workers):
             self.notify("an action is already being planned or run", severity="warning")
             return
+        verb = VERBS[name]
         gen = self.main.selected_generation()
-        from fleettui.actions.api import Intent
-
-        if verb == "replace":
-            marked = tuple(self.marks_in(svc))
-            if marked:
-                intent = Intent("replace", svc.name, hosts=marked)
-            elif any(i.drifted for i in svc.instances):
-                intent = Intent("replace", svc.name, drifted=True)
-            else:
-                self.notify(f"nothing to replace in {svc.name}: no host is marked (space) or drifted",
-                            severity="warning")
-                return
-        elif verb == "launch":
-            intent = Intent("launch", svc.name)
-        elif verb == "rollback":
-            intent = Intent("rollback", svc.name)
-        elif verb == "decommission":
-            if gen is None:
-                self.notify("put the cursor on the generation to decommission", severity="warning")
-                return
-            intent = Intent("decommission", svc.name, version=gen.version)
-        elif verb == "shift":
-            if svc.listener_arn is None or not any(g.weight is not None for g in svc.generations):
-                self.notify(f"{svc.name} has no listener: there are no weights to shift", severity="warning")
-                return
-            self.run_worker(self._shift_flow(svc, gen.version if gen else None), name="weights", group="action",
-                            exit_on_error=False)
+        try:
+            intent = verb.intent_for(Selection(svc, gen.version if gen else None, tuple(self.marks_in(svc))))
+        except FleetError as e:
+            self.notify(str(e), severity="warning", markup=False)
             return
-        else:
+        if verb.dialog == "weights":
+            self.run_worker(self._shift_flow(svc, intent.to), name="weights", group="action", exit_on_error=False)
             return
-        self.run_worker(self._action_flow(intent), name=verb, group="action", exit_on_error=False)
+        self.run_worker(self._action_flow(intent), name=name, group="action", exit_on_error=False)
 
     async def _shift_flow(self, svc: Service, selected: str | None) -> None:
-        from fleettui.actions.api import Intent
+        from fleettui.actions.verbs import Shift
         from fleettui.ui.dialogs.weights import WeightsDialog
 
         cfg = self.config.service(svc.name)
@@ -365,7 +342,7 @@ class FleetApp(App[int]):
         if choice is None:
             return
         version, weight = choice
-        await self._action_flow(Intent("shift", svc.name, version=version, weight=weight))
+        await self._action_flow(Shift(svc.name, to=version, weight=weight))
 
     async def _action_flow(self, intent) -> None:
         from fleettui.ui.dialogs.confirm import ConfirmPlanDialog
@@ -429,8 +406,7 @@ class FleetApp(App[int]):
             return
         what, record = choice
         if what == "abandon":
-            self.actions.journal.append("plan_finished", record.plan.id, status="abandoned",
-                                        who=await self.actions.who())
+            await self.actions.abandon(record)
             self.notify(f"plan {record.plan.id} marked abandoned", timeout=4)
             return
         await self._execute(record.plan, record.reason, record=record)

@@ -11,7 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from fleettui.actions.planners import PlanError, current_weights, weights_for_shift
+from fleettui.actions.planning import PlanError, current_weights
+from fleettui.actions.verbs.shift import weights_for_shift
 from fleettui.domain.model import Service
 from fleettui.ui.widgets.colors import rich_color
 from fleettui.ui.widgets.fleet_table import weight_text

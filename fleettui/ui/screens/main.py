@@ -22,7 +22,13 @@ from fleettui.ui.widgets.status import ServiceStatus
 if TYPE_CHECKING:
     from fleettui.ui.app import FleetApp
 
-MUTATING = {"replace", "launch", "weights", "rollback", "decommission"}
+from fleettui.actions.verbs import VERBS
+
+
+def is_mutating(action: str) -> bool:
+    """Bindings of the verbs (``verb('rollback')``…) change AWS; every other binding only reads. Textual's
+    check_action gets the action's name ("verb"), the help screen the binding's whole action string."""
+    return action == "verb" or action.startswith("verb(")
 
 COMMANDS = {
     "service NAME": "show a service (also :s NAME)",
@@ -47,11 +53,7 @@ class MainScreen(Screen):
         Binding("A", "sort('age')", "Sort by age", show=False),
         Binding("V", "sort('version')", "Sort by version", show=False),
         Binding("S", "sort('state')", "Sort by state", show=False),
-        Binding("R", "replace", "Replace", tooltip="Replace marked hosts (none marked: the drifted ones)"),
-        Binding("L", "launch", "Launch", tooltip="Launch a new generation from the launch template"),
-        Binding("W", "weights", "Weights", tooltip="Shift traffic weights between generations"),
-        Binding("B", "rollback", "Rollback", tooltip="All traffic to the rollback target"),
-        Binding("ctrl+d", "decommission", "Decommission", tooltip="Drain and terminate the selected generation"),
+        *[Binding(v.key, f"verb('{v.name}')", v.label, tooltip=v.tooltip) for v in VERBS.values() if v.key],
     ]
 
     def __init__(self) -> None:
@@ -271,7 +273,7 @@ class MainScreen(Screen):
 
     # ------------------------------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in MUTATING and self.app.read_only:
+        if is_mutating(action) and self.app.read_only:
             return False     # read-only: hidden from the footer and inert
         return True
 
@@ -320,17 +322,5 @@ class MainScreen(Screen):
     def selected_generation(self):
         return self.table.generation_at_cursor()
 
-    def action_replace(self) -> None:
-        self.app.start_action("replace")
-
-    def action_launch(self) -> None:
-        self.app.start_action("launch")
-
-    def action_weights(self) -> None:
-        self.app.start_action("shift")
-
-    def action_rollback(self) -> None:
-        self.app.start_action("rollback")
-
-    def action_decommission(self) -> None:
-        self.app.start_action("decommission")
+    def action_verb(self, name: str) -> None:
+        self.app.start_action(name)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from fleettui.aws.ec2 import Ec2
+from fleettui.aws.elbv2 import Elbv2
 from fleettui.aws.gateway import Gateway
 from fleettui.config import ServiceConfig
 from fleettui.errors import FleetError
@@ -40,7 +42,7 @@ class LockValue:
             return None
 
 
-class ServiceLock:
+class TagLock:
     def __init__(self, gw: Gateway, cfg: ServiceConfig, owner: str, plan_id: str):
         self.gw, self.cfg, self.owner, self.plan_id = gw, cfg, owner, plan_id
 
@@ -50,28 +52,27 @@ class ServiceLock:
             return "elbv2", self.cfg.listener_region, self.cfg.listener_arn
         if self.cfg.launch_template:
             region = self.cfg.regions[0]
-            key = "LaunchTemplateIds" if self.cfg.launch_template.startswith("lt-") else "LaunchTemplateNames"
-            resp = await self.gw.call("ec2", region, "describe_launch_templates", **{key: [self.cfg.launch_template]})
-            return "ec2", region, resp["LaunchTemplates"][0]["LaunchTemplateId"]
+            rid = await Ec2(self.gw, region).launch_template_id(self.cfg.launch_template)
+            if rid is None:
+                raise FleetError(f"launch template {self.cfg.launch_template} not found in {region}: "
+                                 "nothing to hold the lock")
+            return "ec2", region, rid
         raise FleetError(f"{self.cfg.name} has neither listener_arn nor launch_template to hold a lock")
 
     async def read(self) -> LockValue | None:
         kind, region, rid = await self._resource()
         if kind == "elbv2":
-            resp = await self.gw.call("elbv2", region, "describe_tags", ResourceArns=[rid])
-            tags = {t["Key"]: t["Value"] for d in resp["TagDescriptions"] for t in d.get("Tags", ())}
+            tags = (await Elbv2(self.gw, region).tags([rid])).get(rid, {})
         else:
-            resp = await self.gw.call("ec2", region, "describe_tags", Filters=[
-                {"Name": "resource-id", "Values": [rid]}, {"Name": "key", "Values": [LOCK_TAG]}])
-            tags = {t["Key"]: t["Value"] for t in resp.get("Tags", ())}
+            tags = await Ec2(self.gw, region).tags_of(rid, LOCK_TAG)
         return LockValue.decode(tags.get(LOCK_TAG))
 
     async def _write(self, value: str) -> None:
         kind, region, rid = await self._resource()
         if kind == "elbv2":
-            await self.gw.call("elbv2", region, "add_tags", ResourceArns=[rid], Tags=[{"Key": LOCK_TAG, "Value": value}])
+            await Elbv2(self.gw, region).add_tags(rid, {LOCK_TAG: value})
         else:
-            await self.gw.call("ec2", region, "create_tags", Resources=[rid], Tags=[{"Key": LOCK_TAG, "Value": value}])
+            await Ec2(self.gw, region).create_tags(rid, {LOCK_TAG: value})
 
     def _held_by_other(self, current: LockValue | None) -> bool:
         return (current is not None and current.plan_id != self.plan_id

@@ -1,0 +1,153 @@
+"""launch generation: create (or reuse) the new version's target group, launch its hosts from a launch
+template version, wait healthy, add it to the listener at weight 0."""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+from fleettui.actions.planning import PlanError, copied_tags, current_weights, service_of, stamp, step, tg_name
+from fleettui.actions.verbs.base import Intent, Verb
+from fleettui.aws.ec2 import Ec2
+from fleettui.config import ServiceConfig
+from fleettui.domain.plan import Plan, Step, new_plan_id
+from fleettui.domain.model import Snapshot
+from fleettui.errors import AwsError
+
+
+@dataclass(frozen=True)
+class Launch(Intent):
+    verb = "launch"
+    lt_version: int | None = None        # launch template version (default: declared)
+    count: int | None = None             # hosts (default: size of the live generation)
+
+
+@dataclass(frozen=True)
+class LaunchTarget:
+    """What a new generation is launched from (resolved by the action layer before planning)."""
+
+    version: str
+    image_id: str
+    launch_template_version: int
+    region: str
+    count: int
+    template_target_group: str | None    # an existing TG to copy port/protocol/VPC/health check from
+    subnets: tuple[str, ...] = ()
+
+
+def plan_launch(snapshot: Snapshot, cfg: ServiceConfig, target: LaunchTarget, reason: str = "") -> Plan:
+    svc = service_of(snapshot, cfg)
+    if svc.generation(target.version) is not None:
+        raise PlanError(f"{svc.name} already runs generation {target.version}; replace hosts or shift weights")
+    if target.count < 1:
+        raise PlanError(f"--count must be at least 1 (got {target.count})")
+    if any(i.asg for i in svc.instances):
+        raise PlanError(f"{svc.name} is managed by Auto Scaling: point the group at the new launch template "
+                        "version and replace hosts (fleettui replace --all) instead")
+    region = target.region
+    steps: list[Step] = []
+    n = 0
+    name = tg_name(cfg, target.version)
+    if cfg.listener_arn:
+        if not target.template_target_group:
+            raise PlanError(f"{svc.name} has no target group to copy settings from")
+        n += 1
+        steps.append(step(n, "create_target_group", region, f"create target group {name}",
+                          name=name, copy_from=target.template_target_group,
+                          tags={"fleettui:service": svc.name, cfg.generation_tag: target.version}))
+    n += 1
+    launch_id = f"s{n}"
+    tags = copied_tags(list(svc.live.instances if svc.live else svc.instances), cfg)
+    steps.append(step(n, "launch", region,
+                      f"launch {target.count} × {cfg.launch_template} v{target.launch_template_version} "
+                      f"({target.image_id})",
+                      count=target.count, launch_template=cfg.launch_template,
+                      version=target.launch_template_version, subnets=list(target.subnets), tags=tags,
+                      name=f"{svc.name}-{target.version}"))
+    n += 1
+    steps.append(step(n, "wait_running", region, "wait until they are running", launch_step=launch_id))
+    if cfg.listener_arn:
+        n += 1
+        steps.append(step(n, "register", region, f"register them in {name}", target_group_names=[name],
+                          launch_step=launch_id))
+        n += 1
+        steps.append(step(n, "wait_healthy", region, "wait until they are healthy", target_group_names=[name],
+                          launch_step=launch_id))
+        n += 1
+        steps.append(step(n, "listener_add", region, f"add {name} to the listener at weight 0",
+                          listener_arn=cfg.listener_arn, target_group_name=name))
+    weights = current_weights(svc)
+    after = dict(weights, **({target.version: 0} if cfg.listener_arn else {}))
+    return Plan(
+        id=new_plan_id(), verb="launch", service=svc.name,
+        summary=f"launch generation {target.version} of {svc.name}: {target.count} host(s) from "
+                f"{cfg.launch_template} v{target.launch_template_version}, no traffic yet",
+        steps=tuple(steps), weights_before=weights, weights_after=after, created_at=stamp(),
+    )
+
+
+class LaunchVerb(Verb):
+    name = "launch"
+    help = "launch a new generation from a launch template version, at weight 0"
+    key = "L"
+    label = "Launch"
+    tooltip = "Launch a new generation from the launch template"
+    intent = Launch
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("service")
+        parser.add_argument("--lt-version", type=int, metavar="N", help="launch template version (default: declared)")
+        parser.add_argument("--count", type=int, metavar="N", help="hosts (default: as many as the live generation)")
+
+    def intent_from_args(self, args: argparse.Namespace) -> Launch:
+        return Launch(args.service, lt_version=args.lt_version, count=args.count)
+
+    async def plan(self, actions, intent: Launch, snapshot: Snapshot) -> Plan:
+        cfg = actions.config.service(intent.service)
+        return plan_launch(snapshot, cfg, await resolve_target(actions.gw, snapshot, cfg, intent))
+
+
+async def resolve_target(gw, snap: Snapshot, cfg: ServiceConfig, intent: Launch) -> LaunchTarget:
+    """What the new generation is launched from: the launch template version (declared, or --lt-version), its
+    image and the version that image names."""
+    svc = snap.service(intent.service)
+    if not cfg.launch_template:
+        raise PlanError(f"{cfg.name} has no launch_template in the config")
+    region = cfg.listener_region or cfg.regions[0]
+    if intent.lt_version is not None and intent.lt_version < 1:
+        raise PlanError(f"--lt-version must be at least 1 (got {intent.lt_version})")
+    if intent.count is not None and intent.count < 1:
+        raise PlanError(f"--count must be at least 1 (got {intent.count})")
+    want = str(intent.lt_version) if intent.lt_version is not None else cfg.launch_template_version
+    ec2 = Ec2(gw, region)
+    try:
+        versions = await ec2.launch_template_versions(cfg.launch_template, [want])
+    except AwsError as e:
+        if "VersionNotFound" in e.code:
+            raise PlanError(f"{cfg.launch_template} has no version {want} in {region}") from None
+        raise
+    if not versions:
+        if not await ec2.launch_template_id(cfg.launch_template):
+            raise PlanError(f"launch template {cfg.launch_template} not found in {region}")
+        raise PlanError(f"{cfg.launch_template} has no version {want} in {region}")
+    ltv = versions[0]
+    image_id = (ltv.get("LaunchTemplateData") or {}).get("ImageId")
+    if not image_id:
+        raise PlanError(f"{cfg.launch_template} v{ltv['VersionNumber']} names no image")
+    image = (await ec2.images([image_id])).get(image_id)
+    if image is None:
+        raise PlanError(f"image {image_id} of {cfg.launch_template} v{ltv['VersionNumber']} "
+                        "does not exist (deregistered?)")
+    tags = {t["Key"]: t["Value"] for t in image.get("Tags") or ()}
+    version = tags.get(cfg.version_tag) or image.get("Name") or image_id
+    live = svc.live or (svc.generations[-1] if svc.generations else None)
+    template_tg = next((a for g in reversed(svc.generations) for a in g.target_group_arns), None)
+    return LaunchTarget(
+        version=version, image_id=image_id, launch_template_version=int(ltv["VersionNumber"]), region=region,
+        count=intent.count if intent.count is not None else (live.total if live else 1),
+        template_target_group=template_tg,
+        subnets=tuple(sorted({i.subnet_id for i in (live.instances if live else ()) if i.subnet_id
+                              and i.region == region})),
+    )
+
+
+VERB = LaunchVerb()

@@ -1,0 +1,95 @@
+"""The journal on the command line: `resume` a plan left unfinished, `audit` who did what, when and why."""
+from __future__ import annotations
+
+import json
+import sys
+
+from rich.table import Table
+from rich.text import Text
+
+from fleettui.cli.common import err, out, with_actions
+from fleettui.cli.verbs import confirm, progress_run, render_plan, report
+from fleettui.errors import ConfigError
+
+
+def add_parsers(add) -> None:
+    re_ = add("resume", "resume a plan left unfinished (crash, Ctrl-C, network loss)")
+    re_.add_argument("plan_id", nargs="?", help="default: the most recent unfinished plan")
+    re_.add_argument("--abandon", action="store_true", help="mark it abandoned instead of resuming")
+    re_.add_argument("--yes", "-y", action="store_true")
+    re_.add_argument("--json", action="store_true")
+    re_.set_defaults(handler=cmd_resume)
+
+    au = add("audit", "list the journal: who did what, when, why, and how it ended")
+    au.add_argument("plan_id", nargs="?", help="show one plan's events")
+    au.add_argument("--json", action="store_true")
+    au.add_argument("--limit", type=int, default=50)
+    au.set_defaults(handler=cmd_audit)
+
+
+def cmd_resume(args) -> int:
+    async def body(actions) -> int:
+        records = actions.journal.unfinished()
+        if args.plan_id:
+            rec = actions.journal.record(args.plan_id)
+            if rec is None:
+                raise ConfigError(f"no plan {args.plan_id} in the journal {actions.journal.where}")
+            if not rec.resumable:
+                raise ConfigError(f"plan {args.plan_id} is {rec.status}: nothing to resume")
+        elif not records:
+            out.print("no unfinished plan in the journal")
+            return 0
+        else:
+            rec = records[-1]
+        if args.abandon:
+            await actions.abandon(rec)
+            out.print(f"plan {rec.plan.id} marked abandoned")
+            return 0
+        render_plan(rec.plan)
+        out.print(f"  started by {rec.who}; done: {', '.join(sorted(rec.done)) or 'nothing'}; "
+                  f"to do: {', '.join(rec.remaining)}")
+        if not confirm(rec.plan, args.yes):
+            err.print("cancelled: nothing was changed")
+            return 1
+        outcome = await progress_run(actions, rec.plan, rec.reason, quiet=args.json, resume_record=rec)
+        return report(outcome, args.json)
+
+    return with_actions(args, body)
+
+
+def cmd_audit(args) -> int:
+    from fleettui import paths
+    from fleettui.store.local import JsonlJournal
+
+    journal = JsonlJournal(paths.journal_path())
+    if args.plan_id:
+        events = [e for e in journal.events() if e.get("plan_id") == args.plan_id]
+        if not events:
+            raise ConfigError(f"no plan {args.plan_id} in the journal {journal.where}")
+        if args.json:
+            json.dump(events, sys.stdout, indent=2)
+            print()
+            return 0
+        for e in events:
+            extra = e.get("error") or e.get("status") or e.get("step") or e.get("reason") or ""
+            out.print(f"{e['ts']}  {e['event']:<15} {extra}")
+        return 0
+    records = list(journal.records().values())[-args.limit:]
+    if args.json:
+        json.dump([{"plan_id": r.plan.id, "verb": r.plan.verb, "service": r.plan.service, "who": r.who,
+                    "reason": r.reason, "created": r.created, "status": r.status, "summary": r.plan.summary,
+                    "done": sorted(r.done), "failed": r.failed} for r in records], sys.stdout, indent=2)
+        print()
+        return 0
+    if not records:
+        out.print(f"the journal is empty ({journal.where})")
+        return 0
+    t = Table(title=f"journal {journal.where}", title_justify="left", show_edge=False)
+    for col in ("when", "plan", "who", "status", "what", "reason"):
+        t.add_column(col)
+    styles = {"succeeded": "green", "failed": "red", "running": "yellow", "abandoned": "dim"}
+    for r in records:
+        t.add_row(r.created[:19].replace("T", " "), r.plan.id, r.who.rsplit("/", 1)[-1],
+                  Text(r.status, style=styles.get(r.status, "")), r.plan.summary, r.reason)
+    out.print(t)
+    return 0

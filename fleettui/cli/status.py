@@ -1,0 +1,43 @@
+"""`fleettui status`: the fleet grouped by service and generation, as a table or the stable JSON document."""
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+from rich.console import Console
+
+from fleettui.cli.common import err, open_context
+
+
+def add_parsers(add) -> None:
+    st = add("status", "print the fleet grouped by service and generation")
+    st.add_argument("--json", action="store_true", help="machine-readable output (stable contract, see README)")
+    st.add_argument("--service", action="append", metavar="NAME", help="only this service (repeatable)")
+    st.set_defaults(handler=cmd_status)
+
+
+def cmd_status(args) -> int:
+    from fleettui.aws.inventory import fetch_snapshot
+    from fleettui.domain.export import snapshot_to_dict
+    from fleettui.report import render_snapshot
+
+    ctx = open_context(args, progress=None if args.json else err.print)
+    try:
+        if args.service:
+            for name in args.service:
+                ctx.config.service(name)  # unknown service -> ConfigError (exit 2)
+
+        async def run():
+            async with ctx.gateway() as gw:
+                return await fetch_snapshot(gw, ctx.config, services=args.service)
+
+        snap = asyncio.run(run())
+    finally:
+        ctx.close()
+    if args.json:
+        json.dump(snapshot_to_dict(snap), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        render_snapshot(snap, Console(highlight=False))
+    return 0
