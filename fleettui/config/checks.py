@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from fleettui.domain.durations import parse_duration
+from fleettui.config.durations import parse_duration
 from fleettui.errors import ConfigError
 
 
