@@ -5,8 +5,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from fleettui.domain.durations import format_age
 from fleettui.domain.model import Generation, Service, Snapshot
+from fleettui.format import format_age
 
 
 def weight_bar(weight: int | None, width: int = 10) -> Text:

@@ -110,9 +110,9 @@ def test_example_config_is_valid_and_documents_every_key():
     cfg = parse_config(tomllib.loads(text), path, env={})
     assert [s.name for s in cfg.services] == ["web", "worker"]
     assert cfg.service("web").listener_arn and cfg.service("worker").listener_arn is None
-    from fleettui import config as mod
+    from fleettui.config import aws, defaults, service as services
 
-    for key in [*mod._AWS, *mod._DEFAULTS, *mod._SERVICE]:
+    for key in [*aws.SPEC, *defaults.SPEC, *services.SPEC]:
         assert f"# {key}" in text, f"config.example.toml does not document {key}"
 
 

@@ -44,6 +44,31 @@ def test_domain_is_pure():
     assert offenders == []
 
 
+def _imported_names(path: pathlib.Path, tree: ast.AST):
+    """Every name imported, absolute: relative imports resolved, `from a import b` as "a.b"."""
+    package = ("fleettui", *path.relative_to(PKG).parent.parts)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(filter(None, (*package[:len(package) - node.level + 1], node.module)))
+            yield from (f"{base}.{a.name}" for a in node.names)
+
+
+def test_config_imports_only_stdlib_paths_and_errors():
+    """config is the bottom layer: nothing from fleettui.domain / aws / actions / ui / cli (nor anything else of
+    fleettui but paths and errors), and no third-party package."""
+    allowed = ("fleettui.config", "fleettui.paths", "fleettui.errors")
+    modules = list(_modules("config"))
+    assert modules, "fleettui/config/ is not a package any more: update this test"
+    offenders = [(str(p.relative_to(PKG)), m) for p, tree in modules for m in _imported_names(p, tree)
+                 if m.split(".")[0] not in sys.stdlib_module_names
+                 and not any(m == a or m.startswith(a + ".") for a in allowed)]
+    assert offenders == []
+
+
 def test_no_in_place_instance_mutation_anywhere():
     """Replace-only: no code path may modify, stop, reboot or remote-control an instance."""
     banned = ("modify_instance_attribute", "stop_instances", "reboot_instances", "send_command", "start_session",

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Collection
 
-from fleettui.domain.durations import parse_duration
+from fleettui.config.durations import parse_duration
 
 DAY = 86400.0
 

@@ -10,8 +10,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from fleettui.domain.durations import format_age
 from fleettui.domain.model import Generation, Image, Instance, Service
+from fleettui.format import format_age
 from fleettui.ui.widgets.colors import rich_color
 from fleettui.ui.widgets.header import FleetHeader
 

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from fleettui.domain.durations import format_age
+from fleettui.format import format_age
 from fleettui.ui.widgets.colors import rich_color
 
 if TYPE_CHECKING:

@@ -21,8 +21,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from fleettui.domain.durations import format_age
 from fleettui.domain.model import Finding, Generation, Instance
+from fleettui.format import format_age
 from fleettui.ui.data.view import Entry, Row, Section
 
 SHORT_KIND = {

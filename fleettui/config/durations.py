@@ -1,4 +1,4 @@
-"""Durations like "14d", "36h", "90m", "2w" <-> seconds."""
+"""Durations like "14d", "36h", "90m", "2w" -> seconds: config ages, and the age terms of the `/` filter."""
 from __future__ import annotations
 
 import re
@@ -17,14 +17,3 @@ def parse_duration(text: str) -> float:
         raise ValueError(f"{text!r} must be longer than zero")
     return value
 
-
-def format_age(days: float) -> str:
-    """Compact age for tables: 45s, 12m, 5h, 3.2d, 41d."""
-    seconds = days * 86400
-    if seconds < 60:
-        return f"{int(seconds)}s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)}m"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)}h"
-    return f"{days:.1f}d" if days < 10 else f"{int(days)}d"
