@@ -17,8 +17,8 @@ from fleettui.cli import main
 @pytest.fixture(scope="module")
 def fleet(aws_server, tmp_path_factory):
     """One seeded fleet for the whole corpus (nothing here may change it), behind a counting proxy."""
-    from fleettui.aws.demo import demo_config_text, seed_demo_fleet
-    from fleettui.aws.server import boto3_client
+    from fleettui.emulator.scenarios.demo import demo_config_text, seed_demo_fleet
+    from fleettui.emulator.server import boto3_client
 
     aws_server.reset()
     seeded = seed_demo_fleet(aws_server.endpoint_url)

@@ -2,7 +2,8 @@
 
 moto keeps its emulated resources in process-global backends: every ``EmbeddedAws`` of one process serves the
 same account state (two servers are two doors into one emulated AWS), and :meth:`EmbeddedAws.reset` empties it
-for all of them. That is also what lets the demo seeder backdate resources through the backend objects.
+for all of them. That is also what lets the seeder (``fleettui.emulator.seeder``) backdate resources through the
+backend objects.
 """
 from __future__ import annotations
 
