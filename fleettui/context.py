@@ -3,12 +3,14 @@
 imports ``fleettui.emulator`` (for ``--demo`` and ``demo serve``; a layering test checks it)."""
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fleettui.aws.gateway import Gateway
 from fleettui.config import Config, load_config
+from fleettui.errors import ConfigError
 
 
 @dataclass
@@ -65,8 +67,15 @@ def open_context(*, config_path: str | Path | None = None, demo: bool = False, r
 def serve_demo(*, port: int = 0, config_out: str | Path | None = None):
     """``fleettui demo serve``: start the embedded AWS on ``port`` of 127.0.0.1 (0: a free one), seed the demo fleet
     and write its config (``config_out``, else in the state dir). Returns (server, fleet, config path); the caller
-    stops the server."""
+    stops the server. A port in use is bad input (ConfigError: one line, exit 2), not an internal error."""
     from fleettui import paths
     from fleettui.emulator import start_demo
+    from fleettui.emulator.server import HOST
 
-    return start_demo(port=port, config_out=config_out, config_dir=paths.state_dir() / "demo-serve")
+    try:
+        return start_demo(port=port, config_out=config_out, config_dir=paths.state_dir() / "demo-serve")
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise ConfigError(f"demo serve: port {port} on {HOST} is in use (choose another --port, or 0 for a free "
+                              "one)") from None
+        raise
