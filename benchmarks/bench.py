@@ -107,8 +107,8 @@ class Seeded:
 def seed(n: int, services: int, workdir: Path, server=None) -> Seeded:
     """Seed the scale fleet into ``server`` (default: a new EmbeddedAws), a single emulator in this process (the
     smoke tests'; P1/P2 use :class:`RegionalAws`), and write its config into ``workdir``."""
-    from fleettui.aws.demo import scale_config_text, seed_scale_fleet
-    from fleettui.aws.server import EmbeddedAws
+    from benchmarks.fleet import scale_config_text, seed_scale_fleet
+    from fleettui.emulator.server import EmbeddedAws
 
     server = server or EmbeddedAws()
     t = time.perf_counter()
@@ -333,7 +333,7 @@ def worker_server(region: str) -> None:
     """One region's emulator: an EmbeddedAws in this process. Prints its URL; ``seed URL N SERVICES NOW`` seeds
     this region's share of the scale fleet through URL (the routing proxy), backdating in this process's moto."""
     _managed_worker()
-    from fleettui.aws.server import EmbeddedAws
+    from fleettui.emulator.server import EmbeddedAws
 
     aws = EmbeddedAws()
     try:
@@ -343,7 +343,7 @@ def worker_server(region: str) -> None:
             if cmd != "seed":
                 break
             try:
-                from fleettui.aws.demo import seed_scale_fleet
+                from benchmarks.fleet import seed_scale_fleet
 
                 url, n, services, now = args
                 t = time.perf_counter()
@@ -380,7 +380,7 @@ class RegionalAws:
         """seed_scale_fleet's fleet of ``n`` hosts, each region's share seeded through the proxy by its own backend
         process (the regions concurrently), exactly the split one seed_scale_fleet over all regions makes; the
         config (endpoint: the proxy) is written into ``workdir``."""
-        from fleettui.aws.demo import ScaleFleet, scale_config_text
+        from benchmarks.fleet import ScaleFleet, scale_config_text
 
         parts = len(self.regions) * services
         shares = [n // parts + (1 if k < n % parts else 0) for k in range(parts)]

@@ -1,7 +1,9 @@
 """What an entry point (CLI command or TUI) runs with: the validated config, read-only flag, and, for
-``--demo``, the embedded AWS it started. Builds gateways; owns the demo server's lifetime."""
+``--demo``, the embedded AWS it started. Builds gateways; owns the demo server's lifetime. The only module that
+imports ``fleettui.emulator`` (for ``--demo`` and ``demo serve``; a layering test checks it)."""
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 from fleettui import paths
 from fleettui.aws.gateway import Gateway
 from fleettui.config import Config, load_config
+from fleettui.errors import ConfigError
 from fleettui.store import Store
 from fleettui.store.local import JsonlJournal
 from fleettui.store.taglock import TagLock
@@ -18,7 +21,7 @@ from fleettui.store.taglock import TagLock
 class Context:
     config: Config
     read_only: bool
-    demo: object | None = None      # fleettui.aws.server.EmbeddedAws when --demo
+    demo: object | None = None      # fleettui.emulator.server.EmbeddedAws when --demo
     _store: Store | None = field(default=None, repr=False)
 
     def gateway(self, **kwargs) -> Gateway:
@@ -53,7 +56,7 @@ def open_context(*, config_path: str | Path | None = None, demo: bool = False, r
     """Load config (or start and seed the embedded AWS for --demo) and apply command-line overrides."""
     server = None
     if demo:
-        from fleettui.aws.demo import start_demo  # moto is heavy: import only when asked for
+        from fleettui.emulator import start_demo  # moto is heavy: import only when asked for
 
         if progress:
             progress("starting embedded AWS (moto) and seeding the demo fleet…")
@@ -76,3 +79,19 @@ def open_context(*, config_path: str | Path | None = None, demo: bool = False, r
     config = replace(config, aws=aws)
     ro = config.defaults.read_only if read_only is None else read_only
     return Context(config=config, read_only=ro, demo=server)
+
+
+def serve_demo(*, port: int = 0, config_out: str | Path | None = None):
+    """``fleettui demo serve``: start the embedded AWS on ``port`` of 127.0.0.1 (0: a free one), seed the demo fleet
+    and write its config (``config_out``, else in the state dir). Returns (server, fleet, config path); the caller
+    stops the server. A port in use is bad input (ConfigError: one line, exit 2), not an internal error."""
+    from fleettui.emulator import start_demo
+    from fleettui.emulator.server import HOST
+
+    try:
+        return start_demo(port=port, config_out=config_out, config_dir=paths.state_dir() / "demo-serve")
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise ConfigError(f"demo serve: port {port} on {HOST} is in use (choose another --port, or 0 for a free "
+                              "one)") from None
+        raise

@@ -22,7 +22,7 @@ def isolated_home(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def aws_server():
-    from fleettui.aws.server import EmbeddedAws
+    from fleettui.emulator.server import EmbeddedAws
 
     server = EmbeddedAws()
     yield server
@@ -49,14 +49,14 @@ class Demo:
         return open_context(config_path=self.config_path, read_only=read_only)
 
     def client(self, service: str, region: str = "us-east-1"):
-        from fleettui.aws.server import boto3_client
+        from fleettui.emulator.server import boto3_client
 
         return boto3_client(service, region, self.endpoint_url)
 
 
 @pytest.fixture
 def demo(aws_server, tmp_path) -> Demo:
-    from fleettui.aws.demo import demo_config_text, seed_demo_fleet
+    from fleettui.emulator.scenarios.demo import demo_config_text, seed_demo_fleet
 
     aws_server.reset()
     fleet = seed_demo_fleet(aws_server.endpoint_url)

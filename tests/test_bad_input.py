@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from types import SimpleNamespace
 
 import pytest
@@ -17,8 +18,8 @@ from fleettui.cli import main
 @pytest.fixture(scope="module")
 def fleet(aws_server, tmp_path_factory):
     """One seeded fleet for the whole corpus (nothing here may change it), behind a counting proxy."""
-    from fleettui.aws.demo import demo_config_text, seed_demo_fleet
-    from fleettui.aws.server import boto3_client
+    from fleettui.emulator.scenarios.demo import demo_config_text, seed_demo_fleet
+    from fleettui.emulator.server import boto3_client
 
     aws_server.reset()
     seeded = seed_demo_fleet(aws_server.endpoint_url)
@@ -185,6 +186,21 @@ def test_bad_input_in_a_subprocess(fleet, tmp_path, args, expected):
     _out, err = outputs(proc)
     assert expected in check_one_line_exit_2(code, err)
     assert fleet.proxy.mutating() == {}
+
+
+def test_demo_serve_on_a_port_in_use(tmp_path):
+    """`demo serve --port N` with N taken: one line naming the port, exit 2, and the process ends (no server left)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        proc = spawn(["demo", "serve", "--port", str(port)], tmp_path, "serve")
+        code = proc.wait(60)
+        out, err = outputs(proc)
+    line = check_one_line_exit_2(code, err)
+    assert line == (f"fleettui: demo serve: port {port} on 127.0.0.1 is in use "
+                    "(choose another --port, or 0 for a free one)"), line
+    assert out == ""
 
 
 def test_aws_is_unchanged_after_the_whole_corpus(fleet):

@@ -102,7 +102,7 @@ def test_shared_describe_instances_calls_give_each_service_exactly_its_hosts(cle
     """P2's one-call-per-region relies on inventory merging services' tag filters; the merge must stay exact."""
     from fleettui.aws.gateway import Gateway
     from fleettui.aws.inventory import _instance_queries, fetch_snapshot
-    from fleettui.aws.server import boto3_client
+    from fleettui.emulator.server import boto3_client
     from fleettui.config import AwsConfig, Config, ServiceConfig
 
     region = "us-east-1"
@@ -156,7 +156,7 @@ def regional(bench, tmp_path_factory):
 
 
 def _instances(bench, endpoint: str, region: str) -> list[str]:
-    from fleettui.aws.server import boto3_client
+    from fleettui.emulator.server import boto3_client
 
     resp = boto3_client("ec2", region, endpoint).describe_instances()
     return sorted(i["InstanceId"] for r in resp["Reservations"] for i in r["Instances"])
@@ -175,7 +175,7 @@ def test_signing_region_picks_the_backend(bench):
 
 
 def test_routing_proxy_sends_each_region_to_its_own_backend(bench, regional):
-    from fleettui.aws.server import boto3_client
+    from fleettui.emulator.server import boto3_client
 
     regional.reset()
     launched = {}
@@ -222,7 +222,7 @@ def test_scale_fleet_seeded_through_the_proxy_refreshes_exactly(bench, regional,
     assert len(log) == sum(r["sent"].values())          # every request the Gateway counted went via the proxy
     assert sorted(e["region"] for e in log if e["action"] == "DescribeInstances") == sorted(bench.REGIONS)
     for region, n in r["per_region"].items():          # and each backend holds exactly its region's hosts
-        from fleettui.aws.server import boto3_client
+        from fleettui.emulator.server import boto3_client
 
         resp = boto3_client("ec2", region, regional.urls[region]).describe_instances(
             Filters=[{"Name": "tag-key", "Values": ["Service"]}])

@@ -3,23 +3,24 @@ from __future__ import annotations
 
 import re
 import socket
+import sys
 import time
 import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
-from fleettui.aws.demo import (
-    DemoFleet,
-    demo_config_text,
-    scale_config_text,
-    seed_demo_fleet,
-    seed_scale_fleet,
-    start_demo,
-)
-from fleettui.aws.server import EmbeddedAws, boto3_client
+from fleettui.emulator import start_demo
+from fleettui.emulator.scenarios.demo import DemoFleet, demo_config_text, seed_demo_fleet
+from fleettui.emulator.server import EmbeddedAws, boto3_client
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:       # the benchmark fleet lives beside the benchmark, in the checkout (not installed)
+    sys.path.append(str(ROOT))
+from benchmarks.fleet import scale_config_text, seed_scale_fleet  # noqa: E402
 
 USE1, EUW1 = "us-east-1", "eu-west-1"
 EPS = 1e-4                  # days; LaunchTime has whole seconds

@@ -12,12 +12,25 @@ def _modules(sub: str = ""):
         yield path, ast.parse(path.read_text(encoding="utf-8"))
 
 
-def _imports(tree: ast.AST):
+def _imports(tree: ast.AST, path: pathlib.Path | None = None):
+    """Every module a file imports, anywhere in it: ``from a import b`` yields ``a`` and ``a.b`` (b may be a
+    module); relative imports are resolved against ``path``'s package."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             yield from (a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            yield node.module
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level and path is not None:
+                package = ("fleettui", *path.relative_to(PKG).parent.parts)
+                base = ".".join(package[:len(package) - node.level + 1])
+                module = f"{base}.{module}" if module else base
+            if module:
+                yield module
+                yield from (f"{module}.{a.name}" for a in node.names)
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
 
 
 def test_no_module_outside_ui_imports_textual():
@@ -75,4 +88,32 @@ def test_no_in_place_instance_mutation_anywhere():
               "ModifyInstanceAttribute", "StopInstances", "RebootInstances", "SendCommand", "paramiko")
     offenders = [(str(p.relative_to(PKG)), b) for p, _ in _modules() for b in banned
                  if b in p.read_text(encoding="utf-8")]
+    assert offenders == []
+
+
+# -- the emulator (embedded moto, seeding, demo scenarios) is not production code: only the context reaches it --
+
+EMULATOR = "fleettui.emulator"
+EMULATOR_DOORS = {"context.py"}        # --demo and `demo serve` both start the emulator through fleettui.context
+
+
+def _emulator_importers(sub: str = ""):
+    return {str(p.relative_to(PKG)) for p, tree in _modules(sub) if p.relative_to(PKG).parts[0] != "emulator"
+            and any(_within(m, EMULATOR) for m in _imports(tree, p))}
+
+
+def test_only_the_context_imports_the_emulator():
+    assert _emulator_importers() == EMULATOR_DOORS
+
+
+def test_aws_domain_and_actions_never_import_the_emulator():
+    assert {sub: _emulator_importers(sub) for sub in ("aws", "domain", "actions")} == \
+        {"aws": set(), "domain": set(), "actions": set()}
+
+
+def test_the_emulator_imports_no_layer_of_the_app():
+    banned = ("fleettui.aws", "fleettui.actions", "fleettui.ui", "fleettui.cli", "fleettui.cli_actions",
+              "fleettui.context")
+    offenders = [(str(p.relative_to(PKG)), m) for p, tree in _modules("emulator") for m in _imports(tree, p)
+                 if any(_within(m, b) for b in banned)]
     assert offenders == []

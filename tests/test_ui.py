@@ -12,7 +12,7 @@ from textual.geometry import Region
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
-from fleettui.aws.server import EmbeddedAws
+from fleettui.emulator.server import EmbeddedAws
 from fleettui.context import Context
 from fleettui.ui.app import make_app
 from fleettui.ui.data.view import Entry, Section

@@ -1,1 +1,1 @@
-"""AWS access: the gateway (the only module that talks to AWS), inventory, demo seeding, embedded moto."""
+"""AWS access: the gateway (the only module that talks to AWS), inventory, the background loop."""

@@ -15,11 +15,9 @@ def cmd_demo_serve(args) -> int:
     import signal
     import threading
 
-    from fleettui import paths
-    from fleettui.aws.demo import start_demo
+    from fleettui.context import serve_demo
 
-    server, fleet, path = start_demo(port=args.port, config_out=args.config_out,
-                                     config_dir=paths.state_dir() / "demo-serve")
+    server, fleet, path = serve_demo(port=args.port, config_out=args.config_out)
     try:
         print(f"emulated AWS (moto) on {server.endpoint_url}")
         print(f"seeded {sum(len(v) for v in fleet.instance_ids.values())} instances in {', '.join(fleet.regions)}")

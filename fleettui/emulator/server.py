@@ -2,7 +2,8 @@
 
 moto keeps its emulated resources in process-global backends: every ``EmbeddedAws`` of one process serves the
 same account state (two servers are two doors into one emulated AWS), and :meth:`EmbeddedAws.reset` empties it
-for all of them. That is also what lets the demo seeder backdate resources through the backend objects.
+for all of them. That is also what lets the seeder (``fleettui.emulator.seeder``) backdate resources through the
+backend objects.
 """
 from __future__ import annotations
 
@@ -100,6 +101,19 @@ def _quiet_logs() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
+def _check_free(port: int) -> None:
+    """``OSError`` (with its errno, e.g. EADDRINUSE) if ``HOST:port`` cannot be bound. Checked before moto starts
+    because werkzeug, failing to bind, prints its own lines to stderr and raises SystemExit instead."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)     # as werkzeug binds
+        try:
+            probe.bind((HOST, port))
+        except OSError as e:
+            raise OSError(e.errno, f"cannot start the emulated AWS on {HOST}:{port}: {e.strerror}") from e
+
+
 class EmbeddedAws:
     """moto's ThreadedMotoServer on 127.0.0.1: ``port=0`` lets the OS pick a free port (race-free: the listening
     socket is bound with port 0 and the chosen port read back), or a given port (``OSError`` if it is taken).
@@ -109,6 +123,8 @@ class EmbeddedAws:
     """
 
     def __init__(self, port: int = 0):
+        if port:
+            _check_free(port)
         from moto.server import ThreadedMotoServer
 
         _quiet_logs()
@@ -129,8 +145,10 @@ class EmbeddedAws:
         self._server.start()
         if self._server.error is not None:
             err = self._server.error
-            raise OSError(getattr(err, "errno", None), f"cannot start the emulated AWS on {HOST}:{port}: {err}") \
-                from err
+            if isinstance(err, SystemExit) and isinstance(err.__context__, OSError):
+                err = err.__context__       # werkzeug reports a failed bind on stderr and exits: the OSError is why
+            raise OSError(getattr(err, "errno", None), f"cannot start the emulated AWS on {HOST}:{port}: "
+                          f"{getattr(err, 'strerror', None) or err}") from err
         self.host, self.port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{HOST}:{self.port}"
         self._running = True
