@@ -6,7 +6,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fleettui.domain.model import Generation, Service, Snapshot
-from fleettui.format import format_age
+from fleettui.format import format_age, format_weight
 
 
 def weight_bar(weight: int | None, width: int = 10) -> Text:
@@ -14,7 +14,7 @@ def weight_bar(weight: int | None, width: int = 10) -> Text:
         return Text("no listener", style="dim")
     filled = round(width * weight / 100)
     return Text.assemble(("█" * filled, "green" if weight else "dim"), ("░" * (width - filled), "dim"),
-                         f" {weight:>3}%")
+                         f" {format_weight(weight):>4}")
 
 
 def _labels(g: Generation) -> Text:

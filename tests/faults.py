@@ -360,6 +360,16 @@ def listener_weights(demo, service: str = "web") -> dict[str, int]:
     return {g["TargetGroupArn"].split("/")[-2]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]}
 
 
+def full_rollout(demo, version: str = "1.6.0", service: str = "web") -> None:
+    """Send all of ``service``'s default-action traffic to ``version`` (with boto3, as another tool would): the
+    state in which a ramped rollback has real steps to take."""
+    arn = demo.fleet.listener_arns[service]
+    tgs = demo.fleet.target_groups[service]
+    demo.client("elbv2", arn.split(":")[3]).modify_listener(ListenerArn=arn, DefaultActions=[
+        {"Type": "forward", "ForwardConfig": {"TargetGroups": [
+            {"TargetGroupArn": a, "Weight": 100 if v == version else 0} for v, a in tgs.items()]}}])
+
+
 def target_group_names(demo, region: str = "us-east-1") -> set[str]:
     return {g["TargetGroupName"] for g in demo.client("elbv2", region).describe_target_groups()["TargetGroups"]}
 

@@ -1,5 +1,6 @@
 """The action layer end to end on the moto server: plans, guardrails, executor, journal, safety hook."""
 import asyncio
+import json
 import datetime as dt
 
 import pytest
@@ -73,14 +74,124 @@ def test_full_rollout_launch_shift_decommission(demo):
     assert len(records) == 7 and all(r.status == "succeeded" for r in records.values())
 
 
-def test_rollback_moves_all_traffic_in_one_change(demo):
+def test_rollback_undoes_the_canary_then_goes_one_generation_further_back(demo):
+    """The demo's incident: 1.6.0 canary at 10% is bad, 1.5.0 live at 90%. B takes 1.6.0 out of traffic and gives
+    1.5.0 100% in one listener change — never a jump to the 45-day-old 1.4.0. Pressed again: 1.4.0."""
     async def rollback(a):
         plan = await a.plan(Rollback("web"))
         assert plan.refusal is None and len(plan.steps) == 1
+        assert plan.generation == "1.5.0" and "take 1.6.0 out of traffic → 1.5.0 gets 100%" in plan.summary
+        assert dict(plan.weights_after) == {"1.4.0": 0, "1.5.0": 100, "1.6.0": 0}
         return await a.execute(plan, "bad deploy")
 
-    outcome = run(demo, rollback)
-    assert outcome.ok
+    sent_before = listener_weights(demo)
+    assert sent_before == {"web-1-4-0": 0, "web-1-5-0": 90, "web-1-6-0": 10}
+    assert run(demo, rollback).ok
+    assert listener_weights(demo) == {"web-1-4-0": 0, "web-1-5-0": 100, "web-1-6-0": 0}
+
+    async def again(a):
+        plan = await a.plan(Rollback("web"))
+        assert plan.generation == "1.4.0" and "roll back from 1.5.0 → 1.4.0 gets 100%" in plan.summary
+        assert any("deprecated" in w for w in plan.warnings) and any("max_age" in w for w in plan.warnings)
+        assert plan.refusal is None, plan.refusal
+        return await a.execute(plan, "1.5.0 is bad too")
+
+    assert run(demo, again).ok
+    assert listener_weights(demo) == {"web-1-4-0": 100, "web-1-5-0": 0, "web-1-6-0": 0}
+    records = run(demo, lambda a: asyncio.sleep(0, a.journal.records()))
+    assert [r.plan.generation for r in records.values()] == ["1.5.0", "1.4.0"]
+
+
+def test_rollback_ramp_only_ever_lowers_the_generations_rolled_away_from(demo):
+    """A ramp asked for as 20,50,100 while 1.5.0 already has 90%: no step sends 1.6.0 more than its 10%."""
+    seen = []
+
+    async def body(a):
+        plan = await a.plan(Rollback("web", ramp=(20, 50, 100)))
+        for st in plan.steps:
+            seen.append({k.split("/")[-2]: v for k, v in st.params["weights"].items()})
+        return await a.execute(plan)
+
+    assert run(demo, body).ok
+    assert seen and all(w["web-1-6-0"] <= 10 for w in seen) and seen[-1]["web-1-5-0"] == 100
+    assert listener_weights(demo) == {"web-1-4-0": 0, "web-1-5-0": 100, "web-1-6-0": 0}
+
+
+def test_rollback_ramp_from_a_full_rollout_lowers_the_new_generation_step_by_step(demo):
+    elb = demo.client("elbv2")
+    arn = demo.fleet.listener_arns["web"]
+    tgs = demo.fleet.target_groups["web"]
+    elb.modify_listener(ListenerArn=arn, DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+        {"TargetGroupArn": tgs["1.4.0"], "Weight": 0}, {"TargetGroupArn": tgs["1.5.0"], "Weight": 0},
+        {"TargetGroupArn": tgs["1.6.0"], "Weight": 100}]}}])
+
+    async def body(a):
+        plan = await a.plan(Rollback("web", ramp=(25, 50, 100)))
+        return [{k.split("/")[-2]: v for k, v in st.params["weights"].items()} for st in plan.steps]
+
+    steps = run(demo, body)
+    assert [w["web-1-6-0"] for w in steps] == [75, 50, 0]
+    assert [w["web-1-5-0"] for w in steps] == [25, 50, 100]
+
+
+def test_weights_are_exact_and_a_sliver_of_traffic_blocks_decommission(demo, capsys):
+    elb = demo.client("elbv2")
+    arn = demo.fleet.listener_arns["web"]
+    tgs = demo.fleet.target_groups["web"]
+    elb.modify_listener(ListenerArn=arn, DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+        {"TargetGroupArn": tgs["1.4.0"], "Weight": 4}, {"TargetGroupArn": tgs["1.5.0"], "Weight": 995},
+        {"TargetGroupArn": tgs["1.6.0"], "Weight": 0}]}}])
+    plan = run(demo, lambda a: a.plan(Decommission("web", "1.4.0")))
+    assert plan.refusal and "still takes 0.4% of traffic" in plan.refusal
+    assert main(["status", "--json", "--config", str(demo.config_path)]) == 0
+    web = next(s for s in json.loads(capsys.readouterr().out)["services"] if s["name"] == "web")
+    weights = {g["version"]: g["weight"] for g in web["generations"]}
+    assert weights == {"1.4.0": 0.4, "1.5.0": 99.6, "1.6.0": 0}
+
+
+def _static_rule(demo, version: str = "1.6.0") -> str:
+    """A /static/* rule on web's listener that forwards to one generation, as teams add them by hand."""
+    elb = demo.client("elbv2")
+    return elb.create_rule(
+        ListenerArn=demo.fleet.listener_arns["web"], Priority=10,
+        Conditions=[{"Field": "path-pattern", "Values": ["/static/*"]}],
+        Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+            {"TargetGroupArn": demo.fleet.target_groups["web"][version], "Weight": 1}]}}])["Rules"][0]["RuleArn"]
+
+
+def _rule_weights(demo, rule_arn: str) -> dict[str, int]:
+    rule = demo.client("elbv2").describe_rules(RuleArns=[rule_arn])["Rules"][0]
+    return {g["TargetGroupArn"].split("/")[-2]: g["Weight"] for g in rule["Actions"][0]["ForwardConfig"]["TargetGroups"]}
+
+
+def test_rollback_changes_every_rule_that_forwards_to_the_service(demo):
+    rule = _static_rule(demo)
+
+    async def body(a):
+        plan = await a.plan(Rollback("web"))
+        assert len(plan.steps) == 2 and any("rule 10 (path /static/*)" in st.description for st in plan.steps)
+        return await a.execute(plan, "bad canary")
+
+    assert run(demo, body).ok
+    assert listener_weights(demo) == {"web-1-4-0": 0, "web-1-5-0": 100, "web-1-6-0": 0}
+    assert _rule_weights(demo, rule) == {"web-1-6-0": 0, "web-1-5-0": 100}
+
+
+def test_decommission_refuses_a_generation_that_a_rule_still_sends_traffic_to(demo):
+    run(demo, lambda a: a.plan(Rollback("web")))
+    rule = _static_rule(demo, "1.4.0")          # 1.4.0 has weight 0 on the default action, but serves /static/*
+    plan = run(demo, lambda a: a.plan(Decommission("web", "1.4.0")))
+    assert plan.refusal and "rule 10 (path /static/*)" in plan.refusal
+    assert _rule_weights(demo, rule) == {"web-1-4-0": 1}
+
+
+def test_rollback_to_another_generation_with_to(demo):
+    async def body(a):
+        plan = await a.plan(Rollback("web", to="1.4.0"))
+        assert any("not the rollback target (1.5.0)" in w for w in plan.warnings)
+        return await a.execute(plan)
+
+    assert run(demo, body).ok
     assert listener_weights(demo) == {"web-1-4-0": 100, "web-1-5-0": 0, "web-1-6-0": 0}
 
 
@@ -196,7 +307,8 @@ def test_replace_asg_hosts_goes_through_auto_scaling(demo):
 
 def test_cli_rollback_yes_and_audit(demo, capsys):
     assert main(["rollback", "web", "--config", str(demo.config_path), "--yes", "--reason", "pager"]) == 0
-    assert listener_weights(demo)["web-1-4-0"] == 100
+    assert listener_weights(demo) == {"web-1-4-0": 0, "web-1-5-0": 100, "web-1-6-0": 0}   # same as the key
+    assert "take 1.6.0 out of traffic → 1.5.0 gets 100%" in capsys.readouterr().out
     assert main(["audit", "--json"]) == 0
     out = capsys.readouterr().out
     assert '"reason": "pager"' in out and '"status": "succeeded"' in out

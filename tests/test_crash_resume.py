@@ -12,7 +12,8 @@ import signal
 import pytest
 
 from faults import (
-    FaultProxy, assert_journal_complete, bake_web_version, instances, journal_events, listener_weights, outputs,
+    FaultProxy, assert_journal_complete, bake_web_version, full_rollout, instances, journal_events, listener_weights,
+    outputs,
     spawn, target_group_names, tg_members, wait_for, web_generations, write_config,
 )
 from fleettui.actions.executor import PLAN_TAG
@@ -25,8 +26,8 @@ AFTER_LAUNCH = {
     "generations": {"1.4.0": 15, "1.5.0": 15, "1.6.0": 3, "1.7.0": 15},
     "target_groups": {"web-1-4-0", "web-1-5-0", "web-1-6-0", "web-1-7-0"},
 }
-AFTER_ROLLBACK = {
-    "weights": {"web-1-4-0": 100, "web-1-5-0": 0, "web-1-6-0": 0},
+AFTER_ROLLBACK = {       # a ramped rollback after a full rollout of 1.6.0
+    "weights": {"web-1-4-0": 0, "web-1-5-0": 100, "web-1-6-0": 0},
     "generations": {"1.4.0": 15, "1.5.0": 15, "1.6.0": 3},
     "target_groups": {"web-1-4-0", "web-1-5-0", "web-1-6-0"},
 }
@@ -122,13 +123,14 @@ def test_launch_killed_then_resumed_ends_like_an_uninterrupted_run(demo, proxy, 
 def test_ramped_rollback_killed_during_a_listener_change(demo, proxy, cfg, tmp_path, isolated_home, where):
     """Killed while the second of three ModifyListener calls is in flight: never delivered (before), or
     applied with the response lost (after)."""
+    full_rollout(demo, "1.6.0")
     hold = proxy.hold("elasticloadbalancing.ModifyListener", where=where, nth=2)
     proc = spawn(["rollback", "web", "--ramp", "25,50,100", "--config", str(cfg), "--yes"], tmp_path, "rollback")
     kill_when(proc, hold, "the second listener change")
     (plan_id,) = {e["plan_id"] for e in journal_events(isolated_home)}
     assert events_of(isolated_home, plan_id, "s1")[-1] == "step_succeeded"
     assert events_of(isolated_home, plan_id, "s2") == ["step_started"]
-    at_kill = listener_weights(demo)["web-1-4-0"]
+    at_kill = listener_weights(demo)["web-1-5-0"]
     assert at_kill == (25 if where == "before" else 50), at_kill
     proxy.release_all()
     code, out, err = run(["resume"], cfg, tmp_path, "resume")

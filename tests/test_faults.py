@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from faults import (
-    FaultProxy, RetryClock, assert_journal_complete, bake_web_version, instances, journal_events,
+    FaultProxy, RetryClock, assert_journal_complete, bake_web_version, full_rollout, instances, journal_events,
     listener_weights, target_group_names, tg_members, web_generations, write_config,
 )
 from fleettui.actions.executor import PLAN_TAG
@@ -106,7 +106,9 @@ def test_full_rollout_survives_throttling_and_lost_responses(demo, tmp_path, iso
 
 
 def test_rollback_survives_faults_in_real_time(demo, tmp_path, isolated_home):
-    """A ramped rollback through the same faults, with botocore's retry timing left as in production."""
+    """A ramped rollback through the same faults, with botocore's retry timing left as in production: after a
+    full rollout of 1.6.0, 1.5.0 gets 25%, 50%, then 100%."""
+    full_rollout(demo, "1.6.0")
     before = web_generations(demo)
     with FaultProxy(demo.endpoint_url, seed=7, **RATES) as proxy:
         proxy.script("elasticloadbalancing.ModifyListener", "drop_after", "ok", "drop_before")
@@ -116,7 +118,7 @@ def test_rollback_survives_faults_in_real_time(demo, tmp_path, isolated_home):
         report("rollback", proxy)
         stats = proxy.stats()
     assert stats["injected_by"][("drop_after", "elasticloadbalancing.ModifyListener")] >= 1
-    assert listener_weights(demo) == {"web-1-4-0": 100, "web-1-5-0": 0, "web-1-6-0": 0}
+    assert listener_weights(demo) == {"web-1-4-0": 0, "web-1-5-0": 100, "web-1-6-0": 0}
     assert web_generations(demo) == before                      # a rollback launches and terminates nothing
     assert target_group_names(demo) == {"web-1-4-0", "web-1-5-0", "web-1-6-0"}
     assert not {k for k in stats["forwarded"] if k.endswith(("RunInstances", "TerminateInstances"))}

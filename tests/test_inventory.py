@@ -26,8 +26,8 @@ def test_web_generations_weights_and_roles(demo):
     snap, _ = snapshot(demo)
     web = snap.service("web")
     assert [(g.version, g.weight, g.labels) for g in web.generations] == [
-        ("1.4.0", 0, ("rollback target",)), ("1.5.0", 90, ("live",)), ("1.6.0", 10, ("canary",))]
-    assert web.rollback.target == "1.4.0"
+        ("1.4.0", 0, ()), ("1.5.0", 90, ("live",)), ("1.6.0", 10, ("canary",))]
+    assert (web.rollback.source, web.rollback.target) == ("1.6.0", "1.5.0")
     assert [g.total for g in web.generations] == [15, 15, 3]
     assert all(g.healthy == g.total for g in web.generations)
     assert snap.account == "123456789012"
@@ -76,11 +76,16 @@ def test_status_json_contract(demo, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert set(doc) == {"generated_at", "profile", "regions", "services"}
     web = next(s for s in doc["services"] if s["name"] == "web")
-    assert set(web) == {"name", "regions", "listener_arn", "generations"}
+    # the contract's keys are all there (additions are allowed: role, other_rules, rollback)
+    assert set(web) >= {"name", "regions", "listener_arn", "generations"}
     gen = web["generations"][1]
-    assert set(gen) == {"version", "image_id", "image_created", "weight", "live", "rollback_target", "healthy",
+    assert set(gen) >= {"version", "image_id", "image_created", "weight", "live", "rollback_target", "healthy",
                         "total", "oldest_age_days", "newest_age_days", "instances"}
     assert (gen["version"], gen["weight"], gen["live"]) == ("1.5.0", 90, True)
+    # roles as values, and the rollback rule: the canary 1.6.0 is undone, 1.5.0 (live) is where B sends traffic
+    assert [(g["version"], g["role"], g["rollback_target"]) for g in web["generations"]] == [
+        ("1.4.0", "idle", False), ("1.5.0", "live", True), ("1.6.0", "canary", False)]
+    assert (web["rollback"]["from"], web["rollback"]["to"], web["rollback"]["ready"]) == ("1.6.0", "1.5.0", True)
     inst = gen["instances"][0]
     assert set(inst) == {"id", "region", "az", "type", "state", "health", "age_days", "launch_template_version",
                          "asg", "findings"}

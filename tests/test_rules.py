@@ -133,9 +133,11 @@ def test_generations_weights_and_roles():
     s = build([inst("i-a", "ami-a", 1, 40), inst("i-b", "ami-b", 2, 10), inst("i-c", "ami-c", 3, 1)],
               images=images, lts=lts, listener=listener, tgs=tgs, listener_arn="arn:aws:elasticloadbalancing:"
               "us-east-1:123456789012:listener/app/web/x/y")
+    # the rollback rule: undo the newest generation that receives traffic (the 1.6 canary): 1.5 gets 100%
     assert [(g.version, g.weight, g.labels) for g in s.generations] == [
-        ("1.4", 0, ("rollback target",)), ("1.5", 90, ("live",)), ("1.6", 10, ("canary",))]
-    assert s.rollback.ready and s.rollback.target == "1.4"
+        ("1.4", 0, ()), ("1.5", 90, ("live",)), ("1.6", 10, ("canary",))]
+    assert s.rollback.ready and s.rollback.target == "1.5" and s.rollback.source == "1.6"
+    assert "take 1.6 out of traffic → 1.5 gets 100%" in s.rollback.reason
     assert all(i.health == "healthy" for i in s.instances)
     # the age rule of the old generation
     assert s.generations[0].instances[0].age_level == "error"
@@ -147,3 +149,59 @@ def test_weight_to_target_group_without_instances_is_a_warning():
     s = build([inst("i-1", "ami-new", 2)], listener=listener,
               tgs={arn: {"name": "web-ghost", "tags": {"fleettui:version": "9.9"}, "health": {}}})
     assert any("web-ghost" in w for w in s.warnings)
+
+
+def _three(weights, healthy=("healthy", "healthy", "healthy"), rules=None):
+    """web 1.4 / 1.5 / 1.6 behind one listener with the given raw AWS weights (and optional extra rules)."""
+    arn = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web-{}/x"
+    listener_arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/x/y"
+    listener = {"ListenerArn": listener_arn, "DefaultActions": [{"Type": "forward", "ForwardConfig": {
+        "TargetGroups": [{"TargetGroupArn": arn.format(x), "Weight": w} for x, w in zip("abc", weights)]}}]}
+    images = {"ami-a": image("ami-a", "1.4", 60), "ami-b": image("ami-b", "1.5", 25), "ami-c": image("ami-c", "1.6", 2)}
+    lts = [lt(1, "ami-a"), lt(2, "ami-b"), lt(3, "ami-c", default=True)]
+    tgs = {arn.format(x): {"name": f"web-{x}", "tags": {"fleettui:version": v}, "health": {f"i-{x}": h}}
+           for (x, v), h in zip((("a", "1.4"), ("b", "1.5"), ("c", "1.6")), healthy)}
+    raw = RawService(
+        config=svc_cfg(listener_arn=listener_arn), instances=[inst("i-a", "ami-a", 1, 40), inst("i-b", "ami-b", 2, 10),
+                                                              inst("i-c", "ami-c", 3, 1)],
+        images=images, lt_versions={"us-east-1": lts}, listener=listener, target_groups=tgs,
+        rules={listener_arn: rules or []})
+    return build_service(raw, NOW), arn
+
+
+@pytest.mark.parametrize("weights, source, target, roles", [
+    ((0, 90, 10), "1.6", "1.5", ("idle", "live", "canary")),                  # canary: take it out, live gets 100%
+    ((0, 0, 100), "1.6", "1.5", ("idle", "rollback_target", "live")),         # full rollout: one step back
+    ((0, 100, 0), "1.5", "1.4", ("rollback_target", "live", "idle")),         # after a rollback: one further back
+    ((20, 30, 50), "1.6", "1.5", ("idle", "rollback_target", "live")),        # three-way split: 1.5 is the target
+    ((995, 4, 0), "1.5", "1.4", ("live", "canary", "idle")),                  # 0.4% is traffic: 1.5 is not idle
+])
+def test_rollback_undoes_the_newest_generation_that_receives_traffic(weights, source, target, roles):
+    s, _ = _three(weights)
+    assert s.rollback.ready and (s.rollback.source, s.rollback.target) == (source, target)
+    assert tuple(g.role.value for g in s.generations) == roles
+
+
+def test_rollback_target_skips_generations_without_healthy_hosts():
+    s, _ = _three((0, 90, 10), healthy=("healthy", "unhealthy", "healthy"))
+    assert s.rollback.target == "1.4"          # 1.5 has no healthy host: the next older one that has
+
+
+def test_weights_are_exact_as_aws_holds_them():
+    s, _ = _three((995, 4, 0))
+    assert [round(g.weight, 2) for g in s.generations] == [99.6, 0.4, 0.0]
+    assert s.generation("1.5").receives_traffic and not s.generation("1.6").receives_traffic
+
+
+def test_a_non_default_rule_counts_as_traffic():
+    listener_arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/x/y"
+    arn = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web-{}/x"
+    static = {"RuleArn": "arn:aws:elasticloadbalancing:us-east-1:1:listener-rule/app/web/x/y/r1", "Priority": "10",
+              "IsDefault": False, "Conditions": [{"Field": "path-pattern", "Values": ["/static/*"]}],
+              "Actions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+                  {"TargetGroupArn": arn.format("c"), "Weight": 1}]}}]}
+    s, _ = _three((0, 100, 0), rules=[static])
+    new = s.generation("1.6")
+    assert new.weight == 0 and new.receives_traffic
+    assert new.other_traffic == (("rule 10 (path /static/*) of listener web", 100.0),)
+    assert (s.rollback.source, s.rollback.target) == ("1.6", "1.5")   # the rule makes 1.6 the newest receiving

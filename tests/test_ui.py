@@ -102,7 +102,7 @@ def test_web_shows_three_generations_with_weights_and_labels(demo_ctx):
             await loaded(app, pilot)
             sections = section_lines(app)
             assert len(sections) == 3
-            assert "1.4.0" in sections[0] and " 0%" in sections[0] and "rollback target" in sections[0]
+            assert "1.4.0" in sections[0] and " 0%" in sections[0] and "rollback target" not in sections[0]
             assert "1.5.0" in sections[1] and "90%" in sections[1] and "live" in sections[1]
             assert "1.6.0" in sections[2] and "10%" in sections[2] and "canary" in sections[2]
             assert "15/15 healthy" in sections[0]
@@ -119,7 +119,7 @@ def test_web_shows_three_generations_with_weights_and_labels(demo_ctx):
             assert "us-east-1, eu-west-1" in header and "refreshed" in header
             # rollback readiness of the selected service is always visible
             status = str(app.main.query_one("#status").render())
-            assert "rollback → 1.4.0 ready (15/15 healthy)" in status
+            assert "B: take 1.6.0 out of traffic → 1.5.0 gets 100% (15/15 healthy)" in status
             # another service through the command line
             await pilot.press("colon", *"service worker", "enter")
             await pilot.pause()
@@ -618,19 +618,19 @@ def test_rollback_key_opens_the_plan_and_y_runs_it(demo, demo_ctx):
             dialog = await screen_with_id(app, pilot, "confirm")
             assert dialog.focused is dialog.query_one("#cancel", Button)       # Cancel is the default
             body = static_text(dialog, "#confirm-body")
-            assert "1.4.0 0% → 100%" in body and "1.5.0 90% → 0%" in body and "1.6.0 10% → 0%" in body
+            assert "1.4.0 0% → 0%" in body and "1.5.0 90% → 100%" in body and "1.6.0 10% → 0%" in body
             assert not dialog.query_one("#run", Button).disabled
             await pilot.press("y")
             progress = await screen_with_id(app, pilot, "progress")
             await until(pilot, lambda: progress.finished, timeout=60)
             assert not progress.failed
             assert "done" in static_text(progress, "#progress-result")
-            assert listener_weights(demo) == {"web-1-4-0": 100, "web-1-5-0": 0, "web-1-6-0": 0}
+            assert listener_weights(demo) == {"web-1-4-0": 0, "web-1-5-0": 100, "web-1-6-0": 0}
             count = app.refresh_count
             await pilot.press("enter")
             await loaded(app, pilot, count + 1)                 # the fleet is refreshed after the action
             sections = section_lines(app)
-            assert "100%" in sections[0] and "live" in sections[0]
+            assert "100%" in sections[1] and "live" in sections[1] and "rollback target" in sections[0]
             records = list(app.actions.journal.records().values())
             assert len(records) == 1 and records[0].status == "succeeded" and records[0].plan.verb == "rollback"
     run(go())
@@ -754,7 +754,7 @@ def test_unfinished_plan_is_offered_for_resume_at_start_up(demo, demo_ctx):
             await until(pilot, lambda: progress.finished, timeout=60)
             assert not progress.failed
             assert app.actions.journal.record(plan.id).status == "succeeded"
-            assert listener_weights(demo)["web-1-4-0"] == 100
+            assert listener_weights(demo)["web-1-5-0"] == 100
     run(go())
 
 

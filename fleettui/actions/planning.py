@@ -14,6 +14,7 @@ from fleettui.actions.steps import load as load_steps
 from fleettui.config import ServiceConfig
 from fleettui.domain.model import Generation, Instance, Service, Snapshot
 from fleettui.domain.plan import Step, freeze
+from fleettui.domain.traffic import Forward
 from fleettui.errors import ConfigError
 
 MANAGED_TAG_PREFIXES = ("aws:", "fleettui:")
@@ -49,8 +50,43 @@ def healthy_serving(svc: Service) -> int:
     return sum(g.healthy for g in serving(svc))
 
 
-def current_weights(svc: Service) -> dict[str, int]:
+def current_weights(svc: Service) -> dict[str, float]:
+    """Each generation's exact share of the listener's default action, in percent."""
     return {g.version: g.weight or 0 for g in svc.generations if g.weight is not None}
+
+
+def service_forwards(svc: Service) -> list[Forward]:
+    """The rules a shift or rollback changes: the configured listener's default action, and every other rule
+    of the load balancer that sends traffic to one of the service's generations. A rule that also sends traffic
+    to target groups that are not the service's cannot be rewritten safely: PlanError naming its ARN."""
+    traffic = svc.traffic
+    if traffic is None or traffic.primary is None:
+        return [Forward(listener_arn=svc.listener_arn, groups=())] if svc.listener_arn else []
+    mine = {a for g in svc.generations for a in g.target_group_arns}
+    out = [traffic.primary]
+    for fwd in traffic.forwards:
+        if fwd is traffic.primary or not any(a in mine and w > 0 for a, w in fwd.groups):
+            continue
+        foreign = [a for a, w in fwd.groups if a not in mine and w > 0]
+        if foreign:
+            raise PlanError(f"{fwd.where} ({fwd.rule_arn or fwd.listener_arn}) also forwards to "
+                            f"{', '.join(a.split('/')[-2] for a in foreign)}, which is not a generation of "
+                            f"{svc.name}: change that rule by hand first")
+        out.append(fwd)
+    return out
+
+
+def split_weights(rest: float, shares: dict[str, float]) -> dict[str, int]:
+    """``rest`` percent (a whole number) split in proportion to ``shares``, as integers that add up to it
+    (largest remainders first); never more than a share's exact part rounded up."""
+    total = sum(shares.values())
+    if total <= 0:
+        return {v: 0 for v in shares}
+    exact = {v: rest * w / total for v, w in shares.items()}
+    out = {v: int(x) for v, x in exact.items()}
+    for v in sorted(exact, key=lambda v: exact[v] - out[v], reverse=True)[:int(round(rest)) - sum(out.values())]:
+        out[v] += 1
+    return out
 
 
 def copied_tags(hosts: list[Instance], cfg: ServiceConfig) -> dict[str, str]:

@@ -24,6 +24,12 @@ def tg_name_of(arn: str) -> str:
     return arn.split("/")[-2]
 
 
+def lb_arn_of(listener_arn: str) -> str:
+    """arn:…:listener/app/NAME/LB-ID/LISTENER-ID -> arn:…:loadbalancer/app/NAME/LB-ID"""
+    head, _, path = listener_arn.partition(":listener/")
+    return f"{head}:loadbalancer/{path.rsplit('/', 1)[0]}"
+
+
 class Elbv2:
     def __init__(self, gw: Gateway, region: str):
         self.gw, self.region = gw, region
@@ -33,24 +39,42 @@ class Elbv2:
         resp = await self.gw.call("elbv2", self.region, "describe_listeners", ListenerArns=[arn])
         return (resp.get("Listeners") or [None])[0]
 
-    async def traffic(self, listener_arn: str) -> tuple[dict[str, Any] | None, Traffic]:
-        """The configured listener (None when it does not exist) and the traffic it forwards."""
-        listener = await self.listener(listener_arn)
-        forwards = forwards_of_listener(listener) if listener else []
-        return listener, Traffic(forwards=tuple(forwards), primary_listener=listener_arn)
+    async def traffic(self, listener_arn: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]],
+                                                        dict[str, list[dict[str, Any]]]]:
+        """Everything that forwards traffic on the configured listener's load balancer: (the configured listener
+        or None when it does not exist, the balancer's other listeners, listener ARN -> its rules). One
+        DescribeListeners for the balancer and one DescribeRules per listener."""
+        try:
+            listeners = await self._paged("describe_listeners", "Listeners", LoadBalancerArn=lb_arn_of(listener_arn))
+        except AwsError as e:
+            if e.code not in ("LoadBalancerNotFound", "ListenerNotFound"):
+                raise
+            return None, [], {}
+        primary = next((li for li in listeners if li["ListenerArn"] == listener_arn), None)
+        if primary is None:
+            return None, [], {}
+        rules = dict(zip([li["ListenerArn"] for li in listeners], await asyncio.gather(
+            *(self._paged("describe_rules", "Rules", ListenerArn=li["ListenerArn"]) for li in listeners))))
+        return primary, [li for li in listeners if li is not primary], rules
 
-    async def default_forward(self, listener_arn: str) -> Forward:
-        listener = await self.listener(listener_arn)
-        forwards = forwards_of_listener(listener) if listener else []
-        if not forwards:
-            raise FleetError(f"listener {listener_arn} has no forward action")
-        return forwards[0]
-
-    async def rules(self, listener_arn: str) -> list[Forward]:
+    async def _paged(self, operation: str, key: str, **params) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        async for page in self.gw.paginate("elbv2", self.region, "describe_rules", ListenerArn=listener_arn):
-            out.extend(page.get("Rules", ()))
-        return forwards_of_rules(listener_arn, out)
+        async for page in self.gw.paginate("elbv2", self.region, operation, **params):
+            out.extend(page.get(key, ()))
+        return out
+
+    async def forward(self, listener_arn: str, rule_arn: str | None = None) -> Forward:
+        """The forward action of a listener's default action (``rule_arn`` None) or of one of its rules."""
+        if rule_arn is None:
+            resp = await self.gw.call("elbv2", self.region, "describe_listeners", ListenerArns=[listener_arn])
+            listener = (resp.get("Listeners") or [None])[0]
+            forwards = forwards_of_listener(listener) if listener else []
+        else:
+            resp = await self.gw.call("elbv2", self.region, "describe_rules", RuleArns=[rule_arn])
+            forwards = forwards_of_rules(listener_arn, resp.get("Rules") or [])
+        if not forwards:
+            raise FleetError(f"{rule_arn or listener_arn} has no forward action")
+        return forwards[0]
 
     async def write(self, fwd: Forward) -> None:
         """Send ``fwd``'s target groups and weights to AWS: the listener's default action or its rule."""

@@ -3,7 +3,7 @@
 Requests per refresh: per region one paginated DescribeInstances for all services whose selectors differ in one
 tag's value (1000 per page, exact server-side tag filters; see ``_instance_queries``); per service and region
 one DescribeLaunchTemplateVersions; per region DescribeImages (chunks of 100 ids) and
-DescribeAutoScalingGroups (chunks of 50 names); per listener DescribeListeners, DescribeTargetGroups,
+DescribeAutoScalingGroups (chunks of 50 names); per load balancer DescribeListeners and one DescribeRules per listener,
 DescribeTags and one DescribeTargetHealth per target group; one GetCallerIdentity per gateway.
 No per-instance calls.
 """
@@ -21,6 +21,7 @@ from fleettui.aws.gateway import Gateway
 from fleettui.config import Config, ServiceConfig
 from fleettui.domain.build import RawService, build_snapshot
 from fleettui.domain.model import Snapshot
+from fleettui.domain.traffic import traffic_of
 from fleettui.errors import AwsError
 
 MAX_FILTER_VALUES = 200     # values per EC2 filter
@@ -39,15 +40,20 @@ async def gather(*coros):
     return [t.result() for t in tasks]
 
 
-async def _listener(gw: Gateway, arn: str) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
+async def _listeners(gw: Gateway, raw: RawService) -> None:
+    """The service's load balancer: its listeners and rules (all traffic), and every target group they forward
+    to, with tags and target health."""
+    arn = raw.config.listener_arn
     elb = Elbv2(gw, region_of(arn))
-    listener, traffic = await elb.traffic(arn)
-    if listener is None:
-        return None, {}
-    arns = list(traffic.target_groups)
+    raw.listener, raw.listeners, raw.rules = await elb.traffic(arn)
+    if raw.listener is None:
+        raw.warnings.append(f"listener {arn} not found")
+        return
+    arns = list(traffic_of(arn, [raw.listener, *raw.listeners], raw.rules).target_groups)
     groups: dict[str, dict[str, Any]] = {a: {"name": tg_name_of(a), "tags": {}, "health": {}} for a in arns}
+    raw.target_groups = groups
     if not arns:
-        return listener, groups
+        return
 
     async def health(a: str) -> None:
         groups[a]["health"] = await elb.target_health(a)
@@ -57,7 +63,6 @@ async def _listener(gw: Gateway, arn: str) -> tuple[dict[str, Any] | None, dict[
             groups[a]["tags"] = t
 
     await gather(*(health(a) for a in arns), tags())
-    return listener, groups
 
 
 def _instance_queries(wanted: list[ServiceConfig]) -> list[tuple[str, list[dict], list[int]]]:
@@ -128,13 +133,8 @@ async def _fetch_service(gw: Gateway, svc: ServiceConfig) -> RawService:
 
     jobs = [per_region(r) for r in svc.regions]
 
-    async def listener() -> None:
-        raw.listener, raw.target_groups = await _listener(gw, svc.listener_arn)
-        if raw.listener is None:
-            raw.warnings.append(f"listener {svc.listener_arn} not found")
-
     if svc.listener_arn:
-        jobs.append(listener())
+        jobs.append(_listeners(gw, raw))
     await gather(*jobs)
     return raw
 

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from fleettui.cli.common import err, out, with_actions
 from fleettui.errors import ConfigError
+from fleettui.format import format_weight
 
 
 def verb_flags() -> argparse.ArgumentParser:
@@ -47,7 +48,8 @@ def render_plan(plan, console: Console = out) -> None:
     if plan.weights_before or plan.weights_after:
         versions = list(dict.fromkeys([*plan.weights_before, *plan.weights_after]))
         console.print("  weights: " + ", ".join(
-            f"{v} {plan.weights_before.get(v, '—')}→{plan.weights_after.get(v, '—')}%" for v in versions))
+            f"{v} {format_weight(plan.weights_before.get(v))}→{format_weight(plan.weights_after.get(v))}"
+            for v in versions))
     console.print(f"  capacity: {plan.capacity_before}% → lowest {plan.capacity_min}% during the plan"
                   + (f"; hosts terminated: {len(plan.hosts_affected)}" if plan.hosts_affected else ""))
     t = Table(show_header=True, show_edge=False, pad_edge=False, box=None)

@@ -8,7 +8,7 @@ from typing import Any
 
 from fleettui.config import ServiceConfig
 from fleettui.domain import rules
-from fleettui.domain.traffic import forwards_of_listener
+from fleettui.domain.traffic import traffic_of
 from fleettui.domain.model import (
     DAY, Generation, Image, Instance, LaunchTemplateVersion, Role, Service, Snapshot, freeze_tags,
 )
@@ -22,11 +22,16 @@ class RawService:
     instances: list[dict[str, Any]] = field(default_factory=list)       # EC2 Instance dicts + "_region"
     images: dict[str, dict[str, Any]] = field(default_factory=dict)     # image id -> DescribeImages item
     lt_versions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # region -> LT version items
-    listener: dict[str, Any] | None = None                              # DescribeListeners item
+    listener: dict[str, Any] | None = None                              # DescribeListeners item (configured)
+    listeners: list[dict[str, Any]] = field(default_factory=list)       # the load balancer's other listeners
+    rules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # listener ARN -> DescribeRules items
     target_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     # ^ arn -> {"name": str, "tags": {k: v}, "health": {instance_id: state}}
     asg_health: dict[str, str] = field(default_factory=dict)            # instance id -> "Healthy"/"Unhealthy"
     warnings: list[str] = field(default_factory=list)
+
+
+SERVICE_TAG = "fleettui:service"     # on a target group: the service whose generation it carries
 
 
 def _tags(items: list[dict[str, str]] | None) -> dict[str, str]:
@@ -91,17 +96,6 @@ def declared_version(cfg: ServiceConfig, versions: list[LaunchTemplateVersion]) 
     if want == "$Default":
         return next((v for v in versions if v.is_default), max(versions, key=lambda v: v.version))
     return next((v for v in versions if v.version == int(want)), None)
-
-
-def _weights(listener: dict[str, Any] | None) -> dict[str, int] | None:
-    """Target group ARN -> raw weight from the listener's default forward action."""
-    if listener is None:
-        return None
-    out: dict[str, int] = {}
-    for fwd in forwards_of_listener(listener):
-        for arn, w in fwd.groups:
-            out[arn] = out.get(arn, 0) + w
-    return out
 
 
 def build_service(raw: RawService, now: datetime) -> Service:
@@ -183,24 +177,37 @@ def build_service(raw: RawService, now: datetime) -> Service:
             private_ip=r.get("PrivateIpAddress"),
         ))
 
-    weights = _weights(raw.listener)
+    traffic = None
+    if raw.listener is not None:
+        traffic = traffic_of(raw.listener.get("ListenerArn", ""), [raw.listener, *raw.listeners],
+                             raw.rules)
     tg_version: dict[str, str] = {}
-    for arn in weights or ():
+    for arn in traffic.target_groups if traffic else ():
         tg = raw.target_groups.get(arn)
-        tag = tg and tg["tags"].get(cfg.generation_tag)
+        if tg is None:
+            continue
+        owner = tg["tags"].get(SERVICE_TAG)
+        if owner is not None and owner != cfg.name:
+            continue          # another service's group behind the same load balancer
+        tag = tg["tags"].get(cfg.generation_tag)
         if tag:
             tg_version[arn] = tag
             continue
         # fallback: the version most of its registered targets run
-        votes = Counter(i.image_id for insts in per_version.values() for i in insts
-                        if tg and i.id in tg["health"])
+        votes = Counter(i.image_id for insts in per_version.values() for i in insts if i.id in tg["health"])
         if votes:
             tg_version[arn] = images[votes.most_common(1)[0][0]].version
-    total_weight = sum((weights or {}).values())
-    for arn, w in (weights or {}).items():
-        if w and tg_version.get(arn) not in per_version:
-            name = raw.target_groups.get(arn, {}).get("name", arn)
-            warnings.append(f"listener sends weight {w} to target group {name} which has no instances")
+    primary = traffic.primary if traffic else None
+    for fwd in traffic.forwards if traffic else ():
+        for arn, w in fwd.groups:
+            if w and arn in tg_version and tg_version[arn] not in per_version:
+                name = raw.target_groups.get(arn, {}).get("name", arn)
+                where = "listener" if fwd is primary else fwd.where
+                warnings.append(f"{where} sends weight {w} to target group {name} which has no instances")
+            elif w and fwd is primary and arn not in tg_version and raw.target_groups.get(arn) is not None \
+                    and raw.target_groups[arn]["tags"].get(SERVICE_TAG) in (None, cfg.name):
+                name = raw.target_groups[arn]["name"]
+                warnings.append(f"listener sends weight {w} to target group {name} which has no instances")
 
     generations: list[Generation] = []
     for version, insts in per_version.items():
@@ -228,11 +235,15 @@ def build_service(raw: RawService, now: datetime) -> Service:
         finished.sort(key=lambda i: (-i.age_days, i.id))
         arns = tuple(a for a, v in tg_version.items() if v == version)
         weight = None
-        if weights is not None:
-            weight = round(100 * sum(weights[a] for a in arns) / total_weight) if total_weight else 0
+        other: list[tuple[str, float]] = []
+        if traffic is not None:
+            weight = primary.percent(arns) if primary else 0.0
+            other = [(f.where, f.percent(arns)) for f in traffic.forwards
+                     if f is not primary and f.percent(arns) > 0]
         generations.append(Generation(
             service=cfg.name, version=version, image=image, instances=tuple(finished), weight=weight,
-            target_group_arns=arns, launch_template_version=expected.get(cfg.listener_region or "", next(iter(expected.values()))),
+            target_group_arns=arns, other_traffic=tuple(other),
+            launch_template_version=expected.get(cfg.listener_region or "", next(iter(expected.values()))),
         ))
 
     generations.sort(key=lambda g: (g.image.created or datetime.min.replace(tzinfo=now.tzinfo), g.version))
@@ -245,6 +256,7 @@ def build_service(raw: RawService, now: datetime) -> Service:
         declared_launch_template_version=next((d.version for d in declared.values() if d), None),
         declared_image_id=next((d.image_id for d in declared.values() if d), None),
         warnings=tuple(warnings),
+        traffic=traffic,
     )
 
 
@@ -254,8 +266,9 @@ def _regional_image(insts: list[Instance], region: str) -> str:
 
 
 def _assign_roles(gens: list[Generation]) -> list[Generation]:
-    """live = most traffic (ties: newest; without a listener: most running hosts), rollback target = newest
-    older generation still present, canary = newer than live and taking traffic."""
+    """live = the most weight on the listener's default action (ties: newest; without a listener: most running
+    hosts); canary = newer than live and receiving traffic; rollback target = where rollback would send traffic
+    (see Service.rollback_target) when it is not live already; everything else idle."""
     if not gens:
         return gens
     has_listener = any(g.weight is not None for g in gens)
@@ -265,17 +278,14 @@ def _assign_roles(gens: list[Generation]) -> list[Generation]:
         key = lambda ig: (sum(1 for i in ig[1].instances if i.state == "running"), ig[0])  # noqa: E731
     live_idx, live = max(enumerate(gens), key=key)
     if has_listener and not live.weight:
-        live_idx = -1  # no generation takes traffic: nothing is live
-    def role(idx: int, g: Generation) -> Role:
-        if idx == live_idx:
-            return Role.LIVE
-        if live_idx > 0 and idx == live_idx - 1:
-            return Role.ROLLBACK_TARGET
-        if live_idx >= 0 and idx > live_idx and g.weight:
-            return Role.CANARY
-        return Role.IDLE
-
-    return [replace(g, role=role(idx, g)) for idx, g in enumerate(gens)]
+        live_idx = -1  # no generation takes traffic on the default action: nothing is live
+    roles = [Role.LIVE if idx == live_idx else
+             Role.CANARY if live_idx >= 0 and idx > live_idx and g.receives_traffic else Role.IDLE
+             for idx, g in enumerate(gens)]
+    gens = [replace(g, role=r) for g, r in zip(gens, roles)]
+    probe = Service(name="", regions=(), generations=tuple(gens), listener_arn="x" if has_listener else None)
+    target = probe.rollback_target
+    return [replace(g, role=Role.ROLLBACK_TARGET) if g is target and g.role is Role.IDLE else g for g in gens]
 
 
 def build_snapshot(raws: list[RawService], *, now: datetime, regions: tuple[str, ...], profile: str | None = None,

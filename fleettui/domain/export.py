@@ -24,10 +24,17 @@ def instance_to_dict(i: Instance) -> dict[str, Any]:
     }
 
 
-def generation_to_dict(g: Generation) -> dict[str, Any]:
+def _exact(percent: float | None) -> int | float:
+    p = round(percent or 0.0, 3)
+    return int(p) if p == int(p) else p
+
+
+def generation_to_dict(g: Generation, rollback_target: bool = False) -> dict[str, Any]:
     return {
         "version": g.version, "image_id": g.image.id, "image_created": _iso(g.image.created),
-        "weight": g.weight or 0, "live": g.live, "rollback_target": g.rollback_target,
+        "weight": _exact(g.weight), "role": g.role.value,
+        "other_rules": [{"rule": where, "weight": _exact(p)} for where, p in g.other_traffic],
+        "live": g.live, "rollback_target": rollback_target,
         "healthy": g.healthy, "total": g.total,
         "oldest_age_days": round(g.oldest_age_days, 3), "newest_age_days": round(g.newest_age_days, 3),
         "instances": [instance_to_dict(i) for i in g.instances],
@@ -35,8 +42,11 @@ def generation_to_dict(g: Generation) -> dict[str, Any]:
 
 
 def service_to_dict(s: Service) -> dict[str, Any]:
+    target = s.rollback_target if s.listener_arn else None
+    rb = s.rollback
     return {"name": s.name, "regions": list(s.regions), "listener_arn": s.listener_arn,
-            "generations": [generation_to_dict(g) for g in s.generations]}
+            "rollback": {"ready": rb.ready, "from": rb.source, "to": rb.target, "reason": rb.reason},
+            "generations": [generation_to_dict(g, g is target) for g in s.generations]}
 
 
 def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:

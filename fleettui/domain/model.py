@@ -7,6 +7,8 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Mapping
 
+from fleettui.domain.traffic import Traffic
+
 WARN = "warn"
 ERROR = "error"
 DAY = 86400.0
@@ -124,8 +126,10 @@ class Generation:
     version: str
     image: Image
     instances: tuple[Instance, ...]
-    weight: int | None = None                # percent of listener traffic, None when the service has no listener
+    weight: float | None = None              # exact percent of the listener's default action (AWS weights 0-999
+                                             # per target group), None when the service has no listener
     target_group_arns: tuple[str, ...] = ()
+    other_traffic: tuple[tuple[str, float], ...] = ()   # (rule in words, percent) of every other rule sending it traffic
     launch_template_version: int | None = None   # the LT version that produces this generation's image
     role: Role = Role.IDLE
 
@@ -144,6 +148,11 @@ class Generation:
     @property
     def total(self) -> int:
         return len(self.instances)
+
+    @property
+    def receives_traffic(self) -> bool:
+        """Any weight in any rule of any listener: such a generation is not idle."""
+        return bool(self.weight) or any(p > 0 for _, p in self.other_traffic)
 
     @property
     def healthy(self) -> int:
@@ -174,7 +183,8 @@ class Generation:
 class RollbackReadiness:
     ready: bool
     target: str | None          # version
-    reason: str                 # human sentence: why ready / why not
+    reason: str                 # human sentence: what B does, or why it cannot
+    source: str | None = None   # the generation rolled away from (the newest that receives traffic)
 
 
 @dataclass(frozen=True)
@@ -186,6 +196,7 @@ class Service:
     declared_launch_template_version: int | None = None
     declared_image_id: str | None = None
     warnings: tuple[str, ...] = ()
+    traffic: Traffic | None = None           # every forwarding rule of the service's load balancer
 
     @property
     def instances(self) -> tuple[Instance, ...]:
@@ -195,29 +206,41 @@ class Service:
     def live(self) -> Generation | None:
         return next((g for g in self.generations if g.live), None)
 
-    @property
-    def rollback_target(self) -> Generation | None:
-        return next((g for g in self.generations if g.rollback_target), None)
-
     def generation(self, version: str) -> Generation | None:
         return next((g for g in self.generations if g.version == version), None)
 
     @property
+    def newest_receiving(self) -> Generation | None:
+        """N of the rollback rule: the newest generation that receives traffic (any weight in any rule)."""
+        return next((g for g in reversed(self.generations) if g.receives_traffic), None)
+
+    @property
+    def rollback_target(self) -> Generation | None:
+        """Rollback undoes the newest generation: the newest generation older than N with healthy hosts (with no
+        listener: the newest older than live with healthy hosts)."""
+        source = self.newest_receiving if self.listener_arn else self.live
+        if source is None:
+            return None
+        older = self.generations[:self.generations.index(source)]
+        return next((g for g in reversed(older) if g.healthy > 0), None)
+
+    @property
     def rollback(self) -> RollbackReadiness:
-        live, target = self.live, self.rollback_target
-        if target is None:
-            return RollbackReadiness(False, None, "no older generation is still running")
-        if live is None:
-            return RollbackReadiness(False, target.version, "no live generation to roll back from")
+        source, target = self.newest_receiving, self.rollback_target
         if self.listener_arn is None:
-            return RollbackReadiness(False, target.version, "service has no listener to shift traffic on")
-        if target.healthy == 0:
-            return RollbackReadiness(False, target.version, f"{target.version} has no healthy targets")
-        if not target.image.reproducible:
-            return RollbackReadiness(
-                False, target.version, f"{target.version}'s image {target.image.id} is {target.image.state}")
-        return RollbackReadiness(
-            True, target.version, f"{target.version}: {target.healthy}/{target.total} healthy")
+            return RollbackReadiness(False, target.version if target else None,
+                                     "service has no listener to shift traffic on")
+        if source is None:
+            return RollbackReadiness(False, None, "no generation receives traffic")
+        if target is None:
+            return RollbackReadiness(False, None, f"no generation older than {source.version} has healthy hosts",
+                                     source.version)
+        if target.live:
+            what = f"take {source.version} out of traffic → {target.version} gets 100%"
+        else:
+            what = f"roll back from {source.version} → {target.version} gets 100%"
+        return RollbackReadiness(True, target.version, f"{what} ({target.healthy}/{target.total} healthy)",
+                                 source.version)
 
 
 @dataclass(frozen=True)

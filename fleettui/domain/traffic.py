@@ -147,6 +147,7 @@ def traffic_of(primary_listener: str | None, listeners: Iterable[Mapping[str, An
     forwards: list[Forward] = []
     for listener in listeners:
         forwards += forwards_of_listener(listener)
-        forwards += forwards_of_rules(listener["ListenerArn"], rules.get(listener["ListenerArn"], ()))
+        arn = listener.get("ListenerArn", "")
+        forwards += forwards_of_rules(arn, rules.get(arn, ()))
     return Traffic(forwards=tuple(forwards), primary_listener=primary_listener)
 

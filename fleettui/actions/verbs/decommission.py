@@ -13,6 +13,8 @@ from fleettui.actions.verbs.base import Intent, Selection, Verb
 from fleettui.config import ServiceConfig
 from fleettui.domain.model import Snapshot
 from fleettui.domain.plan import Plan, Step, new_plan_id
+from fleettui.domain.traffic import Forward
+from fleettui.format import format_weight
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,18 @@ def plan_decommission(snapshot: Snapshot, cfg: ServiceConfig, version: str, reas
             steps.append(step(n, "terminate", region, f"terminate {len(ids)} hosts", instance_ids=ids))
     if gen.target_group_arns and svc.listener_arn:
         region = svc.listener_arn.split(":")[3]
-        n += 1
-        steps.append(step(n, "listener_remove", region, f"remove {version}'s target group from the listener",
-                          listener_arn=svc.listener_arn, target_groups=list(gen.target_group_arns)))
+        mine = set(gen.target_group_arns)
+        forwards = [f for f in (svc.traffic.forwards if svc.traffic else ()) if mine & set(f.target_groups)] or \
+            [Forward(listener_arn=svc.listener_arn, groups=())]
+        for fwd in forwards:
+            if fwd.groups and not fwd.without(mine).groups and not gen.receives_traffic:
+                raise PlanError(f"{fwd.where} ({fwd.rule_arn or fwd.listener_arn}) forwards only to {version}'s "
+                                "target group: point it elsewhere before decommissioning")
+            n += 1
+            where = "the listener" if fwd.is_default and fwd.listener_arn == svc.listener_arn else fwd.where
+            steps.append(step(n, "listener_remove", region, f"remove {version}'s target group from {where}",
+                              listener_arn=fwd.listener_arn, rule_arn=fwd.rule_arn,
+                              target_groups=sorted(mine & set(fwd.target_groups)) or list(gen.target_group_arns)))
         for arn in gen.target_group_arns:
             n += 1
             steps.append(step(n, "delete_target_group", region, f"delete target group {arn.split('/')[-2]}",
@@ -95,7 +106,10 @@ class DecommissionVerb(Verb):
         version = plan.generation
         gen = svc.generation(version)
         if gen is not None and gen.weight:
-            return f"{version} still takes {gen.weight}% of traffic: shift its weight to 0 first"
+            return f"{version} still takes {format_weight(gen.weight)} of traffic: shift its weight to 0 first"
+        if gen is not None and gen.receives_traffic:
+            where, pct = next((w, p) for w, p in gen.other_traffic if p > 0)
+            return f"{version} still receives {format_weight(pct)} of the traffic of {where}: shift it to 0 first"
         others_healthy = sum(g.healthy for g in svc.generations if g is not gen)
         if gen is not None and others_healthy == 0:
             return f"{version} is the last generation with healthy hosts"

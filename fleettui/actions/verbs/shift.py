@@ -6,12 +6,15 @@ import argparse
 from dataclasses import dataclass
 
 from fleettui.actions.planning import (
-    PlanError, capacity_after_weights, current_weights, generation_of, service_of, stamp, step,
+    PlanError, capacity_after_weights, current_weights, generation_of, service_forwards, service_of,
+    split_weights, stamp, step,
 )
+from fleettui.aws.elbv2 import region_of
+from fleettui.format import format_weight
 from fleettui.actions.verbs.base import Intent, Selection, Verb
 from fleettui.config import ServiceConfig
 from fleettui.domain.model import Service, Snapshot
-from fleettui.domain.plan import Plan, new_plan_id
+from fleettui.domain.plan import Plan, Step, new_plan_id
 from fleettui.errors import ConfigError
 
 
@@ -49,11 +52,7 @@ def weights_for_shift(svc: Service, version: str, weight: int) -> dict[str, int]
         if fallback:
             out[fallback] = rest
     else:
-        out = {v: rest * w // total for v, w in others.items()}
-        # hand rounding leftovers to the largest
-        leftover = rest - sum(out.values())
-        if leftover:
-            out[max(others, key=lambda v: others[v])] += leftover
+        out = split_weights(rest, others)
     out[version] = weight
     return out
 
@@ -80,16 +79,24 @@ def plan_shift(snapshot: Snapshot, cfg: ServiceConfig, weights: dict[str, int], 
         arns = svc.generation(v).target_group_arns
         for k, a in enumerate(arns):
             by_arn[a] = w // len(arns) + (w % len(arns) if k == 0 else 0)
-    region = svc.listener_arn.split(":")[3]
     before = current_weights(svc)
-    desc = ", ".join(f"{v} {before.get(v, 0)}→{w}%" for v, w in full.items())
-    steps = (step(1, "set_weights", region, f"set listener weights: {desc}", listener_arn=svc.listener_arn,
-                  weights=by_arn),)
+    desc = ", ".join(f"{v} {format_weight(before.get(v, 0))}→{w}%" for v, w in full.items())
+    steps = weight_steps(svc, by_arn, desc)
     return Plan(
-        id=new_plan_id(), verb=verb, service=svc.name, summary=f"{verb} {svc.name}: {desc}", steps=steps,
+        id=new_plan_id(), verb=verb, service=svc.name, summary=f"{verb} {svc.name}: {desc}", steps=tuple(steps),
         capacity_before=100, capacity_min=capacity_after_weights(svc, full),
         weights_before=before, weights_after=full, created_at=stamp(),
     )
+
+
+def weight_steps(svc: Service, by_arn: dict[str, int], desc: str, first: int = 1) -> list[Step]:
+    """One set_weights step per rule that serves the service (its default action first)."""
+    out = []
+    for n, fwd in enumerate(service_forwards(svc), first):
+        where = "listener" if n == first and fwd.is_default else fwd.where
+        out.append(step(n, "set_weights", region_of(fwd.listener_arn), f"set {where} weights: {desc}",
+                        listener_arn=fwd.listener_arn, rule_arn=fwd.rule_arn, weights=by_arn))
+    return out
 
 
 def weights_refusal(plan: Plan, snapshot: Snapshot) -> str | None:
@@ -98,7 +105,7 @@ def weights_refusal(plan: Plan, snapshot: Snapshot) -> str | None:
     for version, weight in plan.weights_after.items():
         gen = svc.generation(version)
         if weight > 0 and gen is not None and gen.healthy == 0:
-            return f"{version} has no healthy targets: refusing to send it {weight}% of traffic"
+            return f"{version} has no healthy targets: refusing to send it {format_weight(weight)} of traffic"
     return None
 
 

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fleettui.domain.plan import Plan
+from fleettui.format import format_weight
 
 
 def plan_renderable(plan: Plan, c: Callable[[str], str], *, steps: bool = True) -> RenderableType:
@@ -27,10 +28,10 @@ def plan_renderable(plan: Plan, c: Callable[[str], str], *, steps: bool = True) 
             if n:
                 w.append("   ")
             w.append(f"{v} ", "bold")
-            w.append(f"{'—' if before is None else before}%")
+            w.append(format_weight(before))
             w.append(" → ", muted)
             changed = before != after
-            w.append(f"{'—' if after is None else after}%", f"bold {c('text-accent')}" if changed else "")
+            w.append(format_weight(after), f"bold {c('text-accent')}" if changed else "")
         facts.add_row("weights", w)
     cap = Text(f"{plan.capacity_before}% now, lowest {plan.capacity_min}% during the plan")
     if plan.capacity_min < plan.capacity_before:

@@ -22,7 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from fleettui.domain.model import Finding, Generation, Instance
-from fleettui.format import format_age
+from fleettui.format import format_age, format_weight
 from fleettui.ui.data.view import Entry, Row, Section
 
 SHORT_KIND = {
@@ -60,7 +60,7 @@ def weight_text(weight: int | None, width: int = 10, on: Style | None = None, of
     full = int(filled)
     part = " ▏▎▍▌▋▊▉"[int((filled - full) * 8)] if full < width else ""
     bar = "█" * full + (part if part.strip() else "")
-    return Text.assemble((bar, on or "green"), ("░" * (width - len(bar)), off or "dim"), f" {weight:>3}%")
+    return Text.assemble((bar, on or "green"), ("░" * (width - len(bar)), off or "dim"), f" {format_weight(weight):>4}")
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,10 @@ from fleettui.ui.widgets.header import age_words, hhmmss
 
 
 def rollback_line(s: Service, hint: bool = True) -> Content:
+    """What B does right now, in words ("B: take 1.6.0 out of traffic → 1.5.0 gets 100%"), or why it cannot."""
     rb = s.rollback
-    target = s.rollback_target
-    if rb.ready and target is not None:
-        return Content.assemble(("rollback → ", "bold $text-success"), (target.version, "bold $text-success"),
-                                (f" ready ({target.healthy}/{target.total} healthy)", "$text-success"),
-                                ("  (B)" if hint else "", "$text-muted"))
+    if rb.ready:
+        return Content.assemble(("B: " if hint else "rollback: ", "bold $text-success"), (rb.reason, "$text-success"))
     return Content.assemble(("rollback not ready: ", "bold $text-warning"), (rb.reason, "$text-warning"))
 
 
