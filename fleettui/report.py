@@ -25,7 +25,7 @@ def _labels(g: Generation) -> Text:
 def service_table(s: Service, width: int = 160) -> Table:
     rb = s.rollback
     title = Text.assemble((s.name, "bold"), f"  ({', '.join(s.regions)})  rollback: ",
-                          ("ready → " + rb.reason, "green") if rb.ready else ("not ready: " + rb.reason, "yellow"))
+                          (rb.reason, "green") if rb.ready else ("not ready: " + rb.reason, "yellow"))
     t = Table(title=title, title_justify="left", expand=False, show_edge=False, pad_edge=False)
     wide = width >= 120   # narrow terminals drop the image columns rather than wrap every cell
     cols = [("generation", {}), ("image", {}), ("created", {}), ("weight", {}), ("role", {}),
@@ -44,7 +44,10 @@ def service_table(s: Service, width: int = 160) -> Table:
         image = Text(g.image.id, style="" if g.image.reproducible else "red")
         if g.image.deprecated:
             image.append(" deprecated", style="yellow")
-        cells = [Text(g.version, style="bold"), image, created, weight_bar(g.weight), _labels(g),
+        weight = weight_bar(g.weight)
+        if g.other_traffic:
+            weight.append(f" +{len(g.other_traffic)} rule{'s' if len(g.other_traffic) > 1 else ''}", style="cyan")
+        cells = [Text(g.version, style="bold"), image, created, weight, _labels(g),
                  Text(f"{g.healthy}/{g.total}", style=health_style), age, drift, aged]
         t.add_row(*(cells if wide else cells[:1] + cells[3:]))
     return t
