@@ -81,7 +81,7 @@ def open_context(*, config_path: str | Path | None = None, demo: bool = False, r
     return Context(config=config, read_only=ro, demo=server)
 
 
-def serve_demo(*, port: int = 0, config_out: str | Path | None = None):
+def serve_demo(*, port: int = 0, config_out: str | Path | None = None, bad: tuple[str, ...] = ()):
     """``fleettui demo serve``: start the embedded AWS on ``port`` of 127.0.0.1 (0: a free one), seed the demo fleet
     and write its config (``config_out``, else in the state dir). Returns (server, fleet, config path); the caller
     stops the server. A port in use is bad input (ConfigError: one line, exit 2), not an internal error."""
@@ -89,7 +89,8 @@ def serve_demo(*, port: int = 0, config_out: str | Path | None = None):
     from fleettui.emulator.server import HOST
 
     try:
-        return start_demo(port=port, config_out=config_out, config_dir=paths.state_dir() / "demo-serve")
+        return start_demo(port=port, config_out=config_out, config_dir=paths.state_dir() / "demo-serve",
+                          bad=set(bad))
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise ConfigError(f"demo serve: port {port} on {HOST} is in use (choose another --port, or 0 for a free "

@@ -6,6 +6,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fleettui.domain.model import Generation, Service, Snapshot
+from fleettui.domain.signals import GenerationSignals, ServiceSignals, Signals, Verdict, millis, percent
 from fleettui.format import format_age, format_weight
 
 
@@ -22,15 +23,30 @@ def _labels(g: Generation) -> Text:
     return Text(" ").join(Text(label, style=styles[label]) for label in g.labels)
 
 
-def service_table(s: Service, width: int = 160) -> Table:
+def _signal_cells(gs: GenerationSignals | None, verdict: Verdict | None) -> list[Text]:
+    if gs is None:
+        return [Text("—", style="dim")] * 3
+    bad = verdict is not None and verdict.worse
+    rate = Text(percent(gs.error_rate) if gs.requests else f"cpu {gs.cpu_value:.0f}%" if gs.cpu_value is not None
+                else "—", style="bold red" if bad else "")
+    lat = Text(millis(gs.latency_value) if gs.latency else "—", style="bold red" if bad else "")
+    word = {"worse": ("WORSE", "bold red"), "ok": ("ok", "green"), "insufficient": ("too little traffic", "dim")}
+    v = Text(*word[verdict.state]) if verdict else Text("")
+    return [rate, lat, v]
+
+
+def service_table(s: Service, width: int = 160, signals: ServiceSignals | None = None) -> Table:
     rb = s.rollback
     title = Text.assemble((s.name, "bold"), f"  ({', '.join(s.regions)})  rollback: ",
                           (rb.reason, "green") if rb.ready else ("not ready: " + rb.reason, "yellow"))
     t = Table(title=title, title_justify="left", expand=False, show_edge=False, pad_edge=False)
     wide = width >= 120   # narrow terminals drop the image columns rather than wrap every cell
+    stat = next((gs.latency_stat for gs in (signals.generations.values() if signals else ())), "latency")
     cols = [("generation", {}), ("image", {}), ("created", {}), ("weight", {}), ("role", {}),
             ("healthy", {"justify": "right"}), ("age", {"justify": "right"}),
             ("drift", {"justify": "right"}), ("aged", {"justify": "right"})]
+    if signals is not None and signals.generations and width >= 100:
+        cols += [("5xx", {"justify": "right"}), (stat, {"justify": "right"}), ("verdict", {})]
     for col, kw in cols:
         if wide or col not in ("image", "created"):
             t.add_column(col, no_wrap=True, **kw)
@@ -49,18 +65,27 @@ def service_table(s: Service, width: int = 160) -> Table:
             weight.append(f" +{len(g.other_traffic)} rule{'s' if len(g.other_traffic) > 1 else ''}", style="cyan")
         cells = [Text(g.version, style="bold"), image, created, weight, _labels(g),
                  Text(f"{g.healthy}/{g.total}", style=health_style), age, drift, aged]
+        if len(cols) > 9:
+            cells += _signal_cells(signals.generations.get(g.version), signals.verdicts.get(g.version))
         t.add_row(*(cells if wide else cells[:1] + cells[3:]))
     return t
 
 
-def render_snapshot(snap: Snapshot, console: Console) -> None:
+def render_snapshot(snap: Snapshot, console: Console, signals: Signals | None = None) -> None:
     who = snap.caller_arn or "unknown caller"
     console.print(Text.assemble(("fleettui status", "bold"), f"  profile {snap.profile or 'default'}  ",
                                 f"account {snap.account or '?'}  ", f"regions {', '.join(snap.regions)}  ",
                                 (who, "dim")))
     parts = []
+    if signals is not None and signals.error:
+        parts.append(Text(f"! {signals.error}", style="yellow"))
     for s in snap.services:
-        parts.append(service_table(s, console.width))
+        ss = signals.service(s.name) if signals is not None else None
+        parts.append(service_table(s, console.width, ss))
+        for v in ss.worse if ss else ():
+            parts.append(Text(f"  ✗ {v.reason}: consider `fleettui rollback {s.name}`", style="bold red"))
+        for a in ss.firing if ss else ():
+            parts.append(Text(f"  ALARM {a.name}: {a.reason}", style="bold red"))
         for w in s.warnings:
             parts.append(Text(f"  ! {w}", style="yellow"))
         parts.append(Text(""))

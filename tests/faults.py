@@ -94,6 +94,7 @@ class FaultProxy:
         self.host = host
         self.down = False
         self.deny = False           # answer everything with AWS's access-denied error (not retried)
+        self.service_fates: dict[str, str] = {}   # SigV4 service ("monitoring") -> "deny" | "down", for it alone
         self.requests: Counter[str] = Counter()          # every request that arrived, by service.Action
         self.forwarded: Counter[str] = Counter()         # requests that reached the upstream (executed)
         self.injected: Counter[str] = Counter()          # fate -> count
@@ -239,10 +240,10 @@ class FaultProxy:
             self.requests[key] += 1
             n = self.requests[key]
             hold = next((h for h in self._holds if h.matches(key, n)), None)
-        if self.down:
+        if self.down or self.service_fates.get(service) == "down":
             self._count("down", key)
             return self._drop(request)
-        if self.deny:
+        if self.deny or self.service_fates.get(service) == "deny":
             self._count("deny", key)
             return self._denied(service, action)
         fate = self._fate(key)

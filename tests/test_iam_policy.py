@@ -9,7 +9,8 @@ from botocore import xform_name
 from fleettui.aws.gateway import MUTATING_ALLOWLIST, is_read_operation
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-IAM_PREFIX = {"elbv2": "elasticloadbalancing", "ec2": "ec2", "autoscaling": "autoscaling", "sts": "sts"}
+IAM_PREFIX = {"elbv2": "elasticloadbalancing", "ec2": "ec2", "autoscaling": "autoscaling", "sts": "sts",
+              "cloudwatch": "cloudwatch"}
 CALL = re.compile(r'\.(call|paginate|wait)\(\s*"(\w+)",\s*[^,]+,\s*"(\w+)"')
 
 

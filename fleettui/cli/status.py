@@ -19,7 +19,8 @@ def add_parsers(add) -> None:
 
 def cmd_status(args) -> int:
     from fleettui.aws.inventory import fetch_snapshot
-    from fleettui.domain.export import snapshot_to_dict
+    from fleettui.aws.signals import fetch_signals
+    from fleettui.domain.export import add_signals, snapshot_to_dict
     from fleettui.report import render_snapshot
 
     ctx = open_context(args, progress=None if args.json else err.print)
@@ -30,14 +31,15 @@ def cmd_status(args) -> int:
 
         async def run():
             async with ctx.gateway() as gw:
-                return await fetch_snapshot(gw, ctx.config, services=args.service)
+                snap = await fetch_snapshot(gw, ctx.config, services=args.service)
+                return snap, await fetch_signals(gw, snap, ctx.config)
 
-        snap = asyncio.run(run())
+        snap, signals = asyncio.run(run())
     finally:
         ctx.close()
     if args.json:
-        json.dump(snapshot_to_dict(snap), sys.stdout, indent=2)
+        json.dump(add_signals(snapshot_to_dict(snap), signals), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        render_snapshot(snap, Console(highlight=False))
+        render_snapshot(snap, Console(highlight=False), signals)
     return 0

@@ -99,6 +99,27 @@ def _duration(v: Any) -> float:
         raise _Invalid(f"{_show(v)} is not a positive duration", allowed) from None
 
 
+_STATS = ("Average", "Maximum", "Minimum", "Sum", "SampleCount")
+
+
+def _latency_stat(v: Any) -> str:
+    """A CloudWatch statistic for TargetResponseTime: Average/Maximum/Minimum or a percentile pNN(.N)."""
+    allowed = 'a CloudWatch statistic: "Average", "Maximum", "Minimum" or a percentile like "p99", "p99.9"'
+    if not isinstance(v, str):
+        raise _wrong_type(v, allowed)
+    if v in _STATS[:3] or re.fullmatch(r"p(\d{1,2}(\.\d+)?|100)", v):
+        return v
+    raise _Invalid(f"{_show(v)} is not a statistic", allowed)
+
+
+def _period(v: Any) -> float:
+    """A metric period: a whole number of minutes (CloudWatch's standard resolution)."""
+    seconds = _duration(v)
+    if seconds < 60 or seconds % 60:
+        raise _Invalid(f"{_show(v)} is not a whole number of minutes", 'a duration of whole minutes, e.g. "1m", "5m"')
+    return seconds
+
+
 def _regions(v: Any) -> tuple[str, ...]:
     if not isinstance(v, list):
         raise _wrong_type(v, _REGIONS)
@@ -194,7 +215,7 @@ def _shift_steps(v: Any) -> tuple[int, ...]:
 
 # A table spec: key in the file -> check. Keys named differently in the dataclasses are renamed by _FIELD.
 Spec = dict[str, Callable[[Any], Any]]
-_FIELD = {"warn_age": "warn_age_s", "max_age": "max_age_s"}
+_FIELD = {"signals_window": "signals_window_s", "signals_period": "signals_period_s", "warn_age": "warn_age_s", "max_age": "max_age_s"}
 
 
 def _fmt_seconds(s: float) -> str:

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fleettui.config.checks import Spec, _bool, _duration, _percent, _Reader, _refresh, _str
+from fleettui.config.checks import Spec, _bool, _duration, _latency_stat, _percent, _period, _Reader, _refresh, _str
 
 
 @dataclass(frozen=True)
@@ -16,14 +16,21 @@ class Defaults:
     read_only: bool = False
     min_healthy_percent: int = 75
     production_pattern: str = "prod*"
+    signals_window_s: float = 15 * 60          # the window golden signals and verdicts are computed over
+    signals_period_s: float = 60.0             # CloudWatch period of each datapoint
+    signals_refresh_seconds: float = 60.0      # signals poll on their own cadence (metrics are per minute)
+    latency_stat: str = "p99"                  # TargetResponseTime statistic shown (moto: use Average/Maximum)
 
 
 SPEC: Spec = {
     "warn_age": _duration, "max_age": _duration, "refresh_seconds": _refresh, "read_only": _bool,
-    "min_healthy_percent": _percent, "production_pattern": _str}
+    "min_healthy_percent": _percent, "production_pattern": _str, "signals_window": _duration,
+    "signals_period": _period, "signals_refresh_seconds": _refresh, "latency_stat": _latency_stat}
 
 
 def read(r: _Reader, data: dict, env: Mapping[str, str], sections: dict[str, Any]) -> Defaults:
     defaults = Defaults(**r.table(data.get("defaults", {}), "defaults", SPEC, "[defaults]"))
     r.ages("defaults", defaults.warn_age_s, defaults.max_age_s)
+    if defaults.signals_window_s < defaults.signals_period_s:
+        r.fail("defaults.signals_window", "shorter than signals_period (allowed: a window of at least one period)")
     return defaults

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleettui.config.aws import AwsConfig
-from fleettui.config.checks import (_NAME, _REGIONS, _SELECTOR, Spec, _duration, _Invalid, _listener_arn, _lt_version,
+from fleettui.config.checks import (_NAME, _REGIONS, _SELECTOR, Spec, _duration, _Invalid, _latency_stat, _listener_arn, _lt_version,
                                     _name, _percent, _Reader, _regions, _selector, _shift_steps, _show, _str,
                                     _str_list, _wrong_type)
 from fleettui.config.defaults import Defaults
@@ -28,6 +28,8 @@ class ServiceConfig:
     warn_age_s: float = 14 * 86400
     max_age_s: float = 30 * 86400
     min_healthy_percent: int = 75
+    alarms: tuple[str, ...] = ()                    # CloudWatch alarm names or name prefixes of this service
+    latency_stat: str = "p99"
 
     @property
     def listener_region(self) -> str | None:
@@ -38,7 +40,8 @@ SPEC: Spec = {
     "name": _name, "regions": _regions, "selector": _selector, "version_tag": _str, "launch_template": _str,
     "launch_template_version": _lt_version, "listener_arn": _listener_arn, "generation_tag": _str,
     "target_group_prefix": _str, "required_tags": _str_list, "shift_steps": _shift_steps,
-    "warn_age": _duration, "max_age": _duration, "min_healthy_percent": _percent}
+    "warn_age": _duration, "max_age": _duration, "min_healthy_percent": _percent, "alarms": _str_list,
+    "latency_stat": _latency_stat}
 
 
 def read(r: _Reader, data: dict, env: Mapping[str, str], sections: dict[str, Any]) -> tuple[ServiceConfig, ...]:
@@ -76,7 +79,8 @@ def _service(r: _Reader, s: dict, i: int, seen: dict[str, int], aws: AwsConfig, 
         r.fail(f"{label}.listener_arn", f"listener_arn is in region {arn.split(':')[3]}, service regions are "
                                         f"{', '.join(regions)} (allowed: a listener in one of the service's regions)")
     base = {"warn_age_s": defaults.warn_age_s, "max_age_s": defaults.max_age_s,
-            "min_healthy_percent": defaults.min_healthy_percent, "target_group_prefix": f"{name}-"}
+            "min_healthy_percent": defaults.min_healthy_percent, "target_group_prefix": f"{name}-",
+            "latency_stat": defaults.latency_stat}
     cfg = ServiceConfig(**{**base, **values})
     r.ages(label, cfg.warn_age_s, cfg.max_age_s)
     return cfg

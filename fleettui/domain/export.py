@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from fleettui.domain.model import Finding, Generation, Instance, Service, Snapshot
+from fleettui.domain.signals import GenerationSignals, Signals, Verdict
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -54,3 +55,26 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
         "generated_at": _iso(snap.generated_at), "profile": snap.profile, "regions": list(snap.regions),
         "services": [service_to_dict(s) for s in snap.services],
     }
+
+
+def signals_to_dict(g: GenerationSignals, verdict: Verdict | None) -> dict[str, Any]:
+    def r(v: float | None, n: int = 4) -> float | None:
+        return None if v is None else round(v, n)
+
+    return {"window_seconds": g.window_s, "requests": r(g.total_requests, 1), "requests_per_s": r(g.requests_per_s),
+            "error_rate": r(g.error_rate, 5), "latency_seconds": r(g.latency_value), "latency_stat": g.latency_stat,
+            "unhealthy_max": g.max_unhealthy, "cpu_percent": r(g.cpu_value, 2),
+            "verdict": None if verdict is None else {"state": verdict.state, "reason": verdict.reason}}
+
+
+def add_signals(doc: dict[str, Any], signals: Signals) -> dict[str, Any]:
+    """``doc`` (from :func:`snapshot_to_dict`) with ``signals`` per generation and ``alarms`` per service."""
+    doc["signals_error"] = signals.error
+    for svc in doc["services"]:
+        ss = signals.service(svc["name"])
+        svc["alarms"] = [{"name": a.name, "state": a.state, "reason": a.reason, "metric": a.metric}
+                         for a in ss.alarms]
+        for g in svc["generations"]:
+            gs = ss.generations.get(g["version"])
+            g["signals"] = None if gs is None else signals_to_dict(gs, ss.verdicts.get(g["version"]))
+    return doc

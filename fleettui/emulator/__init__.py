@@ -11,15 +11,21 @@ from fleettui.emulator.server import EmbeddedAws
 
 
 def start_demo(port: int = 0, config_dir: str | Path | None = None, *, config_out: str | Path | None = None,
-               scenario: str = "demo") -> tuple[EmbeddedAws, object, Path]:
+               scenario: str = "demo", bad: set[str] = frozenset()) -> tuple[EmbeddedAws, object, Path]:
     """Start the emulator, seed ``scenario`` (a module of ``fleettui.emulator.scenarios``; the demo fleet by default)
     and write its config: ``config_out`` if given, else ``<config_dir>/<scenario>.toml`` (default: a new temporary
-    directory). Returns (server, what was seeded -- a ``DemoFleet`` for the demo, config path); the caller stops the
-    server."""
+    directory). A scenario with metrics gets its CloudWatch history and a feed that writes each new minute while
+    the server runs (``bad``: versions whose metrics are bad). Returns (server, what was seeded -- a ``DemoFleet``
+    for the demo, config path); the caller stops the server."""
     chosen = scenarios.get(scenario)
     server = EmbeddedAws(port)
     try:
         fleet = chosen.seed(server.endpoint_url)
+        if chosen.metrics is not None:
+            chosen.metrics(server.endpoint_url, fleet, bad=set(bad))
+            from fleettui.emulator.metrics import LiveFeed
+
+            server.on_stop(LiveFeed(server.endpoint_url, fleet, bad=set(bad)).start().stop)
         if config_out:
             path = Path(config_out)
         else:

@@ -15,7 +15,7 @@ def toml_array(vs) -> str:
 
 
 def service_toml(name: str, regions, launch_template: str | None, *, listener_arn: str | None = None,
-                 required_tags=("Owner", "CostCenter"), shift_steps=None, comment: str = "") -> str:
+                 required_tags=("Owner", "CostCenter"), shift_steps=None, alarms=None, comment: str = "") -> str:
     lines = ([f"# {comment}"] if comment else []) + [
         "[[service]]",
         f"name = {toml_str(name)}",
@@ -30,6 +30,8 @@ def service_toml(name: str, regions, launch_template: str | None, *, listener_ar
     lines.append(f"required_tags = {toml_array(required_tags)}")
     if shift_steps:
         lines.append(f"shift_steps = {toml_array(shift_steps)}")
+    if alarms:
+        lines.append(f"alarms = {toml_array(alarms)}")
     return "\n".join(lines) + "\n"
 
 
@@ -47,4 +49,5 @@ max_age = "30d"
 refresh_seconds = 10
 read_only = false
 min_healthy_percent = 75
+latency_stat = "Average"     # the emulator computes no percentiles (real AWS: "p99")
 """

@@ -162,7 +162,13 @@ class EmbeddedAws:
         req = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", data=b"", method="POST")
         urllib.request.urlopen(req, timeout=10).close()
 
+    def on_stop(self, fn) -> None:
+        """Call ``fn()`` when the server stops (e.g. stop a demo's metrics feed first)."""
+        self.__dict__.setdefault("_on_stop", []).append(fn)
+
     def stop(self) -> None:
+        for fn in self.__dict__.pop("_on_stop", ()):
+            fn()
         if self._running:
             self._running = False
             self._server.stop()

@@ -11,6 +11,7 @@ from typing import Any, Callable
 class Scenario:
     seed: Callable[..., Any]             # (endpoint_url, now=None) -> what was seeded; into an empty emulator
     config_text: Callable[[Any, str], str]   # (what was seeded, endpoint_url) -> its TOML config
+    metrics: Callable[..., None] | None = None   # (endpoint_url, what was seeded, bad=…) -> CloudWatch history
 
 
 def get(name: str) -> Scenario:

@@ -26,6 +26,7 @@ from datetime import datetime
 
 from fleettui.emulator.config_writer import header, service_toml
 from fleettui.emulator.scenarios import Scenario
+from fleettui.emulator.metrics import seed_metrics
 from fleettui.emulator.seeder import ACCOUNT, Seeder, aware
 
 REGIONS = ("us-east-1", "eu-west-1")
@@ -144,6 +145,7 @@ def demo_config_text(fleet: DemoFleet, endpoint_url: str) -> str:
     use1, euw1 = REGIONS
     services = [
         service_toml("web", [use1], "web-lt", listener_arn=fleet.listener_arns["web"], shift_steps=[10, 25, 50, 100],
+                     alarms=["web-"],
                      comment="ALB, three generations: 1.4.0 rollback target (deprecated image), 1.5.0 live, "
                              "1.6.0 canary"),
         service_toml("api", [euw1], "api-lt", listener_arn=fleet.listener_arns["api"], shift_steps=[10, 50, 100],
@@ -157,4 +159,4 @@ def demo_config_text(fleet: DemoFleet, endpoint_url: str) -> str:
                       *services])
 
 
-SCENARIO = Scenario(seed=seed_demo_fleet, config_text=demo_config_text)
+SCENARIO = Scenario(seed=seed_demo_fleet, config_text=demo_config_text, metrics=seed_metrics)
