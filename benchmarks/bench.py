@@ -547,7 +547,16 @@ async def refresh_once(gw, config, background) -> dict:
     for s in snap.services:
         for i in s.instances:
             images[i.region].add(i.image_id)
+    # the signals' own poll (not timed with the refresh: it runs on its own cadence in the TUI)
+    from fleettui.aws.signals import fetch_signals, plan_queries
+
+    before_signals = Counter(gw.sent)
+    signals = await asyncio.wrap_future(background.submit(fetch_signals(gw, snap, config)))
+    signals_sent = Counter(gw.sent)
+    signals_sent.subtract(before_signals)
     return {"wall": wall, "cpu": cpu, "hosts": snap.instance_count, "sent": {k: v for k, v in sent.items() if v},
+            "signals_sent": {k: v for k, v in signals_sent.items() if v}, "signals_error": signals.error,
+            "signal_queries": {r: len(q) for r, q in plan_queries(snap, config).items()},
             "per_region": dict(per_region), "images": {r: len(v) for r, v in images.items()},
             "findings": sum(len(i.findings) for s in snap.services for i in s.instances),
             "max_stall": max(stalls, default=0.0), "t_start": t_start, "t_end": t_end,
@@ -582,8 +591,9 @@ def request_bound(config, per_region: dict[str, int], images: dict[str, int]) ->
 
     DescribeInstances: ceil(hosts/1000) per region (pages of 1000). The constant does not grow with the fleet:
     one GetCallerIdentity, DescribeLaunchTemplateVersions per service and region, DescribeImages per region and
-    100 images, DescribeAutoScalingGroups per region with ASG hosts (none here), and per listener
-    DescribeListeners + DescribeTags + DescribeTargetHealth per target group (none here)."""
+    100 images, DescribeAutoScalingGroups per region with ASG hosts (none here), and per load balancer
+    DescribeListeners, DescribeRules per listener, DescribeTags + DescribeTargetHealth per target group (none
+    here)."""
     di = sum(math.ceil(n / 1000) for n in per_region.values())
     const = 1
     const += sum(len(s.regions) for s in config.services if s.launch_template)
@@ -730,8 +740,19 @@ def bench_p1_p2(sizes: Sizes, workdir: Path, want: set[str]) -> list[Figure]:
                                f"{sizes.services} services: {total} (DescribeInstances {di})  bound {bound} "
                                f"= Σ ceil(N_r/1000) {di_bound} + constant {const}  {verdict(ok)}", ok)
             fig.details.append("by operation: " + ", ".join(f"{k} {v}" for k, v in sorted(sent.items())))
+            # signals: GetMetricData takes 500 queries a call (1 per host without a load balancer, 4 per target
+            # group with one), plus one DescribeAlarms page per region
+            ssent, queries = first["signals_sent"], first["signal_queries"]
+            s_total = sum(ssent.values())
+            s_bound = sum(math.ceil(n / 500) for n in queries.values()) + len(REGIONS)
+            s_ok = s_total <= s_bound and not first["signals_error"]
+            fig.ok = fig.ok and s_ok
+            fig.details.append(f"signals poll: {s_total} requests ({', '.join(f'{k} {v}' for k, v in sorted(ssent.items()))})"
+                               f" for {sum(queries.values())} metric queries; bound Σ ceil(q_r/500) + DescribeAlarms "
+                               f"per region = {s_bound}  {verdict(s_ok)}"
+                               + (f"; ERROR {first['signals_error']}" if first["signals_error"] else ""))
             fig.data = {"total": total, "describe_instances": di, "bound": bound, "di_bound": di_bound,
-                        "sent": sent}
+                        "sent": sent, "signals_sent": ssent, "signals_bound": s_bound}
             figures.append(fig)
     finally:
         if worker is not None:

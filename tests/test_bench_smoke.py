@@ -70,7 +70,12 @@ def test_p2_requests_per_refresh_are_bounded_and_do_not_grow_with_the_fleet(benc
         assert sent["ec2.DescribeInstances"] == len(bench.REGIONS)    # one call per region for all 3 services
         assert sent["ec2.DescribeInstances"] <= di_bound == sum(math.ceil(n / 1000) for n in r["per_region"].values())
         assert total <= bound, sent
-        counts[hosts] = sent
+        # the signals' poll: one GetMetricData per region (under 500 queries: 1 per host here) + DescribeAlarms
+        assert r["signals_error"] is None
+        assert r["signals_sent"] == {"cloudwatch.GetMetricData": len(r["signal_queries"]),
+                                     "cloudwatch.DescribeAlarms": len(bench.REGIONS)}
+        assert sum(r["signal_queries"].values()) == hosts
+        counts[hosts] = (sent, r["signals_sent"])
     assert counts[30] == counts[300]          # no per-instance calls: 10x the hosts, the very same requests
 
 
@@ -219,7 +224,8 @@ def test_scale_fleet_seeded_through_the_proxy_refreshes_exactly(bench, regional,
     assert r["sent"]["ec2.DescribeInstances"] == len(bench.REGIONS)
     assert sum(r["sent"].values()) <= bench.request_bound(config, r["per_region"], r["images"])[2]
     log = regional.log()
-    assert len(log) == sum(r["sent"].values())          # every request the Gateway counted went via the proxy
+    # every request the Gateway counted (the refresh's and the signals poll's) went via the proxy
+    assert len(log) == sum(r["sent"].values()) + sum(r["signals_sent"].values())
     assert sorted(e["region"] for e in log if e["action"] == "DescribeInstances") == sorted(bench.REGIONS)
     for region, n in r["per_region"].items():          # and each backend holds exactly its region's hosts
         from fleettui.emulator.server import boto3_client
