@@ -225,3 +225,12 @@ def test_parliament_does_flag_a_write_on_star():
     findings = _lint({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["ec2:TerminateInstances"], "Resource": "*"}]})
     assert any(f[0] == "RESOURCE_STAR" for f in findings)
+
+
+def test_the_tags_the_policy_names_are_the_ones_fleettui_writes():
+    from fleettui.aws import policy
+    from fleettui.store.taglock import LOCK_TAG
+
+    assert policy.LOCK_TAG == LOCK_TAG
+    launch = (ROOT / "fleettui" / "actions" / "verbs" / "launch.py").read_text()
+    assert f'tags={{"{policy.SERVICE_TAG}": svc.name' in launch
