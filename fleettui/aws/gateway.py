@@ -25,27 +25,15 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 from botocore.utils import parse_timestamp
 
+from fleettui.aws import permissions
 from fleettui.config import AwsConfig
 from fleettui.errors import AwsError, FleetError
 
 READ_PREFIXES = ("Describe", "List", "Get", "Lookup")
 
-# (botocore service name, operation). Nothing else that changes AWS can be called from this process.
-MUTATING_ALLOWLIST: frozenset[tuple[str, str]] = frozenset({
-    ("ec2", "RunInstances"),
-    ("ec2", "TerminateInstances"),
-    ("ec2", "CreateTags"),
-    ("elbv2", "RegisterTargets"),
-    ("elbv2", "DeregisterTargets"),
-    ("elbv2", "ModifyListener"),
-    ("elbv2", "ModifyRule"),
-    ("elbv2", "CreateTargetGroup"),
-    ("elbv2", "DeleteTargetGroup"),
-    ("elbv2", "AddTags"),
-    ("elbv2", "RemoveTags"),
-    ("autoscaling", "TerminateInstanceInAutoScalingGroup"),
-    ("autoscaling", "SetDesiredCapacity"),
-})
+# (botocore service name, operation). Nothing else that changes AWS can be called from this process; declared,
+# with the reads, in fleettui.aws.permissions (the generated IAM policies build on the same declaration).
+MUTATING_ALLOWLIST: frozenset[tuple[str, str]] = permissions.MUTATING
 
 
 class MutationRefused(FleetError):

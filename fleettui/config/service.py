@@ -24,6 +24,7 @@ class ServiceConfig:
     generation_tag: str = "fleettui:version"        # tag on a target group naming its generation's version
     target_group_prefix: str | None = None          # name prefix for target groups created per generation
     required_tags: tuple[str, ...] = ()
+    instance_roles: tuple[str, ...] | None = None  # IAM roles of the launch template's instance profile (policy)
     shift_steps: tuple[int, ...] = (10, 50, 100)
     warn_age_s: float = 14 * 86400
     max_age_s: float = 30 * 86400
@@ -39,7 +40,7 @@ class ServiceConfig:
 SPEC: Spec = {
     "name": _name, "regions": _regions, "selector": _selector, "version_tag": _str, "launch_template": _str,
     "launch_template_version": _lt_version, "listener_arn": _listener_arn, "generation_tag": _str,
-    "target_group_prefix": _str, "required_tags": _str_list, "shift_steps": _shift_steps,
+    "target_group_prefix": _str, "required_tags": _str_list, "instance_roles": _str_list, "shift_steps": _shift_steps,
     "warn_age": _duration, "max_age": _duration, "min_healthy_percent": _percent, "alarms": _str_list,
     "latency_stat": _latency_stat}
 

@@ -15,7 +15,8 @@ def toml_array(vs) -> str:
 
 
 def service_toml(name: str, regions, launch_template: str | None, *, listener_arn: str | None = None,
-                 required_tags=("Owner", "CostCenter"), shift_steps=None, alarms=None, comment: str = "") -> str:
+                 required_tags=("Owner", "CostCenter"), shift_steps=None, instance_roles=None, alarms=None,
+                 comment: str = "") -> str:
     lines = ([f"# {comment}"] if comment else []) + [
         "[[service]]",
         f"name = {toml_str(name)}",
@@ -28,6 +29,8 @@ def service_toml(name: str, regions, launch_template: str | None, *, listener_ar
     if listener_arn:
         lines += [f"listener_arn = {toml_str(listener_arn)}", 'generation_tag = "fleettui:version"']
     lines.append(f"required_tags = {toml_array(required_tags)}")
+    if instance_roles is not None:
+        lines.append(f"instance_roles = {toml_array(instance_roles)}")
     if shift_steps:
         lines.append(f"shift_steps = {toml_array(shift_steps)}")
     if alarms:

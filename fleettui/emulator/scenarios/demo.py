@@ -146,13 +146,15 @@ def demo_config_text(fleet: DemoFleet, endpoint_url: str) -> str:
     services = [
         service_toml("web", [use1], "web-lt", listener_arn=fleet.listener_arns["web"], shift_steps=[10, 25, 50, 100],
                      alarms=["web-"],
+                     instance_roles=["web-role"],
                      comment="ALB, three generations: 1.4.0 rollback target (deprecated image), 1.5.0 live, "
                              "1.6.0 canary"),
         service_toml("api", [euw1], "api-lt", listener_arn=fleet.listener_arns["api"], shift_steps=[10, 50, 100],
+                     instance_roles=["api-role"],
                      comment="ALB in eu-west-1: 2.3.0 live, 2.2.0 rollback target"),
-        service_toml("worker", [use1, euw1], "worker-lt",
+        service_toml("worker", [use1, euw1], "worker-lt", instance_roles=[],
                      comment="Auto Scaling groups in two regions, no listener"),
-        service_toml("cache", [use1], "cache-lt",
+        service_toml("cache", [use1], "cache-lt", instance_roles=[],
                      comment="hand-built hosts whose image was deregistered (snowflakes)"),
     ]
     return "\n".join([header(endpoint_url, fleet.regions, "fleettui demo: the seeded fleet on the embedded AWS"),

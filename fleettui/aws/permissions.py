@@ -1,0 +1,54 @@
+"""The AWS operations fleettui calls: the one declaration the gateway's allowlist, the generated IAM policies
+(:mod:`fleettui.aws.policy`) and the tests build on.
+
+Keys are (botocore service name, operation). A test scans the code for every ``gw.call`` / ``gw.paginate`` /
+``gw.wait`` and checks that this declaration names exactly what the code can call, so it cannot go stale; another
+pins :data:`MUTATING` to the exact expected set, so an operation added here is a reviewed decision.
+"""
+from __future__ import annotations
+
+# Reads: AWS offers no resource-level control for any of them (see README "Permissions"), so the policies grant
+# them on "*". sts:GetCallerIdentity needs no permission at all; it is listed because fleettui calls it.
+READS: frozenset[tuple[str, str]] = frozenset({
+    ("ec2", "DescribeInstances"),
+    ("ec2", "DescribeImages"),
+    ("ec2", "DescribeLaunchTemplates"),
+    ("ec2", "DescribeLaunchTemplateVersions"),
+    ("ec2", "DescribeTags"),
+    ("autoscaling", "DescribeAutoScalingGroups"),
+    ("elbv2", "DescribeListeners"),
+    ("elbv2", "DescribeRules"),
+    ("elbv2", "DescribeTargetGroups"),
+    ("elbv2", "DescribeTargetHealth"),
+    ("elbv2", "DescribeTags"),
+    ("cloudwatch", "GetMetricData"),
+    ("cloudwatch", "DescribeAlarms"),
+    ("ec2", "GetConsoleOutput"),
+    ("sts", "GetCallerIdentity"),
+})
+
+# Mutations: nothing else that changes AWS can leave this process (the gateway's before-call hook).
+MUTATING: frozenset[tuple[str, str]] = frozenset({
+    ("ec2", "RunInstances"),
+    ("ec2", "TerminateInstances"),
+    ("ec2", "CreateTags"),
+    ("elbv2", "RegisterTargets"),
+    ("elbv2", "DeregisterTargets"),
+    ("elbv2", "ModifyListener"),
+    ("elbv2", "ModifyRule"),
+    ("elbv2", "CreateTargetGroup"),
+    ("elbv2", "DeleteTargetGroup"),
+    ("elbv2", "AddTags"),
+    ("elbv2", "RemoveTags"),
+    ("autoscaling", "TerminateInstanceInAutoScalingGroup"),
+    ("autoscaling", "SetDesiredCapacity"),
+})
+
+# botocore service name -> IAM action prefix
+IAM_PREFIX = {"ec2": "ec2", "elbv2": "elasticloadbalancing", "autoscaling": "autoscaling", "sts": "sts",
+              "cloudwatch": "cloudwatch"}
+
+
+def iam_action(service: str, operation: str) -> str:
+    """``("elbv2", "ModifyListener")`` -> ``"elasticloadbalancing:ModifyListener"``."""
+    return f"{IAM_PREFIX[service]}:{operation}"

@@ -1,0 +1,150 @@
+"""IAM policies generated from the config: the operations of :mod:`fleettui.aws.permissions`, each mutation on the
+narrowest resources and conditions AWS supports for it (``fleettui iam policy``).
+
+Pure: config in, policy document out (no AWS call). Where the config does not say enough to narrow a statement
+(a launch template given by name, instance roles not declared, no listener ARN naming the account), the statement
+stays conservative and a note says which config key narrows it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleettui.aws.permissions import MUTATING, READS, iam_action
+from fleettui.config import Config, ServiceConfig
+
+LOCK_TAG = "fleettui:lock"           # fleettui.store.taglock.LOCK_TAG (store imports aws, not the other way)
+SERVICE_TAG = "fleettui:service"     # tag on the target groups fleettui creates (actions.verbs.launch)
+RUN_RESOURCES = ("subnet/*", "security-group/*", "network-interface/*", "volume/*", "key-pair/*")
+
+
+@dataclass
+class GeneratedPolicy:
+    document: dict[str, Any]
+    notes: list[str] = field(default_factory=list)   # how to narrow what the config left conservative
+
+
+def _sid(*parts: str) -> str:
+    return "".join(w[:1].upper() + w[1:] for p in parts for w in re.split(r"[^A-Za-z0-9]+", p) if w)
+
+
+def _statement(sid: str, actions: list[tuple[str, str]], resources: list[str],
+               condition: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    assert all(a in MUTATING for a in actions), actions       # only declared mutations are ever granted
+    st: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": sorted(iam_action(*a) for a in actions),
+                          "Resource": resources if len(resources) > 1 else resources[0]}
+    if condition:
+        st["Condition"] = condition
+    return st
+
+
+# Reads that AWS can scope to a resource type: granted on that type, not on "*".
+SCOPED_READS = {("cloudwatch", "DescribeAlarms"): "arn:{p}:cloudwatch:*:{a}:alarm:*",
+                ("ec2", "GetConsoleOutput"): "arn:{p}:ec2:*:{a}:instance/*"}
+
+
+def read_statement(partition: str = "aws", account: str = "*") -> list[dict[str, Any]]:
+    """The reads: on "*" where AWS offers no resource-level control, on their resource type where it does."""
+    out = [{"Sid": "FleettuiReadFleet", "Effect": "Allow",
+            "Action": sorted(iam_action(*a) for a in READS if a not in SCOPED_READS), "Resource": "*"}]
+    out.append({"Sid": "FleettuiReadScoped", "Effect": "Allow",
+                "Action": sorted(iam_action(*a) for a in SCOPED_READS),
+                "Resource": sorted(arn.format(p=partition, a=account) for arn in SCOPED_READS.values())})
+    return out
+
+
+def _arn_parts(config: Config, cfg: ServiceConfig) -> tuple[str, str]:
+    """(partition, account) from the service's listener ARN, else any listener ARN of the config, else "*"."""
+    arn = cfg.listener_arn or next((s.listener_arn for s in config.services if s.listener_arn), None)
+    return (arn.split(":")[1], arn.split(":")[4]) if arn else ("aws", "*")
+
+
+def service_statements(config: Config, cfg: ServiceConfig, notes: list[str]) -> list[dict[str, Any]]:
+    part, acct = _arn_parts(config, cfg)
+    name = cfg.name
+    selector = dict(cfg.selector)
+    request_tags = {f"aws:RequestTag/{k}": v for k, v in selector.items()}
+    resource_tags = {f"aws:ResourceTag/{k}": v for k, v in selector.items()}
+    lock_only = {"ForAllValues:StringEquals": {"aws:TagKeys": [LOCK_TAG]}}
+
+    # EC2 and Auto Scaling ARNs name any region; the condition aws:RequestedRegion keeps them to the service's
+    in_regions = {"aws:RequestedRegion": list(cfg.regions)}
+
+    def ec2(what: str, account: str = acct) -> str:
+        return f"arn:{part}:ec2:*:{account}:{what}"
+
+    out: list[dict[str, Any]] = []
+    instances = [ec2("instance/*")]
+    if cfg.launch_template:
+        lt = cfg.launch_template
+        if lt.startswith("lt-"):
+            lt_arn = ec2(f"launch-template/{lt}")
+        else:
+            lt_arn = ec2("launch-template/*")
+            notes.append(f"{name}: launch_template {lt!r} is a name, so RunInstances is allowed from any launch "
+                         f"template in {', '.join(cfg.regions)} (still only with the tags {_show(selector)}); "
+                         f"set launch_template to its id (lt-…) to allow that template only")
+        from_template = {"ArnLike": {"ec2:LaunchTemplate": lt_arn}}
+        out.append(_statement(_sid(name, "LaunchTaggedInstances"), [("ec2", "RunInstances")], instances,
+                              {"StringEquals": {**request_tags, **in_regions}, **from_template}))
+        out.append(_statement(_sid(name, "LaunchFromTemplate"), [("ec2", "RunInstances")],
+                              [ec2("image/*", ""), *(ec2(what) for what in RUN_RESOURCES), lt_arn],
+                              {"StringEquals": in_regions, **from_template}))
+        out.append(_statement(_sid(name, "TagInstancesAtLaunch"), [("ec2", "CreateTags")], instances,
+                              {"StringEquals": {"ec2:CreateAction": "RunInstances", **request_tags, **in_regions}}))
+        if cfg.instance_roles != ():
+            roles = cfg.instance_roles or ("*",)
+            if cfg.instance_roles is None:
+                notes.append(f"{name}: instance_roles not set, so iam:PassRole allows passing any role of account "
+                             f"{acct} to EC2; set instance_roles to the role(s) of {lt}'s instance profile "
+                             f"([] when it has none)")
+            out.append({"Sid": _sid(name, "PassInstanceRoles"), "Effect": "Allow", "Action": "iam:PassRole",
+                        "Resource": [f"arn:{part}:iam::{acct}:role/{r}" for r in roles],
+                        "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}})
+        if not cfg.listener_arn:   # the service's lock is a tag on its launch template (store.taglock)
+            out.append(_statement(_sid(name, "LockOnLaunchTemplate"), [("ec2", "CreateTags")], [lt_arn],
+                                  {**lock_only, "StringEquals": {"aws:RequestedRegion": cfg.regions[0]}}))
+    out.append(_statement(_sid(name, "RetireOwnHosts"),
+                          [("ec2", "TerminateInstances"), ("autoscaling", "SetDesiredCapacity"),
+                           ("autoscaling", "TerminateInstanceInAutoScalingGroup")],
+                          [*instances, f"arn:{part}:autoscaling:*:{acct}:autoScalingGroup:*:autoScalingGroupName/*"],
+                          {"StringEquals": {**resource_tags, **in_regions}}))
+    if cfg.listener_arn:
+        listener = cfg.listener_arn
+        region = cfg.listener_region
+        rules = listener.replace(":listener/", ":listener-rule/", 1) + "/*"
+        prefix = re.sub(r"[^A-Za-z0-9-]+", "-", cfg.target_group_prefix or f"{name}-").lstrip("-")
+        groups = f"arn:{part}:elasticloadbalancing:{region}:{acct}:targetgroup/{prefix}*"
+        out.append(_statement(_sid(name, "ShiftListenerWeights"),
+                              [("elbv2", "ModifyListener"), ("elbv2", "ModifyRule")], [listener, rules]))
+        out.append(_statement(_sid(name, "LockOnListener"), [("elbv2", "AddTags"), ("elbv2", "RemoveTags")],
+                              [listener], lock_only))
+        out.append(_statement(_sid(name, "CreateGenerationTargetGroups"), [("elbv2", "CreateTargetGroup")],
+                              [groups], {"StringEquals": {f"aws:RequestTag/{SERVICE_TAG}": name}}))
+        out.append(_statement(_sid(name, "TagTargetGroupsAtCreation"), [("elbv2", "AddTags")], [groups],
+                              {"StringEquals": {"elasticloadbalancing:CreateAction": "CreateTargetGroup"}}))
+        out.append(_statement(_sid(name, "UseGenerationTargetGroups"),
+                              [("elbv2", "RegisterTargets"), ("elbv2", "DeregisterTargets"),
+                               ("elbv2", "DeleteTargetGroup")], [groups],
+                              {"StringEquals": {f"aws:ResourceTag/{SERVICE_TAG}": name}}))
+    if acct == "*":
+        notes.append(f"{name}: no listener_arn in the config names the AWS account, so the ARNs say account \"*\" "
+                     "(the policy still only works in the account it is attached in)")
+    return out
+
+
+def _show(tags: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in tags.items())
+
+
+def generate(config: Config, *, operator: bool, services: list[str] | None = None) -> GeneratedPolicy:
+    """The read-only policy, or the operator policy for ``services`` (default: every service of the config)."""
+    notes: list[str] = []
+    part, acct = _arn_parts(config, config.services[0]) if config.services else ("aws", "*")
+    statements = read_statement(part, acct)
+    if operator:
+        chosen = [config.service(n) for n in services] if services else list(config.services)
+        for cfg in chosen:
+            statements += service_statements(config, cfg, notes)
+    return GeneratedPolicy({"Version": "2012-10-17", "Statement": statements}, notes)
