@@ -58,6 +58,10 @@ class Actions:
             raise PlanError(f"unknown action {intent.verb!r} (allowed: {', '.join(VERBS)})")
         cfg = self.config.service(intent.service)
         snap = snapshot or await self.snapshot([intent.service])
+        unread = [e for e in snap.errors if e.region in cfg.regions or e.region == cfg.listener_region]
+        if unread:   # never plan (capacity, last generation…) from a partial view of the service
+            raise AwsError(f"cannot plan {intent.verb} for {cfg.name}: {unread[0].region} could not be read: "
+                           f"{unread[0].message}")
         plan = await verb.plan(self, intent, snap)
         return guardrails.check(plan, snap, cfg, read_only=self.read_only)
 
