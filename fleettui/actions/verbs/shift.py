@@ -84,7 +84,7 @@ def plan_shift(snapshot: Snapshot, cfg: ServiceConfig, weights: dict[str, int], 
     before = current_weights(svc)
     desc = ", ".join(f"{v} {before.get(v, 0)}→{w}%" for v, w in full.items())
     steps = (step(1, "set_weights", region, f"set listener weights: {desc}", listener_arn=svc.listener_arn,
-                  weights=by_arn),)
+                  weights=by_arn, generations={v: list(svc.generation(v).target_group_arns) for v in full}),)
     return Plan(
         id=new_plan_id(), verb=verb, service=svc.name, summary=f"{verb} {svc.name}: {desc}", steps=steps,
         capacity_before=100, capacity_min=capacity_after_weights(svc, full),
