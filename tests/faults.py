@@ -20,7 +20,8 @@ whatever the interleaving of concurrent calls), it is either forwarded untouched
 ``script(action, *fates)`` forces the fates of the next calls of one action (deterministic lost responses;
 also ``"garbage"``: an HTML 502 page instead of AWS XML, ``"stale"``: the last answer AWS gave to that action is
 replayed without forwarding (a read-back that lags), and ``"ok"``: untouched);
-``rewrite(action, fn, times=n)`` passes the next ``n`` answers of an action through ``fn(body) -> body``;
+``rewrite(action, fn, times=n)`` passes answers of an action through ``fn(body) -> body`` until ``n`` were changed
+(``fn`` returns None to leave one alone);
 ``log`` lists every request's ``service.Action`` in arrival order (with its fate, if any);
 ``hold(action, where="before"|"after", nth=…)`` parks a request before or after it reached AWS until released
 (or until its client went away: a request held *before* is then never forwarded), so a test can SIGKILL a
@@ -291,11 +292,13 @@ class FaultProxy:
             self.forwarded[key] += 1
             self._last[key] = (status, payload, up_headers)
             rw = next((r for r in self._rewrites if _key_matches(r[0], key) and r[2] > 0), None)
-            if rw is not None:
-                rw[2] -= 1
-                self.log.append((key, "rewritten"))
         if rw is not None:
-            payload = rw[1](payload)
+            changed = rw[1](payload)          # None: this answer is left alone and does not count
+            if changed is not None:
+                payload = changed
+                with self._lock:
+                    rw[2] -= 1
+                    self.log.append((key, "rewritten"))
         if hold is not None and hold.where == "after":
             await self._park(hold, request)
         if fate == "drop_after" or self.down:
