@@ -13,11 +13,16 @@ whatever the interleaving of concurrent calls), it is either forwarded untouched
 - ``drop_before``: the connection is closed without a response, and the request never reaches AWS;
 - ``drop_after``: the request is forwarded and executed, then the connection is closed: the response is lost;
 - a delay (``delay_rate`` of the requests wait ``delay`` seconds before being forwarded);
-- ``down = True``: every connection is dropped without a response;
+- ``down = True``: every connection is dropped without a response; ``down_regions = {"eu-west-1"}``: the same for
+  every request signed for one of those regions (a region that is down while the others answer);
 - ``deny = True``: every request gets AWS's access-denied error (403, not retried).
 
 ``script(action, *fates)`` forces the fates of the next calls of one action (deterministic lost responses;
-also ``"garbage"``: an HTML 502 page instead of AWS XML, and ``"ok"``: untouched);
+also ``"garbage"``: an HTML 502 page instead of AWS XML, ``"stale"``: the last answer AWS gave to that action is
+replayed without forwarding (a read-back that lags), and ``"ok"``: untouched);
+``rewrite(action, fn, times=n)`` passes answers of an action through ``fn(body) -> body`` until ``n`` were changed
+(``fn`` returns None to leave one alone);
+``log`` lists every request's ``service.Action`` in arrival order (with its fate, if any);
 ``hold(action, where="before"|"after", nth=…)`` parks a request before or after it reached AWS until released
 (or until its client went away: a request held *before* is then never forwarded), so a test can SIGKILL a
 subprocess while a precise request is in flight.
@@ -41,7 +46,7 @@ from urllib.parse import parse_qs
 from aiohttp import ClientSession, ClientTimeout, web
 
 FATES = ("throttle", "error5xx", "drop_before", "drop_after")
-SCRIPTED = FATES + ("garbage", "ok")      # garbage: an HTML 502 page, as from a proxy in the way (script only)
+SCRIPTED = FATES + ("garbage", "stale", "ok")  # garbage: an HTML 502 page, as from a proxy in the way (script only)
 READ_PREFIXES = ("Describe", "List", "Get", "Lookup")
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _HOP = {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te",
@@ -93,6 +98,10 @@ class FaultProxy:
         self.delay, self.delay_rate = delay, delay_rate
         self.host = host
         self.down = False
+        self.down_regions: set[str] = set()
+        self.log: list[tuple[str, str]] = []             # (service.Action, fate) in arrival order
+        self._last: dict[str, tuple[int, bytes, list]] = {}   # the last upstream answer per action
+        self._rewrites: list[list] = []                  # [action, fn, times left]
         self.deny = False           # answer everything with AWS's access-denied error (not retried)
         self.service_fates: dict[str, str] = {}   # SigV4 service ("monitoring") -> "deny" | "down", for it alone
         self.requests: Counter[str] = Counter()          # every request that arrived, by service.Action
@@ -130,6 +139,11 @@ class FaultProxy:
         with self._lock:
             self._holds.append(h)
         return h
+
+    def rewrite(self, action: str, fn, times: int = 1) -> None:
+        """Pass the next ``times`` upstream answers of ``action`` through ``fn(body: bytes) -> bytes``."""
+        with self._lock:
+            self._rewrites.append([action, fn, times])
 
     def release_all(self) -> None:
         with self._lock:
@@ -240,13 +254,19 @@ class FaultProxy:
             self.requests[key] += 1
             n = self.requests[key]
             hold = next((h for h in self._holds if h.matches(key, n)), None)
-        if self.down or self.service_fates.get(service) == "down":
+        if self.down or (m and m.group(1) in self.down_regions) or self.service_fates.get(service) == "down":
             self._count("down", key)
+            self._note(key, "down")
             return self._drop(request)
         if self.deny or self.service_fates.get(service) == "deny":
             self._count("deny", key)
             return self._denied(service, action)
         fate = self._fate(key)
+        self._note(key, fate)
+        if fate == "stale" and key in self._last:
+            self._count(fate, key)
+            status, payload, up_headers = self._last[key]
+            return self._respond(status, payload, up_headers)
         if fate in ("throttle", "error5xx"):
             self._count(fate, key)
             return self._error(service, fate)
@@ -271,11 +291,28 @@ class FaultProxy:
             up_headers = [(k, v) for k, v in up.headers.items() if k.lower() not in _HOP]
         with self._lock:
             self.forwarded[key] += 1
+            self._last[key] = (status, payload, up_headers)
+            rw = next((r for r in self._rewrites if _key_matches(r[0], key) and r[2] > 0), None)
+        if rw is not None:
+            changed = rw[1](payload)          # None: this answer is left alone and does not count
+            if changed is not None:
+                payload = changed
+                with self._lock:
+                    rw[2] -= 1
+                    self.log.append((key, "rewritten"))
         if hold is not None and hold.where == "after":
             await self._park(hold, request)
         if fate == "drop_after" or self.down:
             self._count("drop_after", key)
             return self._drop(request)
+        return self._respond(status, payload, up_headers)
+
+    def _note(self, key: str, fate: str) -> None:
+        with self._lock:
+            self.log.append((key, fate))
+
+    @staticmethod
+    def _respond(status: int, payload: bytes, up_headers: list) -> web.Response:
         resp = web.Response(status=status, body=payload)
         for k, v in up_headers:
             resp.headers.add(k, v)

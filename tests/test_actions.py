@@ -321,3 +321,25 @@ def test_cli_refusal_exit_2_and_dry_run_changes_nothing(demo, capsys):
     assert listener_weights(demo)["web-1-5-0"] == 90
     text = capsys.readouterr().out
     assert "refused" in text and "dry run" in text
+
+
+def test_waiter_says_gave_up_after_900s_only_after_900s(demo):
+    """A host that reaches a terminal state while waited for is reported at once as such, not as 'gave up after
+    900s'; that message is kept for a wait whose time really ran out."""
+    from fleettui.errors import AwsError
+
+    ec2 = demo.client("ec2")
+    iid = ec2.run_instances(ImageId="ami-03cf127a", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ec2.terminate_instances(InstanceIds=[iid])
+
+    async def wait(waiter, instance, timeout):
+        async with Gateway(demo.config().aws) as gw:
+            with pytest.raises(AwsError) as e:
+                await gw.wait("ec2", "us-east-1", waiter, delay=0.05, timeout=timeout, InstanceIds=[instance])
+            return str(e.value)
+
+    msg = asyncio.run(wait("instance_running", iid, 900))
+    assert msg.startswith("stopped waiting (instance_running in us-east-1): ") and "900" not in msg, msg
+    running = ec2.run_instances(ImageId="ami-03cf127a", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    msg = asyncio.run(wait("instance_terminated", running, 0.1))     # still running when the time runs out
+    assert msg.startswith("gave up after 0.1s waiting (instance_terminated in us-east-1)"), msg

@@ -178,3 +178,170 @@ def test_second_process_on_the_same_service_is_refused_naming_the_lock_holder(de
     assert state(demo) == AFTER_ROLLBACK
     assert proxy.forwarded["elasticloadbalancing.ModifyListener"] == 1
     assert lock_value(demo) == ""
+
+
+# -- the world moves while a plan waits (cut off, or at the prompt): the steps' preconditions stop it -----------
+
+import asyncio  # noqa: E402
+
+from fleettui.actions.verbs import Decommission, Replace, Rollback, Shift  # noqa: E402
+from fleettui.config import load_config  # noqa: E402
+
+
+class Cut(Exception):
+    """Stands for the process dying right after a step succeeded."""
+
+
+def act(demo, body, endpoint: str | None = None, tmp=None, timeout: float = 30):
+    config = demo.config() if endpoint is None else load_config(write_config(demo, endpoint, tmp / "p.toml"))
+
+    async def go():
+        from fleettui.actions.api import Actions
+        from fleettui.aws.gateway import Gateway
+        from fleettui.store.local import JsonlJournal
+
+        async with Gateway(config.aws) as gw:
+            journal = JsonlJournal(tmp / "journal.jsonl") if tmp else None
+            actions = Actions(config=config, gw=gw, read_only=False, poll_seconds=0.05, timeout_seconds=timeout,
+                              **({"journal": journal} if journal else {}))
+            return await body(actions)
+
+    return asyncio.run(go())
+
+
+def cut_after(kind: str):
+    def on_event(e):
+        if e.state == "succeeded" and e.step.kind == kind:
+            raise Cut
+    return on_event
+
+
+def test_resume_stops_when_the_replacement_was_terminated_out_of_band(demo, tmp_path):
+    """Kill a replace after its new host registered, terminate the new host, resume: the old host is neither
+    drained nor terminated (healthy capacity stays), the plan fails with one line and stays resumable."""
+    old = sorted(i["InstanceId"] for i in instances(demo, Service="web")
+                 if i["ImageId"] == instances(demo, Service="web")[0]["ImageId"])[0]
+
+    async def start(a):
+        plan = await a.plan(Replace("web", hosts=(old,)))
+        try:
+            await a.execute(plan, on_event=cut_after("wait_healthy"))
+        except Cut:
+            pass
+        return plan.id
+
+    plan_id = act(demo, start, tmp=tmp_path)
+    (new,) = [i["InstanceId"] for i in instances(demo, **{PLAN_TAG: plan_id})]
+    demo.client("ec2").terminate_instances(InstanceIds=[new])          # out of band
+
+    async def resume(a):
+        rec = a.journal.record(plan_id)
+        return await a.resume(rec), a.journal.record(plan_id)
+
+    outcome, rec = act(demo, resume, tmp=tmp_path)
+    assert outcome.status == "failed" and outcome.failed_step.kind == "deregister"
+    assert outcome.error.startswith("1 of the 1 hosts launched by s1 are no longer running (" + new), outcome.error
+    assert "\n" not in outcome.error and rec.resumable
+    assert old in {i["InstanceId"] for i in instances(demo, Service="web")}       # not terminated
+    gen_tg = next(n for n in target_group_names(demo) if old in tg_members(demo, n))  # still registered
+    assert gen_tg
+    assert lock_value(demo) == ""
+
+
+def test_abandon_lists_the_unregistered_host_and_releases_the_lock(demo, tmp_path):
+    old = sorted(i["InstanceId"] for i in instances(demo, Service="web"))[0]
+
+    async def start(a):
+        plan = await a.plan(Replace("web", hosts=(old,)))
+        try:
+            await a.execute(plan, on_event=cut_after("wait_running"))
+        except Cut:
+            pass
+        return plan.id
+
+    plan_id = act(demo, start, tmp=tmp_path)
+    (new,) = [i["InstanceId"] for i in instances(demo, **{PLAN_TAG: plan_id})]
+    arn = demo.fleet.listener_arns["web"]
+    demo.client("elbv2").add_tags(ResourceArns=[arn], Tags=[{"Key": LOCK_TAG, "Value": f"me|{plan_id}|2999-01-01T00:00:00+00:00"}])
+
+    async def abandon(a):
+        return await a.abandon(a.journal.record(plan_id)), a.journal.record(plan_id)
+
+    left, rec = act(demo, abandon, tmp=tmp_path)
+    assert rec.status == "abandoned"
+    assert left == [(f"1 host(s) launched by s1, running in no target group: {new}",
+                     f"aws --endpoint-url {demo.endpoint_url} ec2 terminate-instances --region us-east-1 "
+                     f"--instance-ids {new}")]
+    assert lock_value(demo) == ""
+
+
+def test_listener_changed_between_plan_and_execute_stops_the_shift(demo, tmp_path):
+    elb = demo.client("elbv2")
+    arn = demo.fleet.listener_arns["web"]
+
+    def set_listener(weights):
+        tgs = {g["TargetGroupName"]: g["TargetGroupArn"] for g in elb.describe_target_groups()["TargetGroups"]}
+        elb.modify_listener(ListenerArn=arn, DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+            {"TargetGroupArn": tgs[n], "Weight": w} for n, w in weights.items()]}}])
+
+    async def plan_then(a, meddle):
+        plan = await a.plan(Shift("web", to="1.6.0", weight=20))
+        meddle()                                           # another client, while the operator reads the plan
+        return await a.execute(plan)
+
+    other = {"web-1-4-0": 0, "web-1-5-0": 70, "web-1-6-0": 30}
+    outcome = act(demo, lambda a: plan_then(a, lambda: set_listener(other)), tmp=tmp_path)
+    assert outcome.status == "failed"
+    assert "the listener's weights changed since this plan was made: 1.5.0 70% (planned from 90%)" in outcome.error
+    assert listener_weights(demo) == other                 # the other client's change stands
+
+    # a decommission of an idle generation that takes traffic again before its hosts are drained
+    async def decommission(a):
+        plan = await a.plan(Decommission("web", version="1.4.0"))
+        set_listener({"web-1-4-0": 10, "web-1-5-0": 60, "web-1-6-0": 30})
+        return await a.execute(plan)
+
+    outcome = act(demo, decommission, tmp=tmp_path)
+    assert outcome.status == "failed" and outcome.failed_step.kind == "deregister"
+    assert outcome.error.startswith("web-1-4-0 takes traffic again (weight 10): s1 not run"), outcome.error
+    assert web_generations(demo)["1.4.0"] == 15 and len(tg_members(demo, "web-1-4-0")) == 15
+
+
+def test_lagging_listener_read_back_is_waited_for_then_fails_with_the_reason(demo, proxy, tmp_path):
+    # precheck and step read the listener (untouched), ModifyListener, then 5 read-backs still show the old weights
+    proxy.script("DescribeListeners", "ok", "ok", *["stale"] * 5)
+    outcome = act(demo, _execute, proxy.url, tmp_path)
+    assert outcome.ok, outcome.error
+    assert proxy.stats()["injected"]["stale"] == 5
+    assert listener_weights(demo) == AFTER_ROLLBACK["weights"]
+
+    # never shows the new weights (read-back stuck): the step waits its time, then fails saying why
+    proxy.script("DescribeListeners", "ok", "ok", *["stale"] * 10_000)
+    outcome = act(demo, lambda a: _execute(a, Shift("web", to="1.5.0", weight=100)), proxy.url, tmp_path,
+                  timeout=1)
+    assert outcome.status == "failed"
+    assert outcome.error == "gave up after 1s waiting for the listener to report the new weights"
+
+
+async def _execute(a, intent=None):
+    return await a.execute(await a.plan(intent or Rollback("web")))
+
+
+def test_no_termination_before_draining_ends(demo, proxy, tmp_path):
+    """Targets report `draining` for a while after DeregisterTargets: TerminateInstances waits for the end."""
+    victim = sorted(tg_members(demo, "web-1-4-0"))[0]          # 1.4.0: idle, 15 hosts
+    member = (b"<member><Target><Id>%s</Id><Port>80</Port></Target><TargetHealth><State>draining</State>"
+              b"</TargetHealth></member>" % victim.encode())
+
+    def draining(body: bytes):
+        if b"<Id>%s</Id>" % victim.encode() in body:
+            return None                                    # still registered (before DeregisterTargets)
+        body = body.replace(b"<TargetHealthDescriptions/>", b"<TargetHealthDescriptions></TargetHealthDescriptions>")
+        return body.replace(b"<TargetHealthDescriptions>", b"<TargetHealthDescriptions>" + member, 1)
+
+    proxy.rewrite("DescribeTargetHealth", draining, times=4)
+    outcome = act(demo, lambda a: _execute(a, Decommission("web", version="1.4.0")), proxy.url, tmp_path)
+    assert outcome.ok, outcome.error
+    order = [k for k, fate in proxy.log if fate == "rewritten" or k == "ec2.TerminateInstances"]
+    assert order[:5] == ["elasticloadbalancing.DescribeTargetHealth"] * 4 + ["ec2.TerminateInstances"], order
+    assert "1.4.0" not in web_generations(demo)

@@ -199,11 +199,71 @@ def test_auto_scaling_replace_survives_lost_responses(demo, tmp_path, isolated_h
 
 
 def test_non_aws_answer_is_one_line_exit_1(demo, tmp_path, capsys):
-    """An HTML error page (a proxy in the way) instead of AWS's XML: one line, not an internal error."""
+    """An HTML error page (a proxy in the way) instead of AWS's XML: one line, not an internal error (for the
+    region whose answer it was: the other region is shown)."""
     with FaultProxy(demo.endpoint_url) as proxy:
         proxy.script("elasticloadbalancing.DescribeListeners", "garbage")
         cfg = str(write_config(demo, proxy.url, tmp_path / "proxied.toml"))
         assert main(["status", "--config", cfg]) == 1
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "answered something that is not an AWS response" in err[0], err
-    assert "internal error" not in err[0]
+    assert err[0].startswith("fleettui: us-east-1 not refreshed") and "internal error" not in err[0]
+
+
+def test_hanging_endpoint_is_reported_within_the_read_budget(tmp_path):
+    """An endpoint that accepts TCP and never answers: one line and exit 1 after the per-call bound (20 s of
+    every attempt), not 8 read timeouts of 30 s. The elapsed time is only checked against a generous bound."""
+    import socket
+    import time
+
+    from faults import outputs, spawn
+    from fleettui.aws.gateway import READ_BUDGET
+
+    with socket.socket() as sink:
+        sink.bind(("127.0.0.1", 0))
+        sink.listen(64)                      # the kernel accepts; nobody ever reads or answers
+        cfg = tmp_path / "hang.toml"
+        cfg.write_text(f'[aws]\nregions=["us-east-1"]\nendpoint_url="http://127.0.0.1:{sink.getsockname()[1]}"\n'
+                       '[[service]]\nname="web"\nselector={Service="web"}\n', encoding="utf-8")
+        started = time.monotonic()
+        proc = spawn(["status", "--config", str(cfg)], tmp_path, "status")
+        code = proc.wait(120)
+        elapsed = time.monotonic() - started
+    out, err = outputs(proc)
+    assert code == 1, (out, err)
+    lines = err.splitlines()
+    assert len(lines) == 1 and f"no answer from http://127.0.0.1:" in lines[0], err
+    assert f"within {READ_BUDGET:g}s" in lines[0] and "Traceback" not in err
+    assert elapsed < 60, elapsed                 # not 300 s
+
+
+def test_one_dead_region_does_not_hide_the_others(demo, tmp_path, capsys, monkeypatch):
+    """Every request signed for eu-west-1 is dropped: status shows us-east-1, one line for eu-west-1, exit 1;
+    --json carries the error; no plan is made for a service in the dead region."""
+    RetryClock(monkeypatch, factor=20)
+    with FaultProxy(demo.endpoint_url) as proxy:
+        proxy.down_regions = {"eu-west-1"}
+        cfg = str(write_config(demo, proxy.url, tmp_path / "proxied.toml"))
+        assert main(["status", "--config", cfg]) == 1
+        out, err = capsys.readouterr()
+        assert err.splitlines() == [err.strip()], err
+        assert err.startswith("fleettui: eu-west-1 not refreshed (stale, its hosts are not shown): "), err
+        assert "Connection was closed before we received a valid response" in err
+        assert "1.5.0" in out and "90%" in out                  # web, in us-east-1, is shown
+        assert main(["status", "--json", "--config", cfg]) == 1
+        doc = json.loads(capsys.readouterr().out)
+        assert [e["region"] for e in doc["errors"]] == ["eu-west-1"]
+        assert "in eu-west-1: Connection was closed" in doc["errors"][0]["message"]
+        services = {s["name"]: s for s in doc["services"]}
+        assert [g["weight"] for g in services["web"]["generations"]] == [0, 90, 10]
+        assert services["api"]["generations"] == []             # eu-west-1 only: nothing read, nothing made up
+        assert main(["rollback", "api", "--yes", "--config", cfg]) == 1      # its only region: nothing read
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 1 and "in eu-west-1: Connection was closed" in err[0], err
+        assert main(["replace", "worker", "--aged", "--yes", "--config", cfg]) == 1   # one of its two regions
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 1 and "cannot plan replace for worker: eu-west-1 could not be read" in err[0], err
+        assert proxy.mutating("forwarded") == {}
+        proxy.down_regions = set()
+        assert main(["status", "--json", "--config", cfg]) == 0
+        assert json.loads(capsys.readouterr().out)["errors"] == []

@@ -9,7 +9,9 @@ from fleettui.actions import guardrails
 from fleettui.actions.executor import Executor, Outcome, StepEvent
 from fleettui.actions.planning import PlanError
 from fleettui.actions.verbs import VERBS, Intent
-from fleettui.aws.ec2 import template_key
+from fleettui.actions.steps import PLAN_TAG, STEP_TAG
+from fleettui.aws.ec2 import Ec2, template_key
+from fleettui.aws.elbv2 import Elbv2
 from fleettui.aws.gateway import Gateway, _is_loopback
 from fleettui.aws.inventory import fetch_snapshot
 from fleettui.config import Config
@@ -58,6 +60,10 @@ class Actions:
             raise PlanError(f"unknown action {intent.verb!r} (allowed: {', '.join(VERBS)})")
         cfg = self.config.service(intent.service)
         snap = snapshot or await self.snapshot([intent.service])
+        unread = [e for e in snap.errors if e.region in cfg.regions or e.region == cfg.listener_region]
+        if unread:   # never plan (capacity, last generation…) from a partial view of the service
+            raise AwsError(f"cannot plan {intent.verb} for {cfg.name}: {unread[0].region} could not be read: "
+                           f"{unread[0].message}")
         plan = await verb.plan(self, intent, snap)
         return guardrails.check(plan, snap, cfg, read_only=self.read_only)
 
@@ -88,8 +94,45 @@ class Actions:
         self.journal.append(EventKind.PLAN_RESUMED, record.plan.id, who=await self.who())
         return await self._locked(record.plan, on_event, lambda ex: ex.resume(record))
 
-    async def abandon(self, record: PlanRecord) -> None:
+    async def abandon(self, record: PlanRecord) -> list[tuple[str, str]]:
+        """Mark the plan abandoned, release its lock (if it still holds it) and return what it left behind."""
+        left = await self.leftovers(record)
         self.journal.append(EventKind.PLAN_FINISHED, record.plan.id, status="abandoned", who=await self.who())
+        await self.lock(self.gw, self.config.service(record.plan.service), await self.who(), record.plan.id).release()
+        return left
+
+    async def leftovers(self, record: PlanRecord) -> list[tuple[str, str]]:
+        """What an unfinished plan left in AWS, as (what, the command that cleans it up): hosts it launched that
+        still run outside every target group, and target groups it created that no listener forwards to."""
+        plan, out = record.plan, []
+        aws = "aws" + (f" --endpoint-url {self.config.aws.endpoint_url}" if self.config.aws.endpoint_url else "")
+        for st in plan.steps:
+            elb = Elbv2(self.gw, st.region)
+            if st.kind == "launch":
+                hosts = await Ec2(self.gw, st.region).tagged({PLAN_TAG: plan.id, STEP_TAG: st.id})
+                registered: set[str] = set()
+                for reg in (s for s in plan.steps if s.kind == "register" and s.params.get("launch_step") == st.id):
+                    arns = list(reg.params.get("target_groups") or ())
+                    for name in reg.params.get("target_group_names") or ():
+                        arn = await elb.target_group_arn(name)
+                        arns += [arn] if arn else []
+                    for arn in arns:
+                        registered |= {i for i, state in (await elb.target_health(arn)).items() if state != "unused"}
+                loose = [i["InstanceId"] for i in hosts if i["InstanceId"] not in registered]
+                if loose:
+                    out.append((f"{len(loose)} host(s) launched by {st.id}, running in no target group: "
+                                f"{', '.join(loose)}", f"{aws} ec2 terminate-instances --region {st.region} "
+                                f"--instance-ids {' '.join(loose)}"))
+            elif st.kind == "create_target_group":
+                arn = await elb.target_group_arn(st.params["name"])
+                if arn is None or any(s.kind == "listener_add" and s.id in record.done for s in plan.steps):
+                    continue
+                _listener, traffic = (await elb.traffic(self.config.service(plan.service).listener_arn)
+                                      if self.config.service(plan.service).listener_arn else (None, None))
+                if traffic is None or all(arn not in f.target_groups for f in traffic.forwards):
+                    out.append((f"target group {st.params['name']} created by {st.id}, on no listener",
+                                f"{aws} elbv2 delete-target-group --region {st.region} --target-group-arn {arn}"))
+        return out
 
     async def dry_run(self, plan: Plan) -> list[str]:
         """Ask AWS whether the plan's launches would be allowed (EC2 DryRun); change nothing."""

@@ -104,9 +104,14 @@ class Executor:
         return Outcome(plan, "succeeded", done=tuple(record.done))
 
     async def step(self, plan: Plan, st: Step, memo: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-        """Run one step (its handler from the step registry) and return its detail for the journal."""
+        """Run one step (its handler from the step registry) and return its detail for the journal; its
+        precondition first, if its kind has one (re-read what it depends on: the world may have moved)."""
         ctx = StepContext(self.gw, plan, st, memo, self._note, poll=self.poll, timeout=self.timeout)
-        return await steps.load()[st.kind].run(ctx)
+        kinds = steps.load()
+        check = steps.CHECKS.get(st.kind)
+        if check is not None:
+            await check(ctx)
+        return await kinds[st.kind].run(ctx)
 
     def _request_ids(self, mark: int) -> list[str]:
         return [f"{op} {rid}" for op, rid in self.gw.mutations[mark:]]

@@ -4,10 +4,13 @@ Safety lives here, enforced on every client by a botocore ``before-call`` hook:
 - read operations (Describe*/List*/Get*/Lookup*) are always allowed;
 - mutating operations are allowed only if they are on :data:`MUTATING_ALLOWLIST`, and never in read-only
   mode; anything else is refused *before* a request is signed or sent.
-Retries are botocore's (adaptive mode); there is no retry loop of our own.
+Retries are botocore's (adaptive mode); there is no retry loop of our own. Each call is bounded in total (all its
+attempts and backoff): :data:`READ_BUDGET` for reads, :data:`WRITE_BUDGET` for mutations, so a dead or hanging
+endpoint is reported within those seconds rather than after 8 read timeouts.
 """
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 from collections import Counter
@@ -31,6 +34,14 @@ from fleettui.errors import AwsError, FleetError
 
 READ_PREFIXES = ("Describe", "List", "Get", "Lookup")
 
+# Timeouts (seconds). A read that has no answer after READ_BUDGET (every attempt and backoff included) fails with
+# one line; a mutation gets longer (its steps are safe to repeat, so a cut-off one is simply resumed).
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 10
+MAX_ATTEMPTS = 8
+READ_BUDGET = 20.0
+WRITE_BUDGET = 60.0
+
 # (botocore service name, operation). Nothing else that changes AWS can be called from this process; declared,
 # with the reads, in fleettui.aws.permissions (the generated IAM policies build on the same declaration).
 MUTATING_ALLOWLIST: frozenset[tuple[str, str]] = permissions.MUTATING
@@ -43,7 +54,9 @@ class MutationRefused(FleetError):
 
 
 def is_read_operation(operation: str) -> bool:
-    return operation.startswith(READ_PREFIXES)
+    """``operation`` as AWS names it (DescribeInstances) or as botocore's method (describe_instances)."""
+    return operation.startswith(READ_PREFIXES) or operation.startswith(
+        tuple(p.lower() + "_" for p in READ_PREFIXES)) or operation == "get_caller_identity"
 
 
 def _parse_timestamp(value):
@@ -77,10 +90,12 @@ class Gateway:
     Use as ``async with Gateway(aws_config, read_only=...) as gw:``.
     """
 
-    def __init__(self, aws: AwsConfig, *, read_only: bool = False, max_attempts: int = 8,
-                 connect_timeout: float = 5, read_timeout: float = 30):
+    def __init__(self, aws: AwsConfig, *, read_only: bool = False, max_attempts: int = MAX_ATTEMPTS,
+                 connect_timeout: float = CONNECT_TIMEOUT, read_timeout: float = READ_TIMEOUT,
+                 read_budget: float = READ_BUDGET, write_budget: float = WRITE_BUDGET):
         self.aws = aws
         self.read_only = read_only
+        self.read_budget, self.write_budget = read_budget, write_budget
         self.sent: Counter[str] = Counter()        # HTTP requests that left the process, by "service.Operation"
         self.refused: list[str] = []               # operations the guard refused
         self.mutations: list[tuple[str, str | None]] = []  # ("service.Operation", request id) of sent mutations
@@ -162,29 +177,46 @@ class Gateway:
     async def call(self, service: str, region: str, operation: str, **params) -> dict[str, Any]:
         """Call ``operation`` (snake_case botocore method name) and translate failures into one-line errors."""
         client = await self.client(service, region)
-        try:
-            return await getattr(client, operation)(**params)
-        except Exception as e:  # noqa: BLE001 - translated below
-            raise translate_error(e, service, region, operation, self.endpoint) from None
+        return await self._bounded(getattr(client, operation)(**params), service, region, operation)
 
     async def paginate(self, service: str, region: str, operation: str, **params) -> AsyncIterator[dict[str, Any]]:
+        """Each page bounded like a call."""
         client = await self.client(service, region)
+        pages = client.get_paginator(operation).paginate(**params).__aiter__()
+        while True:
+            try:
+                page = await self._bounded(pages.__anext__(), service, region, operation)
+            except StopAsyncIteration:
+                return
+            yield page
+
+    async def _bounded(self, awaitable, service: str, region: str, operation: str):
+        budget = self.read_budget if is_read_operation(operation) else self.write_budget
         try:
-            async for page in client.get_paginator(operation).paginate(**params):
-                yield page
-        except Exception as e:  # noqa: BLE001
+            async with asyncio.timeout(budget) as cm:
+                return await awaitable
+        except StopAsyncIteration:
+            raise
+        except Exception as e:  # noqa: BLE001 - translated below
+            if isinstance(e, TimeoutError) and cm.expired():
+                raise AwsError(f"{service}:{operation} in {region}: no answer from {self.endpoint} within "
+                               f"{budget:g}s (every attempt included)") from None
             raise translate_error(e, service, region, operation, self.endpoint) from None
 
     async def wait(self, service: str, region: str, waiter: str, *, delay: float, timeout: float, **params) -> None:
-        """botocore's waiter (its own polling and terminal-state rules), bounded by ``timeout`` seconds."""
+        """botocore's waiter (its own polling and terminal-state rules), bounded by ``timeout`` seconds. Says "gave
+        up after N s" only when the time ran out; a terminal state (e.g. the host was terminated) is said as such."""
         client = await self.client(service, region)
         attempts = max(1, int(timeout / delay))
         try:
             await client.get_waiter(waiter).wait(WaiterConfig={"Delay": delay, "MaxAttempts": attempts}, **params)
         except Exception as e:  # noqa: BLE001
             if e.__class__.__name__ == "WaiterError":
-                raise AwsError(f"gave up waiting ({waiter} in {region} after {timeout:g}s): "
-                               f"{getattr(e, 'last_response', {}).get('Error', {}).get('Message') or e}") from None
+                reason = str(getattr(e, "kwargs", {}).get("reason") or "")
+                last = (getattr(e, "last_response", None) or {}).get("Error", {}).get("Message") or reason or str(e)
+                if "Max attempts exceeded" in reason:
+                    raise AwsError(f"gave up after {timeout:g}s waiting ({waiter} in {region}): {last}") from None
+                raise AwsError(f"stopped waiting ({waiter} in {region}): {last}") from None
             raise translate_error(e, service, region, waiter, self.endpoint) from None
 
     async def caller_identity(self, region: str) -> dict[str, Any]:

@@ -6,6 +6,10 @@ one DescribeLaunchTemplateVersions; per region DescribeImages (chunks of 100 ids
 DescribeAutoScalingGroups (chunks of 50 names); per load balancer DescribeListeners and one DescribeRules per listener,
 DescribeTags and one DescribeTargetHealth per target group; one GetCallerIdentity per gateway.
 No per-instance calls.
+
+One region that cannot be read does not hide the others: each per-region call that fails records one error for its
+region (:class:`RegionErrors`) and the snapshot is built from the regions that answered, with
+``Snapshot.errors`` naming each region that did not. Only when no region answered does the refresh fail.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from fleettui.aws.elbv2 import Elbv2, region_of, tg_name_of
 from fleettui.aws.gateway import Gateway
 from fleettui.config import Config, ServiceConfig
 from fleettui.domain.build import RawService, build_snapshot
-from fleettui.domain.model import Snapshot
+from fleettui.domain.model import RegionError, Snapshot
 from fleettui.domain.traffic import traffic_of
 from fleettui.errors import AwsError
 
@@ -38,6 +42,25 @@ async def gather(*coros):
             first = first.exceptions[0]
         raise first from None
     return [t.result() for t in tasks]
+
+
+class RegionErrors:
+    """The first failure of each region in one refresh; later calls to a failed region are skipped."""
+
+    def __init__(self) -> None:
+        self.failed: dict[str, AwsError] = {}
+        self.tried: set[str] = set()
+
+    async def guard(self, region: str, coro, default=None):
+        self.tried.add(region)
+        if region in self.failed:
+            coro.close()
+            return default
+        try:
+            return await coro
+        except AwsError as e:
+            self.failed.setdefault(region, e)
+            return default
 
 
 async def _listeners(gw: Gateway, raw: RawService) -> None:
@@ -103,12 +126,13 @@ def _instance_queries(wanted: list[ServiceConfig]) -> list[tuple[str, list[dict]
     return plans
 
 
-async def _fetch_instances(gw: Gateway, wanted: list[ServiceConfig]) -> list[dict[str, list[dict[str, Any]]]]:
+async def _fetch_instances(gw: Gateway, wanted: list[ServiceConfig],
+                           regions: RegionErrors) -> list[dict[str, list[dict[str, Any]]]]:
     """The hosts of each wanted service by region: the planned DescribeInstances calls, all concurrent."""
     out: list[dict[str, list[dict[str, Any]]]] = [defaultdict(list) for _ in wanted]
 
     async def run(region: str, filters: list[dict], members: list[int]) -> None:
-        insts = await Ec2(gw, region).instances(filters)
+        insts = await regions.guard(region, Ec2(gw, region).instances(filters), [])
         if len(members) == 1:
             out[members[0]][region].extend(insts)
             return
@@ -123,25 +147,25 @@ async def _fetch_instances(gw: Gateway, wanted: list[ServiceConfig]) -> list[dic
     return out
 
 
-async def _fetch_service(gw: Gateway, svc: ServiceConfig) -> RawService:
+async def _fetch_service(gw: Gateway, svc: ServiceConfig, regions: RegionErrors) -> RawService:
     """Everything of one service but its hosts (fetched per region for all services: :func:`_fetch_instances`)."""
     raw = RawService(config=svc)
 
     async def per_region(region: str) -> None:
-        raw.lt_versions[region] = (await Ec2(gw, region).launch_template_versions(svc.launch_template)
-                                   if svc.launch_template else [])
+        raw.lt_versions[region] = (await regions.guard(region, Ec2(gw, region).launch_template_versions(
+            svc.launch_template), []) if svc.launch_template else [])
 
     jobs = [per_region(r) for r in svc.regions]
 
     if svc.listener_arn:
-        jobs.append(_listeners(gw, raw))
+        jobs.append(regions.guard(region_of(svc.listener_arn), _listeners(gw, raw)))
     await gather(*jobs)
     return raw
 
 
 async def fetch_snapshot(gw: Gateway, config: Config, services: list[str] | None = None,
                          now: datetime | None = None) -> Snapshot:
-    """One full refresh. Raises AwsError (one line) when AWS cannot be read at all."""
+    """One full refresh. Raises AwsError (one line) when AWS cannot be read at all (no region answered)."""
     wanted = [s for s in config.services if services is None or s.name in services]
     region0 = (config.regions or ("us-east-1",))[0]
 
@@ -151,8 +175,9 @@ async def fetch_snapshot(gw: Gateway, config: Config, services: list[str] | None
         except AwsError:
             return {}  # shown as "unknown account"; the inventory calls report real problems
 
-    ident, hosts, *raws = await gather(identity(), _fetch_instances(gw, wanted),
-                                       *(_fetch_service(gw, s) for s in wanted))
+    regions = RegionErrors()
+    ident, hosts, *raws = await gather(identity(), _fetch_instances(gw, wanted, regions),
+                                       *(_fetch_service(gw, s, regions) for s in wanted))
     for raw, by_region in zip(raws, hosts):
         for region in raw.config.regions:
             raw.instances.extend(by_region.get(region, ()))
@@ -167,9 +192,11 @@ async def fetch_snapshot(gw: Gateway, config: Config, services: list[str] | None
                 if t["Key"] == "aws:autoscaling:groupName":
                     asg_names[inst["_region"]].add(t["Value"])
     image_results, asg_results = await gather(
-        gather(*(Ec2(gw, r).images(list(ids)) for r, ids in image_ids.items())),
-        gather(*(AutoScaling(gw, r).health(list(n)) for r, n in asg_names.items())),
+        gather(*(regions.guard(r, Ec2(gw, r).images(list(ids)), {}) for r, ids in image_ids.items())),
+        gather(*(regions.guard(r, AutoScaling(gw, r).health(list(n)), {}) for r, n in asg_names.items())),
     )
+    if regions.failed and not regions.tried - set(regions.failed):
+        raise next(iter(regions.failed.values()))
     images: dict[str, dict[str, Any]] = {}
     for part in image_results:
         images.update(part)
@@ -182,4 +209,5 @@ async def fetch_snapshot(gw: Gateway, config: Config, services: list[str] | None
     return build_snapshot(
         list(raws), now=now or datetime.now(timezone.utc), regions=config.regions, profile=config.aws.profile,
         account=ident.get("Account"), caller_arn=ident.get("Arn"),
+        errors=tuple(RegionError(r, str(e)) for r, e in sorted(regions.failed.items())),
     )

@@ -42,8 +42,12 @@ def cmd_resume(args) -> int:
         else:
             rec = records[-1]
         if args.abandon:
-            await actions.abandon(rec)
-            out.print(f"plan {rec.plan.id} marked abandoned")
+            left = await actions.abandon(rec)
+            out.print(f"plan {rec.plan.id} marked abandoned; its lock on {rec.plan.service} released", markup=False)
+            if not left:
+                out.print("it left nothing behind in AWS", markup=False)
+            for what, command in left:
+                out.print(f"left behind: {what}\n  clean up: {command}", markup=False, soft_wrap=True)
             return 0
         render_plan(rec.plan)
         out.print(f"  started by {rec.who}; done: {', '.join(sorted(rec.done)) or 'nothing'}; "

@@ -42,4 +42,6 @@ def cmd_status(args) -> int:
         sys.stdout.write("\n")
     else:
         render_snapshot(snap, Console(highlight=False), signals)
-    return 0
+    for e in snap.errors:          # the regions that answered are shown; one line per region that did not
+        err.print(f"fleettui: {e}", markup=False, soft_wrap=True)
+    return 1 if snap.errors else 0

@@ -48,7 +48,8 @@ def _wrong_type(v: Any, allowed: str) -> _Invalid:
     return _Invalid(f"{_show(v)} is {kind}", allowed)
 
 
-_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+# a region name as AWS spells them (us-east-1, ap-southeast-2, us-gov-west-1, eu-isoe-west-1); \Z: no newline
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]{1,10}){1,3}-\d{1,2}\Z")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _LISTENER_RE = re.compile(r"^arn:aws[a-z-]*:elasticloadbalancing:([^:]+):\d{12}:listener/(app|net)/[^/]+/[^/]+/[^/]+$")
 
@@ -137,10 +138,19 @@ def _endpoint(v: Any) -> str:
     allowed = 'a URL starting with http:// or https://, e.g. "http://127.0.0.1:5000"'
     if not isinstance(v, str):
         raise _wrong_type(v, allowed)
+    bad = next((c for c in v if ord(c) < 33 or 127 <= ord(c) < 160), None)
+    if bad is not None:
+        raise _Invalid(f"{_show(v)} contains {'a space' if bad == ' ' else f'the control character {bad!r}'}",
+                       allowed)
     url = urlsplit(v)
     if url.scheme not in ("http", "https") or not url.netloc:
         raise _Invalid(f"{_show(v)} is not an http(s) URL", allowed)
     return v
+
+
+def region_problem(v: str, where: str) -> str | None:
+    """None if ``v`` is a region name, else the one-line problem (for overrides such as ``--region``)."""
+    return None if _REGION_RE.match(v) else f"{where} {_show(v)} is not a region name (allowed: e.g. eu-west-1)"
 
 
 def _name(v: Any) -> str:

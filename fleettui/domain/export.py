@@ -54,6 +54,7 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
     return {
         "generated_at": _iso(snap.generated_at), "profile": snap.profile, "regions": list(snap.regions),
         "services": [service_to_dict(s) for s in snap.services],
+        "errors": [{"region": e.region, "message": e.message} for e in snap.errors],
     }
 
 

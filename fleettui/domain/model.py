@@ -244,6 +244,17 @@ class Service:
 
 
 @dataclass(frozen=True)
+class RegionError:
+    """A region that could not be read in a refresh: its hosts and traffic are missing from the snapshot."""
+
+    region: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.region} not refreshed (stale, its hosts are not shown): {self.message}"
+
+
+@dataclass(frozen=True)
 class Snapshot:
     generated_at: datetime
     regions: tuple[str, ...]
@@ -251,7 +262,7 @@ class Snapshot:
     profile: str | None = None
     account: str | None = None
     caller_arn: str | None = None
-    errors: tuple[str, ...] = field(default=())   # partial failures (e.g. one region unreachable)
+    errors: tuple[RegionError, ...] = field(default=())   # regions that could not be read
 
     def service(self, name: str) -> Service | None:
         return next((s for s in self.services if s.name == name), None)

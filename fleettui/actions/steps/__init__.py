@@ -3,6 +3,11 @@ Auto Scaling); each handler is registered here with :func:`kind` and must be saf
 off anywhere is resumed by re-running the steps not yet journaled as succeeded).
 
 A handler takes a :class:`StepContext` and returns a detail dict for the journal (or None).
+
+A step kind may also have a precondition (:func:`precheck`, in :mod:`fleettui.actions.steps.checks`): reads of
+what the step depends on, run by the executor right before the step, fresh or resumed. When the world moved
+(a replacement host is gone, the listener was changed by someone else) it raises :class:`WorldMoved` with one
+line, and the plan stops there, resumable.
 """
 from __future__ import annotations
 
@@ -31,6 +36,21 @@ class StepKind:
 
 
 STEPS: dict[str, StepKind] = {}
+CHECKS: dict[str, Handler] = {}
+
+
+class WorldMoved(FleetError):
+    """A step's precondition no longer holds in AWS."""
+
+
+def precheck(*names: str) -> Callable[[Handler], Handler]:
+    """Register ``fn`` as the precondition of the step kinds ``names``."""
+    def register(fn: Handler) -> Handler:
+        for name in names:
+            assert name not in CHECKS, name
+            CHECKS[name] = fn
+        return fn
+    return register
 
 
 def kind(name: str, description: str) -> Callable[[Handler], Handler]:
@@ -110,6 +130,6 @@ class StepContext:
 
 def load() -> dict[str, StepKind]:
     """The registry with every step module imported."""
-    from fleettui.actions.steps import autoscaling, hosts, listener, target_groups  # noqa: F401
+    from fleettui.actions.steps import autoscaling, checks, hosts, listener, target_groups  # noqa: F401
 
     return STEPS

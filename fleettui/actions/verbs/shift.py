@@ -81,7 +81,7 @@ def plan_shift(snapshot: Snapshot, cfg: ServiceConfig, weights: dict[str, int], 
             by_arn[a] = w // len(arns) + (w % len(arns) if k == 0 else 0)
     before = current_weights(svc)
     desc = ", ".join(f"{v} {format_weight(before.get(v, 0))}→{w}%" for v, w in full.items())
-    steps = weight_steps(svc, by_arn, desc)
+    steps = weight_steps(svc, by_arn, desc, generations={v: list(svc.generation(v).target_group_arns) for v in full})
     return Plan(
         id=new_plan_id(), verb=verb, service=svc.name, summary=f"{verb} {svc.name}: {desc}", steps=tuple(steps),
         capacity_before=100, capacity_min=capacity_after_weights(svc, full),
@@ -89,13 +89,15 @@ def plan_shift(snapshot: Snapshot, cfg: ServiceConfig, weights: dict[str, int], 
     )
 
 
-def weight_steps(svc: Service, by_arn: dict[str, int], desc: str, first: int = 1) -> list[Step]:
+def weight_steps(svc: Service, by_arn: dict[str, int], desc: str, first: int = 1,
+                 generations: dict[str, list[str]] | None = None) -> list[Step]:
     """One set_weights step per rule that serves the service (its default action first)."""
     out = []
     for n, fwd in enumerate(service_forwards(svc), first):
         where = "listener" if n == first and fwd.is_default else fwd.where
         out.append(step(n, "set_weights", region_of(fwd.listener_arn), f"set {where} weights: {desc}",
-                        listener_arn=fwd.listener_arn, rule_arn=fwd.rule_arn, weights=by_arn))
+                        listener_arn=fwd.listener_arn, rule_arn=fwd.rule_arn, weights=by_arn,
+                        generations=generations or {}))
     return out
 
 

@@ -57,5 +57,5 @@ class ServiceStatus(Widget):
                 lines.append(Content.assemble(("⚠ ", "$text-warning"), (w, "$text-warning")))
         if snap is not None:
             for e in snap.errors:
-                lines.append(Content.assemble(("⚠ ", "$text-error"), (e, "$text-error")))
+                lines.append(Content.assemble((" STALE ", "bold $text on $error"), " ", (str(e), "$text-error")))
         return Content("\n").join(lines) if lines else Content("")
