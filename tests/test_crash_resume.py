@@ -115,7 +115,7 @@ def test_launch_killed_then_resumed_ends_like_an_uninterrupted_run(demo, proxy, 
     every = instances(demo, states=("pending", "running", "shutting-down", "terminated"), **{PLAN_TAG: plan_id})
     assert len(launched) == 15 and len(every) == 15                      # no duplicate was ever launched
     assert tg_members(demo, "web-1-7-0") == launched
-    assert lock_value(demo) == ""                                         # released when the plan ended
+    assert lock_value(demo) is None                                       # released (tag removed) when it ended
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
@@ -138,7 +138,7 @@ def test_ramped_rollback_killed_during_a_listener_change(demo, proxy, cfg, tmp_p
     # three listener changes reached AWS in all: the re-run s2 found its weights already applied ("after"),
     # or sent the one that never arrived ("before")
     assert proxy.forwarded["elasticloadbalancing.ModifyListener"] == 3
-    assert lock_value(demo) == ""
+    assert lock_value(demo) is None
 
 
 def test_decommission_killed_after_terminate_reached_aws(demo, proxy, cfg, tmp_path, isolated_home):
@@ -175,4 +175,4 @@ def test_second_process_on_the_same_service_is_refused_naming_the_lock_holder(de
     assert first.wait(TIMEOUT) == 0, outputs(first)
     assert state(demo) == AFTER_ROLLBACK
     assert proxy.forwarded["elasticloadbalancing.ModifyListener"] == 1
-    assert lock_value(demo) == ""
+    assert lock_value(demo) is None

@@ -5,21 +5,25 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from fleettui.emulator import scenarios
 from fleettui.emulator.server import EmbeddedAws
 
 
-def start_demo(port: int = 0, config_dir: str | Path | None = None, *, config_out: str | Path | None = None,
+def start_demo(port: int = 0, config_dir: str | Path | Callable[[str], Path] | None = None, *, config_out: str | Path | None = None,
                scenario: str = "demo") -> tuple[EmbeddedAws, object, Path]:
     """Start the emulator, seed ``scenario`` (a module of ``fleettui.emulator.scenarios``; the demo fleet by default)
-    and write its config: ``config_out`` if given, else ``<config_dir>/<scenario>.toml`` (default: a new temporary
+    and write its config: ``config_out`` if given, else ``<config_dir>/<scenario>.toml`` (``config_dir`` may be a
+    function of the server's endpoint URL, for a directory unique to this server; default: a new temporary
     directory). Returns (server, what was seeded -- a ``DemoFleet`` for the demo, config path); the caller stops the
     server."""
     chosen = scenarios.get(scenario)
     server = EmbeddedAws(port)
     try:
         fleet = chosen.seed(server.endpoint_url)
+        if callable(config_dir):
+            config_dir = config_dir(server.endpoint_url)
         if config_out:
             path = Path(config_out)
         else:
