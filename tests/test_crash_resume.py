@@ -170,7 +170,9 @@ def test_second_process_on_the_same_service_is_refused_naming_the_lock_holder(de
     lines = err.splitlines()
     assert len(lines) == 1, err
     assert f"web is locked by arn:aws:sts::123456789012:user/moto (plan {plan_id})" in lines[0]
-    assert journal_events(tmp_path / "other-home") == []
+    # the refused attempt is journaled on its machine (intent first), finished "refused": nothing to resume
+    other = journal_events(tmp_path / "other-home")
+    assert [e["event"] for e in other] == ["plan_created", "plan_finished"] and other[-1]["status"] == "refused"
     hold.release()
     assert first.wait(TIMEOUT) == 0, outputs(first)
     assert state(demo) == AFTER_ROLLBACK
