@@ -27,9 +27,9 @@ def cmd_unlock(args) -> int:
         lock = actions.lock(actions.gw, cfg, who, "")
         current = await lock.holder()
         if current is None:
-            out.print(f"{cfg.name} is not locked", markup=False)
+            out.print(f"{cfg.name} is not locked", markup=False, soft_wrap=True)
             return 0
-        out.print(f"{cfg.name} is locked by {current.text}", markup=False)
+        out.print(f"{cfg.name} is locked by {current.text}", markup=False, soft_wrap=True)
         if not args.yes:
             if not sys.stdin.isatty():
                 raise ConfigError("confirmation needed and stdin is not a terminal: pass --yes")
@@ -43,7 +43,7 @@ def cmd_unlock(args) -> int:
                                    reason=args.reason, holder=current.token)
         except StoreError as e:
             raise StoreError(f"{cfg.name}: lock removed in AWS (was {current.text}); {e}") from None
-        out.print(f"{cfg.name}: lock removed (was {current.text})", markup=False)
+        out.print(f"{cfg.name}: lock removed (was {current.text})", markup=False, soft_wrap=True)
         return 0
 
     return with_actions(args, body)
