@@ -8,12 +8,11 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from fleettui import paths
 from fleettui.aws.gateway import Gateway
 from fleettui.config import Config, load_config
 from fleettui.errors import ConfigError
 from fleettui.store import Store
-from fleettui.store.local import JsonlJournal
+from fleettui.store.local import JsonlJournal, fresh_endpoint_dir, journal_path_for, remove_endpoint_dir
 from fleettui.store.taglock import TagLock
 
 
@@ -29,9 +28,10 @@ class Context:
 
     @property
     def store(self) -> Store:
-        """Where this context's plans are journaled and how its services are locked (built once)."""
+        """Where this context's plans are journaled and how its services are locked (built once): the journal of
+        this config's endpoint (an emulator's lives and dies with it). Actions bind it to the account (STS)."""
         if self._store is None:
-            self._store = Store(journal=JsonlJournal(paths.journal_path()), lock=TagLock)
+            self._store = Store(journal=JsonlJournal(journal_path_for(self.config.aws.endpoint_url)), lock=TagLock)
         return self._store
 
     def actions(self, gw: Gateway, **kwargs):
@@ -48,6 +48,7 @@ class Context:
     def close(self) -> None:
         if self.demo is not None:
             self.demo.stop()
+            remove_endpoint_dir(self.demo.endpoint_url)
             self.demo = None
 
 
@@ -65,8 +66,8 @@ def open_context(*, config_path: str | Path | None = None, demo: bool = False, r
 
         if progress:
             progress("starting embedded AWS (moto) and seeding the demo fleet…")
-        # the demo's config lives in the state dir (rewritten each run) rather than a temp dir nobody removes
-        server, _fleet, path = start_demo(config_dir=paths.state_dir() / "demo")
+        # the demo's config and journal live in its emulator instance's own state dir, removed when it stops
+        server, _fleet, path = start_demo(config_dir=fresh_endpoint_dir)
         config_path = path
     try:
         config = load_config(config_path)
@@ -88,16 +89,21 @@ def open_context(*, config_path: str | Path | None = None, demo: bool = False, r
 
 def serve_demo(*, port: int = 0, config_out: str | Path | None = None, bad: tuple[str, ...] = ()):
     """``fleettui demo serve``: start the embedded AWS on ``port`` of 127.0.0.1 (0: a free one), seed the demo fleet
-    and write its config (``config_out``, else in the state dir). Returns (server, fleet, config path); the caller
-    stops the server. A port in use is bad input (ConfigError: one line, exit 2), not an internal error."""
+    and write its config (``config_out``, else in this server's own state dir, which also holds the journal of
+    every client of this server). Returns (server, fleet, config path); the caller stops the server and calls
+    :func:`demo_stopped`. A port in use is bad input (ConfigError: one line, exit 2), not an internal error."""
     from fleettui.emulator import start_demo
     from fleettui.emulator.server import HOST
 
     try:
-        return start_demo(port=port, config_out=config_out, config_dir=paths.state_dir() / "demo-serve",
-                          bad=set(bad))
+        return start_demo(port=port, config_out=config_out, config_dir=fresh_endpoint_dir, bad=set(bad))
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise ConfigError(f"demo serve: port {port} on {HOST} is in use (choose another --port, or 0 for a free "
                               "one)") from None
         raise
+
+
+def demo_stopped(server) -> None:
+    """A `demo serve` emulator stopped: its state directory goes with it."""
+    remove_endpoint_dir(server.endpoint_url)

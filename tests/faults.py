@@ -443,13 +443,16 @@ def tg_members(demo, name: str, region: str = "us-east-1") -> set[str]:
             ["TargetHealthDescriptions"] if d["TargetHealth"]["State"] != "unused"}
 
 
+def journal_paths(home: Path) -> list[Path]:
+    """Every journal under ``home``: real AWS's and one per endpoint (an emulator or proxy on loopback)."""
+    return sorted((Path(home) / "state").rglob("journal.jsonl"))
+
+
 def journal_events(home: Path) -> list[dict]:
     import json
 
-    path = Path(home) / "state" / "journal.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [json.loads(line) for path in journal_paths(home)
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def assert_journal_complete(events: list[dict]) -> dict[str, dict]:

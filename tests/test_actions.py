@@ -309,9 +309,13 @@ def test_cli_rollback_yes_and_audit(demo, capsys):
     assert main(["rollback", "web", "--config", str(demo.config_path), "--yes", "--reason", "pager"]) == 0
     assert listener_weights(demo) == {"web-1-4-0": 0, "web-1-5-0": 100, "web-1-6-0": 0}   # same as the key
     assert "take 1.6.0 out of traffic → 1.5.0 gets 100%" in capsys.readouterr().out
-    assert main(["audit", "--json"]) == 0
+    assert main(["audit", "--json", "--config", str(demo.config_path)]) == 0
     out = capsys.readouterr().out
     assert '"reason": "pager"' in out and '"status": "succeeded"' in out
+    # the plan records the AWS it acted on; audit without a config reads the real-AWS journal, not this one
+    assert '"account": "123456789012"' in out and f'"endpoint": "{demo.endpoint_url}"' in out
+    assert main(["audit", "--json"]) == 0
+    assert capsys.readouterr().out.strip() == "[]"
 
 
 def test_cli_refusal_exit_2_and_dry_run_changes_nothing(demo, capsys):

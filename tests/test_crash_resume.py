@@ -116,7 +116,7 @@ def test_launch_killed_then_resumed_ends_like_an_uninterrupted_run(demo, proxy, 
     every = instances(demo, states=("pending", "running", "shutting-down", "terminated"), **{PLAN_TAG: plan_id})
     assert len(launched) == 15 and len(every) == 15                      # no duplicate was ever launched
     assert tg_members(demo, "web-1-7-0") == launched
-    assert lock_value(demo) == ""                                         # released when the plan ended
+    assert lock_value(demo) is None                                       # released (tag removed) when it ended
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
@@ -140,7 +140,7 @@ def test_ramped_rollback_killed_during_a_listener_change(demo, proxy, cfg, tmp_p
     # three listener changes reached AWS in all: the re-run s2 found its weights already applied ("after"),
     # or sent the one that never arrived ("before")
     assert proxy.forwarded["elasticloadbalancing.ModifyListener"] == 3
-    assert lock_value(demo) == ""
+    assert lock_value(demo) is None
 
 
 def test_decommission_killed_after_terminate_reached_aws(demo, proxy, cfg, tmp_path, isolated_home):
@@ -172,12 +172,14 @@ def test_second_process_on_the_same_service_is_refused_naming_the_lock_holder(de
     lines = err.splitlines()
     assert len(lines) == 1, err
     assert f"web is locked by arn:aws:sts::123456789012:user/moto (plan {plan_id})" in lines[0]
-    assert journal_events(tmp_path / "other-home") == []
+    # the refused attempt is journaled on its machine (intent first), finished "refused": nothing to resume
+    other = journal_events(tmp_path / "other-home")
+    assert [e["event"] for e in other] == ["plan_created", "plan_finished"] and other[-1]["status"] == "refused"
     hold.release()
     assert first.wait(TIMEOUT) == 0, outputs(first)
     assert state(demo) == AFTER_ROLLBACK
     assert proxy.forwarded["elasticloadbalancing.ModifyListener"] == 1
-    assert lock_value(demo) == ""
+    assert lock_value(demo) is None
 
 
 # -- the world moves while a plan waits (cut off, or at the prompt): the steps' preconditions stop it -----------
@@ -245,7 +247,7 @@ def test_resume_stops_when_the_replacement_was_terminated_out_of_band(demo, tmp_
     assert old in {i["InstanceId"] for i in instances(demo, Service="web")}       # not terminated
     gen_tg = next(n for n in target_group_names(demo) if old in tg_members(demo, n))  # still registered
     assert gen_tg
-    assert lock_value(demo) == ""
+    assert lock_value(demo) is None
 
 
 def test_abandon_lists_the_unregistered_host_and_releases_the_lock(demo, tmp_path):
@@ -272,7 +274,7 @@ def test_abandon_lists_the_unregistered_host_and_releases_the_lock(demo, tmp_pat
     assert left == [(f"1 host(s) launched by s1, running in no target group: {new}",
                      f"aws --endpoint-url {demo.endpoint_url} ec2 terminate-instances --region us-east-1 "
                      f"--instance-ids {new}")]
-    assert lock_value(demo) == ""
+    assert lock_value(demo) is None
 
 
 def test_listener_changed_between_plan_and_execute_stops_the_shift(demo, tmp_path):

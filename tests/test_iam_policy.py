@@ -21,7 +21,7 @@ CALL = re.compile(r'\.(call|paginate|wait)\(\s*"(\w+)",\s*[^,]+,\s*"(\w+)"')
 
 # The mutations fleettui may send, pinned: adding one is a reviewed change of this list, not only of the code.
 EXPECTED_MUTATIONS = {
-    ("ec2", "RunInstances"), ("ec2", "TerminateInstances"), ("ec2", "CreateTags"),
+    ("ec2", "RunInstances"), ("ec2", "TerminateInstances"), ("ec2", "CreateTags"), ("ec2", "DeleteTags"),
     ("elbv2", "RegisterTargets"), ("elbv2", "DeregisterTargets"), ("elbv2", "ModifyListener"),
     ("elbv2", "ModifyRule"), ("elbv2", "CreateTargetGroup"), ("elbv2", "DeleteTargetGroup"),
     ("elbv2", "AddTags"), ("elbv2", "RemoveTags"),

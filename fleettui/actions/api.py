@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from fleettui import paths
 from fleettui.actions import guardrails
 from fleettui.actions.executor import Executor, Outcome, StepEvent
 from fleettui.actions.planning import PlanError
@@ -15,13 +14,17 @@ from fleettui.aws.elbv2 import Elbv2
 from fleettui.aws.gateway import Gateway, _is_loopback
 from fleettui.aws.inventory import fetch_snapshot
 from fleettui.config import Config
-from fleettui.domain.history import EventKind, PlanRecord
+from fleettui.domain.history import EventKind, PlanRecord, PlanStatus, Scope
 from fleettui.domain.model import Snapshot
 from fleettui.domain.plan import Plan
-from fleettui.errors import AwsError, FleetError
-from fleettui.store import EventLog, LockFactory
-from fleettui.store.local import JsonlJournal
+from fleettui.errors import AwsError, ConfigError, FleetError
+from fleettui.store import EventLog, LockFactory, LockLost, StoreError
+from fleettui.store.local import JsonlJournal, journal_path_for
 from fleettui.store.taglock import TagLock
+
+
+class OtherAws(ConfigError):
+    """A plan made against another account or endpoint: never resumed here."""
 
 
 @dataclass
@@ -29,11 +32,16 @@ class Actions:
     config: Config
     gw: Gateway
     read_only: bool
-    journal: EventLog = field(default_factory=lambda: JsonlJournal(paths.journal_path()))
+    journal: EventLog | None = None          # default: the local journal of this config's endpoint
     lock: LockFactory = TagLock
     poll_seconds: float | None = None
     timeout_seconds: float = 900.0
     _who: str | None = None
+    _scope: Scope | None = None
+
+    def __post_init__(self) -> None:
+        if self.journal is None:
+            self.journal = JsonlJournal(journal_path_for(self.config.aws.endpoint_url))
 
     @property
     def poll(self) -> float:
@@ -41,14 +49,55 @@ class Actions:
             return self.poll_seconds
         return 0.2 if _is_loopback(self.config.aws.endpoint_url) else 5.0
 
-    async def who(self) -> str:
-        if self._who is None:
+    async def scope(self) -> Scope:
+        """The AWS this acts on (account from STS GetCallerIdentity, once); binds the journal to it. Without an
+        account nothing is planned or resumed: a plan must say which AWS it changed."""
+        if self._scope is None:
             region = (self.config.regions or ("us-east-1",))[0]
             try:
-                self._who = (await self.gw.caller_identity(region)).get("Arn") or "unknown"
-            except AwsError:
-                self._who = "unknown (sts:GetCallerIdentity failed)"
+                ident = await self.gw.caller_identity(region)
+            except AwsError as e:
+                raise AwsError(f"cannot tell which AWS account this is (sts:GetCallerIdentity: {e}): nothing was "
+                               "done", code=e.code) from None
+            arn = str(ident.get("Arn") or "")
+            parts = arn.split(":")
+            aws = self.config.aws
+            self._scope = Scope(account=str(ident.get("Account") or (parts[4] if len(parts) > 4 else "unknown")),
+                                partition=parts[1] if len(parts) > 1 and parts[1] else "aws",
+                                endpoint=aws.endpoint_url or "aws", profile=aws.profile, regions=tuple(aws.regions))
+            self._who = arn or "unknown"
+            self.journal.bind(self._scope)
+        return self._scope
+
+    async def who(self) -> str:
+        await self.scope()
         return self._who
+
+    async def unfinished(self) -> list[PlanRecord]:
+        """Plans left unfinished against this AWS (account + endpoint), oldest first: what resume and the start-up
+        offer consider. Plans of another account or endpoint are never offered."""
+        return self.journal.unfinished(await self.scope())
+
+    async def resumable(self, plan_id: str | None = None) -> PlanRecord | None:
+        """``plan_id``'s record if it can be resumed here (else one-line ConfigError), or the most recent unfinished
+        plan of this AWS (None: there is none)."""
+        if plan_id is None:
+            records = await self.unfinished()
+            return records[-1] if records else None
+        rec = self.journal.record(plan_id)
+        if rec is None:
+            raise ConfigError(f"no plan {plan_id} in the journal {self.journal.where}")
+        await self._same_aws(rec)
+        if not rec.resumable:
+            raise ConfigError(f"plan {plan_id} is {rec.status}: nothing to resume")
+        return rec
+
+    async def _same_aws(self, rec: PlanRecord) -> None:
+        here = await self.scope()
+        if not here.same_aws(rec.scope):
+            there = rec.scope.label if rec.scope else "an AWS it did not record (journaled by an older fleettui)"
+            raise OtherAws(f"plan {rec.plan.id} was made against {there}; this is {here.label}: refused (use that "
+                           "plan's config and profile)")
 
     async def snapshot(self, services: list[str] | None = None) -> Snapshot:
         return await fetch_snapshot(self.gw, self.config, services=services)
@@ -59,6 +108,7 @@ class Actions:
         if verb is None:
             raise PlanError(f"unknown action {intent.verb!r} (allowed: {', '.join(VERBS)})")
         cfg = self.config.service(intent.service)
+        await self.scope()
         snap = snapshot or await self.snapshot([intent.service])
         unread = [e for e in snap.errors if e.region in cfg.regions or e.region == cfg.listener_region]
         if unread:   # never plan (capacity, last generation…) from a partial view of the service
@@ -71,31 +121,83 @@ class Actions:
         return Executor(self.gw, self.journal, who=self._who or "unknown", poll_seconds=self.poll,
                         timeout_seconds=self.timeout_seconds, on_event=on_event, heartbeat=heartbeat)
 
-    async def _locked(self, plan: Plan, on_event, body) -> Outcome:
-        """Run ``body(executor)`` holding the service's lock in AWS (refreshed after every step)."""
+    async def _locked(self, record: PlanRecord, on_event, *, new: bool) -> Outcome:
+        """Run the plan holding the service's lock in AWS (renewed after every step while it is still ours). The
+        journal is written first (a journal that cannot be written stops everything before any change), the lock
+        taken second; a storage error or a lost lock later is reported with what AWS already did."""
+        plan = record.plan
         lock = self.lock(self.gw, self.config.service(plan.service), await self.who(), plan.id)
-        await lock.acquire()
         try:
-            return await body(self.executor(on_event, heartbeat=lock.refresh))
+            await lock.acquire()
+        except BaseException as e:
+            if new:   # journaled but never run: not a plan to resume
+                try:
+                    self.journal.append(EventKind.PLAN_FINISHED, plan.id, status=PlanStatus.REFUSED.value,
+                                        error=str(e) if isinstance(e, FleetError) else type(e).__name__)
+                except StoreError:
+                    pass
+            raise
+        try:
+            return await self.executor(on_event, heartbeat=lock.refresh).resume(record)
+        except StoreError as e:
+            raise StoreError(self._journal_lost(record, e)) from None
+        except LockLost as e:
+            left = record.remaining
+            try:
+                self.journal.append(EventKind.PLAN_FINISHED, plan.id, status=PlanStatus.FAILED.value,
+                                    failed_step=left[0] if left else None, error=f"lock lost: {e}")
+            except StoreError:
+                pass
+            raise LockLost(f"{e}: stopped with {self._done_text(record, set(record.done))}; nothing more was done. "
+                           f"`fleettui resume {plan.id}` once they are finished") from None
         finally:
             try:
                 await asyncio.shield(lock.release())
             except (FleetError, asyncio.CancelledError):
                 pass  # expires by itself after its time to live
 
+    @staticmethod
+    def _done_text(record: PlanRecord, done: set[str]) -> str:
+        n = len(record.plan.steps)
+        if len(done) == n:
+            return f"all {n} steps done in AWS"
+        ids = [s.id for s in record.plan.steps if s.id in done]
+        return f"{len(ids)} of {n} steps done in AWS" + (f" ({', '.join(ids)})" if ids else "")
+
+    def _journal_lost(self, record: PlanRecord, e: StoreError) -> str:
+        """The truth about AWS when the journal failed mid-plan: the first failed append says where we were."""
+        first = e
+        while isinstance(first.__context__, StoreError):
+            first = first.__context__
+        done = set(record.done)
+        if first.event == EventKind.STEP_SUCCEEDED and first.step:
+            done.add(first.step)
+        if first.event == EventKind.PLAN_FINISHED:
+            done = {s.id for s in record.plan.steps}
+        text = self._done_text(record, done)
+        if first.event in (EventKind.STEP_NOTE, EventKind.STEP_FAILED) and first.step:
+            text += f", {first.step} was under way"
+        more = "" if len(done) == len(record.plan.steps) else (
+            f"; nothing more was done: `fleettui resume {record.plan.id}` once the journal can be written")
+        return f"{text}; {first}{more}"
+
     async def execute(self, plan: Plan, reason: str = "", on_event=None) -> Outcome:
         if plan.refusal:
             raise FleetError(f"refused: {plan.refusal}")
-        return await self._locked(plan, on_event, lambda ex: ex.run(plan, reason))
+        await self.scope()
+        record = self.executor(on_event).start(plan, reason)     # StoreError here: nothing was sent
+        return await self._locked(record, on_event, new=True)
 
     async def resume(self, record: PlanRecord, on_event=None) -> Outcome:
         if self.read_only:
             raise FleetError("read-only mode: cannot resume a plan")
+        await self._same_aws(record)
         self.journal.append(EventKind.PLAN_RESUMED, record.plan.id, who=await self.who())
-        return await self._locked(record.plan, on_event, lambda ex: ex.resume(record))
+        return await self._locked(record, on_event, new=False)
 
     async def abandon(self, record: PlanRecord) -> list[tuple[str, str]]:
         """Mark the plan abandoned, release its lock (if it still holds it) and return what it left behind."""
+        await self._same_aws(record)
         left = await self.leftovers(record)
         self.journal.append(EventKind.PLAN_FINISHED, record.plan.id, status="abandoned", who=await self.who())
         await self.lock(self.gw, self.config.service(record.plan.service), await self.who(), record.plan.id).release()

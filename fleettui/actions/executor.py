@@ -15,7 +15,7 @@ from fleettui.aws.gateway import Gateway
 from fleettui.domain.history import EventKind, PlanRecord, PlanStatus
 from fleettui.domain.plan import Plan, Step
 from fleettui.errors import FleetError
-from fleettui.store import EventLog
+from fleettui.store import EventLog, LockLost
 
 
 @dataclass
@@ -98,6 +98,8 @@ class Executor:
             if self.heartbeat is not None and index + 1 < len(plan.steps):
                 try:
                     await self.heartbeat()
+                except LockLost:         # another operator has the service now: stop before the next step
+                    raise
                 except FleetError as e:  # the lock just expires later; the plan goes on
                     self.journal.append(EventKind.WARNING, plan.id, step=st.id, message=f"lock refresh failed: {e}")
         self.journal.append(EventKind.PLAN_FINISHED, plan.id, status=PlanStatus.SUCCEEDED.value)

@@ -32,6 +32,7 @@ MUTATING: frozenset[tuple[str, str]] = frozenset({
     ("ec2", "RunInstances"),
     ("ec2", "TerminateInstances"),
     ("ec2", "CreateTags"),
+    ("ec2", "DeleteTags"),          # only to release the lock tag on a launch template (IAM: that key only)
     ("elbv2", "RegisterTargets"),
     ("elbv2", "DeregisterTargets"),
     ("elbv2", "ModifyListener"),

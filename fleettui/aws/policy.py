@@ -103,7 +103,8 @@ def service_statements(config: Config, cfg: ServiceConfig, notes: list[str]) -> 
                         "Resource": [f"arn:{part}:iam::{acct}:role/{r}" for r in roles],
                         "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}})
         if not cfg.listener_arn:   # the service's lock is a tag on its launch template (store.taglock)
-            out.append(_statement(_sid(name, "LockOnLaunchTemplate"), [("ec2", "CreateTags")], [lt_arn],
+            out.append(_statement(_sid(name, "LockOnLaunchTemplate"), [("ec2", "CreateTags"), ("ec2", "DeleteTags")],
+                                  [lt_arn],
                                   {**lock_only, "StringEquals": {"aws:RequestedRegion": cfg.regions[0]}}))
     out.append(_statement(_sid(name, "RetireOwnHosts"),
                           [("ec2", "TerminateInstances"), ("autoscaling", "SetDesiredCapacity"),

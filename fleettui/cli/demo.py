@@ -18,7 +18,7 @@ def cmd_demo_serve(args) -> int:
     import signal
     import threading
 
-    from fleettui.context import serve_demo
+    from fleettui.context import demo_stopped, serve_demo
 
     server, fleet, path = serve_demo(port=args.port, config_out=args.config_out, bad=tuple(args.bad))
     try:
@@ -39,4 +39,5 @@ def cmd_demo_serve(args) -> int:
             pass
     finally:
         server.stop()
+        demo_stopped(server)
     return 0

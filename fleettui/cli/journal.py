@@ -1,4 +1,8 @@
-"""The journal on the command line: `resume` a plan left unfinished, `audit` who did what, when and why."""
+"""The journal on the command line: `resume` a plan left unfinished, `audit` who did what, when and why.
+
+Both read the journal of the config's endpoint (real AWS: this machine's; an emulator: that instance's). `resume`
+considers only plans made against the current account + endpoint and refuses another's by name; `audit` lists the
+endpoint's plans with the account each was made against. Lines the journal cannot use are skipped with a warning."""
 from __future__ import annotations
 
 import json
@@ -7,14 +11,14 @@ import sys
 from rich.table import Table
 from rich.text import Text
 
-from fleettui.cli.common import err, out, with_actions
+from fleettui.cli.common import err, open_context, out, with_actions
 from fleettui.cli.verbs import confirm, progress_run, render_plan, report
 from fleettui.errors import ConfigError
 
 
 def add_parsers(add) -> None:
     re_ = add("resume", "resume a plan left unfinished (crash, Ctrl-C, network loss)")
-    re_.add_argument("plan_id", nargs="?", help="default: the most recent unfinished plan")
+    re_.add_argument("plan_id", nargs="?", help="default: the most recent unfinished plan of this account + endpoint")
     re_.add_argument("--abandon", action="store_true", help="mark it abandoned instead of resuming")
     re_.add_argument("--yes", "-y", action="store_true")
     re_.add_argument("--json", action="store_true")
@@ -29,18 +33,13 @@ def add_parsers(add) -> None:
 
 def cmd_resume(args) -> int:
     async def body(actions) -> int:
-        records = actions.journal.unfinished()
-        if args.plan_id:
-            rec = actions.journal.record(args.plan_id)
-            if rec is None:
-                raise ConfigError(f"no plan {args.plan_id} in the journal {actions.journal.where}")
-            if not rec.resumable:
-                raise ConfigError(f"plan {args.plan_id} is {rec.status}: nothing to resume")
-        elif not records:
-            out.print("no unfinished plan in the journal")
+        try:
+            rec = await actions.resumable(args.plan_id)
+        finally:
+            warn(actions.journal)
+        if rec is None:
+            out.print(f"no unfinished plan of {(await actions.scope()).label} in the journal", markup=False)
             return 0
-        else:
-            rec = records[-1]
         if args.abandon:
             left = await actions.abandon(rec)
             out.print(f"plan {rec.plan.id} marked abandoned; its lock on {rec.plan.service} released", markup=False)
@@ -61,11 +60,34 @@ def cmd_resume(args) -> int:
     return with_actions(args, body)
 
 
-def cmd_audit(args) -> int:
-    from fleettui import paths
-    from fleettui.store.local import JsonlJournal
+def warn(journal) -> None:
+    for w in getattr(journal, "warnings", ()):
+        err.print(f"fleettui: warning: {w}", markup=False, soft_wrap=True)
 
-    journal = JsonlJournal(paths.journal_path())
+
+def audit_journal(args):
+    """The journal of the config's endpoint; without any config, the real-AWS journal (never a demo's)."""
+    from fleettui.config import find_config_path
+    from fleettui.store.local import JsonlJournal, journal_path_for
+
+    if args.demo or find_config_path(args.config) is not None:
+        ctx = open_context(args)
+        try:
+            return ctx.store.journal
+        finally:
+            ctx.close()
+    return JsonlJournal(journal_path_for(None))
+
+
+def cmd_audit(args) -> int:
+    journal = audit_journal(args)
+    try:
+        return _audit(args, journal)
+    finally:
+        warn(journal)
+
+
+def _audit(args, journal) -> int:
     if args.plan_id:
         events = [e for e in journal.events() if e.get("plan_id") == args.plan_id]
         if not events:
@@ -76,11 +98,12 @@ def cmd_audit(args) -> int:
             return 0
         for e in events:
             extra = e.get("error") or e.get("status") or e.get("step") or e.get("reason") or ""
-            out.print(f"{e['ts']}  {e['event']:<15} {extra}")
+            out.print(f"{e.get('ts', '?')}  {e['event']:<15} {extra}")
         return 0
     records = list(journal.records().values())[-args.limit:]
     if args.json:
         json.dump([{"plan_id": r.plan.id, "verb": r.plan.verb, "service": r.plan.service, "who": r.who,
+                    "scope": r.scope.to_dict() if r.scope else None,
                     "reason": r.reason, "created": r.created, "status": r.status, "summary": r.plan.summary,
                     "done": sorted(r.done), "failed": r.failed} for r in records], sys.stdout, indent=2)
         print()
@@ -89,11 +112,12 @@ def cmd_audit(args) -> int:
         out.print(f"the journal is empty ({journal.where})")
         return 0
     t = Table(title=f"journal {journal.where}", title_justify="left", show_edge=False)
-    for col in ("when", "plan", "who", "status", "what", "reason"):
+    for col in ("when", "plan", "account", "who", "status", "what", "reason"):
         t.add_column(col)
-    styles = {"succeeded": "green", "failed": "red", "running": "yellow", "abandoned": "dim"}
+    styles = {"succeeded": "green", "failed": "red", "running": "yellow", "abandoned": "dim", "refused": "dim"}
     for r in records:
-        t.add_row(r.created[:19].replace("T", " "), r.plan.id, r.who.rsplit("/", 1)[-1],
+        t.add_row(r.created[:19].replace("T", " "), r.plan.id, r.scope.account if r.scope else "?",
+                  str(r.who).rsplit("/", 1)[-1],
                   Text(r.status, style=styles.get(r.status, "")), r.plan.summary, r.reason)
     out.print(t)
     return 0

@@ -3,7 +3,9 @@
 One event per line in any store (local JSONL, the team's table): ``plan_created`` (who, reason, region, the
 whole plan), ``plan_resumed``, ``step_started``, ``step_note`` (what a step must remember to be re-run safely),
 ``step_succeeded`` / ``step_failed`` (with AWS request ids), ``warning``, ``plan_finished`` (succeeded | failed
-| abandoned). A plan with no ``plan_finished``, or one that finished ``failed``, can be resumed.
+| abandoned | refused), ``lock_cleared`` (an operator removed a service's lock by hand). A plan with no
+``plan_finished``, or one that finished ``failed``, can be resumed -- only against the AWS its ``plan_created``
+names (its :class:`Scope`).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ class EventKind(str, Enum):
     STEP_FAILED = "step_failed"
     WARNING = "warning"
     PLAN_FINISHED = "plan_finished"
+    LOCK_CLEARED = "lock_cleared"
 
 
 class PlanStatus(str, Enum):
@@ -30,6 +33,41 @@ class PlanStatus(str, Enum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     ABANDONED = "abandoned"
+    REFUSED = "refused"          # journaled, then stopped before anything ran (e.g. the service was locked)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which AWS a plan acts on: recorded in its ``plan_created``; a plan is resumed only where
+    :meth:`same_aws` holds (account, partition and endpoint; profile and regions are recorded for the reader)."""
+
+    account: str
+    partition: str = "aws"
+    endpoint: str = "aws"               # the configured endpoint_url, or "aws"
+    profile: str | None = None
+    regions: tuple[str, ...] = ()
+
+    def same_aws(self, other: "Scope | None") -> bool:
+        return other is not None and (self.account, self.partition, self.endpoint) == (
+            other.account, other.partition, other.endpoint)
+
+    @property
+    def label(self) -> str:
+        where = "" if self.endpoint == "aws" else f" at {self.endpoint}"
+        part = "" if self.partition == "aws" else f" ({self.partition})"
+        return f"account {self.account}{part}{where}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"account": self.account, "partition": self.partition, "endpoint": self.endpoint,
+                "profile": self.profile, "regions": list(self.regions)}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "Scope | None":
+        if not isinstance(d, Mapping) or not isinstance(d.get("account"), str):
+            return None
+        return cls(account=d["account"], partition=str(d.get("partition") or "aws"),
+                   endpoint=str(d.get("endpoint") or "aws"), profile=d.get("profile"),
+                   regions=tuple(str(r) for r in d.get("regions") or ()))
 
 
 @dataclass
@@ -42,6 +80,7 @@ class PlanRecord:
     memo: dict[str, dict[str, Any]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # step id -> last error
     status: str = PlanStatus.RUNNING.value
+    scope: Scope | None = None                             # None: journaled by a version that did not record it
 
     @property
     def resumable(self) -> bool:
@@ -52,6 +91,28 @@ class PlanRecord:
         return [s.id for s in self.plan.steps if s.id not in self.done]
 
 
+_STEP_EVENTS = {EventKind.STEP_STARTED, EventKind.STEP_NOTE, EventKind.STEP_SUCCEEDED, EventKind.STEP_FAILED}
+
+
+def unreadable(e: Any) -> str | None:
+    """Why ``e`` cannot be one of our events (another version's, or not an event at all), else None. A store skips
+    such an event with a warning instead of letting it break every plan."""
+    if not isinstance(e, Mapping):
+        return f"not a JSON object ({type(e).__name__})"
+    if not isinstance(e.get("event"), str) or not isinstance(e.get("plan_id"), str):
+        return "no event name or plan id"
+    if e["event"] in _STEP_EVENTS and not isinstance(e.get("step"), str):
+        return f"{e['event']} without a step"
+    if e["event"] == EventKind.PLAN_CREATED:
+        if not isinstance(e.get("ts"), str):
+            return "plan_created without a time"
+        try:
+            Plan.from_dict(e["plan"])
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            return f"plan_created in another format ({type(err).__name__}: {err})"
+    return None
+
+
 def plan_states(events: Iterable[Mapping[str, Any]]) -> dict[str, PlanRecord]:
     """Every plan's state after ``events`` (in order), by plan id, in order of creation."""
     out: dict[str, PlanRecord] = {}
@@ -60,7 +121,7 @@ def plan_states(events: Iterable[Mapping[str, Any]]) -> dict[str, PlanRecord]:
         kind = e.get("event")
         if kind == EventKind.PLAN_CREATED:
             out[pid] = PlanRecord(plan=Plan.from_dict(e["plan"]), who=e.get("who", "?"),
-                                  reason=e.get("reason", ""), created=e["ts"])
+                                  reason=e.get("reason", ""), created=e["ts"], scope=Scope.from_dict(e.get("scope")))
             continue
         rec = out.get(pid)
         if rec is None:
@@ -68,12 +129,13 @@ def plan_states(events: Iterable[Mapping[str, Any]]) -> dict[str, PlanRecord]:
         if kind == EventKind.STEP_STARTED and rec.status == PlanStatus.FAILED:
             rec.status = PlanStatus.RUNNING.value
         elif kind == EventKind.STEP_NOTE:
-            rec.memo.setdefault(e["step"], {}).update(e.get("note") or {})
+            note = e.get("note")
+            rec.memo.setdefault(e["step"], {}).update(note if isinstance(note, Mapping) else {})
         elif kind == EventKind.STEP_SUCCEEDED:
             rec.done.add(e["step"])
             rec.failed.pop(e["step"], None)
         elif kind == EventKind.STEP_FAILED:
             rec.failed[e["step"]] = e.get("error", "")
         elif kind == EventKind.PLAN_FINISHED:
-            rec.status = e.get("status", PlanStatus.SUCCEEDED.value)
+            rec.status = str(e.get("status", PlanStatus.SUCCEEDED.value))
     return out

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from fleettui.emulator import scenarios
 from fleettui.emulator.server import EmbeddedAws
 
 
-def start_demo(port: int = 0, config_dir: str | Path | None = None, *, config_out: str | Path | None = None,
-               scenario: str = "demo", bad: set[str] = frozenset()) -> tuple[EmbeddedAws, object, Path]:
+def start_demo(port: int = 0, config_dir: str | Path | Callable[[str], Path] | None = None, *,
+               config_out: str | Path | None = None, scenario: str = "demo",
+               bad: set[str] = frozenset()) -> tuple[EmbeddedAws, object, Path]:
     """Start the emulator, seed ``scenario`` (a module of ``fleettui.emulator.scenarios``; the demo fleet by default)
-    and write its config: ``config_out`` if given, else ``<config_dir>/<scenario>.toml`` (default: a new temporary
+    and write its config: ``config_out`` if given, else ``<config_dir>/<scenario>.toml`` (``config_dir`` may be a
+    function of the server's endpoint URL, for a directory unique to this server; default: a new temporary
     directory). A scenario with metrics gets its CloudWatch history and a feed that writes each new minute while
     the server runs (``bad``: versions whose metrics are bad). Returns (server, what was seeded -- a ``DemoFleet``
     for the demo, config path); the caller stops the server."""
@@ -26,6 +29,8 @@ def start_demo(port: int = 0, config_dir: str | Path | None = None, *, config_ou
             from fleettui.emulator.metrics import LiveFeed
 
             server.on_stop(LiveFeed(server.endpoint_url, fleet, bad=set(bad)).start().stop)
+        if callable(config_dir):
+            config_dir = config_dir(server.endpoint_url)
         if config_out:
             path = Path(config_out)
         else:

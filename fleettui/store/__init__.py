@@ -1,11 +1,15 @@
 """Where plans are recorded and services are locked, behind two small protocols.
 
 * :class:`EventLog`: append-only plan events (see :mod:`fleettui.domain.history`); today a local JSONL file
-  (:class:`~fleettui.store.local.JsonlJournal`).
+  (:class:`~fleettui.store.local.JsonlJournal`), one per endpoint (real AWS: one per machine; an emulator: one
+  per instance).
 * :class:`Lock`: one service at a time; today a tag on the service's listener or launch template
   (:class:`~fleettui.store.taglock.TagLock`).
 
-The context builds them once (:meth:`fleettui.context.Context.store`); the action layer only sees the protocols.
+Scoping: a log is bound once to the :class:`Scope` (account, partition, endpoint, profile, regions) the context
+acts on (:meth:`EventLog.bind`, from STS); every ``plan_created`` it appends records that scope, and
+:meth:`EventLog.unfinished` with a scope returns only the plans of that AWS. The context builds the store once
+(:meth:`fleettui.context.Context.store`); the action layer only sees the protocols.
 """
 from __future__ import annotations
 
@@ -13,17 +17,58 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Protocol
 
-from fleettui.domain.history import PlanRecord, plan_states
+from fleettui.domain.history import EventKind, PlanRecord, Scope, plan_states
+from fleettui.errors import FleetError
+
+__all__ = ["EventLog", "Holder", "Lock", "LockFactory", "LockHeld", "LockLost", "Scope", "Store", "StoreError"]
+
+
+class StoreError(FleetError):
+    """The journal could not be read or written (disk full, read-only, not a file...). ``event`` and ``step`` say
+    which append failed, so the caller can tell the operator truthfully what AWS already did."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, event: str | None = None, step: str | None = None):
+        super().__init__(message)
+        self.event, self.step = event, step
+
+
+class LockHeld(FleetError):
+    """Another operator holds the service's lock (or its tag is not a lock we can read): nothing was done."""
+
+    exit_code = 2
+
+
+class LockLost(FleetError):
+    """A lock we held is no longer ours (taken over, or cleared by hand): stop before the next mutating step."""
+
+    exit_code = 1
 
 
 class EventLog(ABC):
     """Append-only plan events; what a plan's state is comes from the pure fold over them."""
 
-    @abstractmethod
-    def append(self, event: str, plan_id: str, **fields: Any) -> dict[str, Any]: ...
+    scope: Scope | None = None
+    warnings: list[str]
+
+    def bind(self, scope: Scope) -> None:
+        """The AWS this log's new plans act on (recorded in each ``plan_created``)."""
+        self.scope = scope
+
+    def append(self, event: str, plan_id: str, **fields: Any) -> dict[str, Any]:
+        event = str(getattr(event, "value", event))
+        if event == EventKind.PLAN_CREATED and self.scope is not None and "scope" not in fields:
+            fields["scope"] = self.scope.to_dict()
+        return self._append(event, plan_id, fields)
 
     @abstractmethod
-    def events(self) -> Iterator[dict[str, Any]]: ...
+    def _append(self, event: str, plan_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Write one event durably (raise :class:`StoreError` if it could not be)."""
+
+    @abstractmethod
+    def events(self) -> Iterator[dict[str, Any]]:
+        """Every readable event in order; unreadable ones are skipped, each with one line in :attr:`warnings`."""
 
     @property
     @abstractmethod
@@ -35,16 +80,37 @@ class EventLog(ABC):
     def record(self, plan_id: str) -> PlanRecord | None:
         return self.records().get(plan_id)
 
-    def unfinished(self) -> list[PlanRecord]:
-        return [r for r in self.records().values() if r.resumable]
+    def unfinished(self, scope: Scope | None = None) -> list[PlanRecord]:
+        """Resumable plans, oldest first; with ``scope``, only those made against that AWS."""
+        return [r for r in self.records().values()
+                if r.resumable and (scope is None or scope.same_aws(r.scope))]
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a lock, as read: ``token`` is what :meth:`Lock.clear` must still find, ``text`` names the holder
+    (owner, plan, expiry with its date -- or what is wrong with a malformed lock)."""
+
+    token: str
+    plan_id: str | None
+    text: str
 
 
 class Lock(Protocol):
-    async def acquire(self) -> None: ...
+    async def acquire(self) -> None:
+        """Take the lock or raise :class:`LockHeld` (naming the holder); never lets two holders through."""
 
-    async def refresh(self) -> None: ...
+    async def refresh(self) -> None:
+        """Renew it if it is still ours, else raise :class:`LockLost` (naming who has it now)."""
 
-    async def release(self) -> None: ...
+    async def release(self) -> None:
+        """Remove it if it is still ours."""
+
+    async def holder(self) -> Holder | None:
+        """Who holds it now (None: nobody)."""
+
+    async def clear(self, seen: Holder) -> None:
+        """`fleettui unlock`: remove it whoever holds it, only if it is still ``seen`` (else LockHeld)."""
 
 
 # (gateway, service config, owner ARN, plan id) -> Lock

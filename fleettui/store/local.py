@@ -1,47 +1,135 @@
-"""The local journal: one JSON line per plan event, in the platformdirs state dir, flushed and synced."""
+"""The local journal: one JSON line per plan event, in the platformdirs state dir, written in one ``write`` and
+fsync'd.
+
+One file per endpoint: real AWS (no ``endpoint_url``) in ``<state>/journal.jsonl`` (its plans carry their account,
+so two accounts share it without mixing), any other endpoint in ``<state>/endpoints/<endpoint>/journal.jsonl``. An
+emulator (``--demo``, ``demo serve``) starts its instance's directory afresh (:func:`fresh_endpoint_dir`), so demo
+plans never reach the real journal and a new emulator never offers the plans of a dead one.
+
+Robustness: an event always starts on a new line (a line torn by a crash or a full disk cannot swallow the next
+one); a line that is not one of our events is skipped with one warning naming the file and line; every OS error
+becomes a one-line :class:`~fleettui.store.StoreError`.
+"""
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import urlparse
 
-from fleettui.store import EventLog
+from fleettui import paths
+from fleettui.domain.history import unreadable
+from fleettui.store import EventLog, StoreError
+
+EMULATOR_MARK = "emulator-instance"   # in an endpoint dir: made by an emulator, removed with it
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def endpoint_dir(endpoint_url: str | None, state: Path | None = None) -> Path:
+    """Where the files of ``endpoint_url`` live (the state dir itself for real AWS)."""
+    state = state or paths.state_dir()
+    if not endpoint_url:
+        return state
+    u = urlparse(endpoint_url)
+    slug = re.sub(r"[^A-Za-z0-9.]+", "-", f"{u.scheme}-{u.hostname or ''}-{u.port or ''}{u.path}").strip("-.")
+    return state / "endpoints" / (slug[:100] or "endpoint")
+
+
+def journal_path_for(endpoint_url: str | None, state: Path | None = None) -> Path:
+    return endpoint_dir(endpoint_url, state) / "journal.jsonl"
+
+
+def fresh_endpoint_dir(endpoint_url: str) -> Path:
+    """An emulator instance starting on ``endpoint_url`` (a port that was free): its own, empty state directory.
+    What an earlier emulator on that port left is removed; a directory some other endpoint used there (not marked
+    as an emulator's) is kept under another name, never deleted."""
+    d = endpoint_dir(endpoint_url)
+    if d.exists():
+        if (d / EMULATOR_MARK).exists():
+            shutil.rmtree(d, ignore_errors=True)
+        else:
+            d.rename(d.with_name(f"{d.name}.before-emulator-{datetime.now():%Y%m%d-%H%M%S}"))
+    d.mkdir(parents=True, exist_ok=True)
+    (d / EMULATOR_MARK).write_text(f"{endpoint_url} pid {os.getpid()}\n", encoding="utf-8")
+    return d
+
+
+def remove_endpoint_dir(endpoint_url: str) -> None:
+    """The emulator stopped: its state went with it."""
+    d = endpoint_dir(endpoint_url)
+    if (d / EMULATOR_MARK).exists():
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _why(e: OSError) -> str:
+    return e.strerror or str(e)
+
+
 class JsonlJournal(EventLog):
     def __init__(self, path: Path):
         self.path = Path(path)
+        self.warnings: list[str] = []
 
     @property
     def where(self) -> str:
         return str(self.path)
 
-    def append(self, event: str, plan_id: str, **fields: Any) -> dict[str, Any]:
-        record = {"ts": _now(), "event": str(getattr(event, "value", event)), "plan_id": plan_id, **fields}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
-        # one write per line, flushed and synced: a crash loses at most the event being written
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
+    def _append(self, event: str, plan_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        record = {"ts": _now(), "event": event, "plan_id": plan_id, **fields}
+        data = (json.dumps(record, separators=(",", ":"), default=str) + "\n").encode("utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    data = b"\n" + data          # the last line was torn (crash, full disk): never join it
+                view = memoryview(data)
+                while view:                      # one write in practice; a short write continues where it stopped
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            step = fields.get("step")
+            raise StoreError(f"the journal {self.path} could not be written: {_why(e)}", event=event,
+                             step=step if isinstance(step, str) else None) from None
         return record
 
     def events(self) -> Iterator[dict[str, Any]]:
-        if not self.path.exists():
+        self.warnings = []
+        try:
+            fh = open(self.path, "rb")
+        except FileNotFoundError:
             return
-        with open(self.path, encoding="utf-8") as fh:
-            for line in fh:
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line torn by a crash mid-write: the step it began is simply re-run
+        except OSError as e:
+            raise StoreError(f"the journal {self.path} cannot be read: {_why(e)}") from None
+        skipped: list[str] = []
+        with fh:
+            try:
+                for n, raw in enumerate(fh, 1):
+                    line = raw.strip()
+                    if not line:
+                        continue
+                    try:
+                        e = json.loads(line.decode("utf-8", errors="replace"))
+                    except ValueError:
+                        # a line torn by a crash mid-write, or not ours: the step it began is simply re-run
+                        e, why = None, "not JSON (a torn or foreign line)"
+                    else:
+                        why = unreadable(e)
+                    if why:
+                        skipped.append(f"line {n}: {why}")
+                        continue
+                    yield e
+            except OSError as e:
+                raise StoreError(f"the journal {self.path} cannot be read: {_why(e)}") from None
+        shown = skipped[:5] + ([f"and {len(skipped) - 5} more"] if len(skipped) > 5 else [])
+        self.warnings = [f"journal {self.path}: skipped {s}" for s in shown]

@@ -302,8 +302,10 @@ class FleetApp(App[int]):
         journal = self._actions.journal if self._actions is not None else self.ctx.store.journal
         try:
             records, error = list(journal.records().values()), None
-        except (OSError, ValueError, KeyError) as e:
+        except FleetError as e:
             records, error = [], str(e)
+        for w in journal.warnings:
+            self.notify(w, severity="warning", markup=False)
         self.push_screen(AuditScreen(records, journal.where, error))
 
     # ---- actions: intent -> plan (worker) -> confirm -> execute with progress -> refresh
@@ -390,17 +392,20 @@ class FleetApp(App[int]):
         """At start-up: plans left unfinished in the journal (crash, Ctrl-C, network loss)."""
         if self.read_only or self.gateway is None:
             return
-        try:
-            unfinished = self.actions.journal.unfinished()
-        except (OSError, ValueError, KeyError) as e:
-            self.notify(f"cannot read the journal: {e}", severity="warning", markup=False)
-            return
-        if unfinished:
-            self.run_worker(self._resume_flow(unfinished), name="resume", group="action", exit_on_error=False)
+        self.run_worker(self._resume_flow(), name="resume", group="action", exit_on_error=False)
 
-    async def _resume_flow(self, unfinished: list) -> None:
+    async def _resume_flow(self) -> None:
         from fleettui.ui.dialogs.resume import ResumeDialog
 
+        try:
+            unfinished = await self.actions.unfinished()      # only this account + endpoint's plans
+        except FleetError as e:
+            self.notify(f"cannot read the journal: {e}", severity="warning", markup=False)
+            return
+        for w in self.actions.journal.warnings:
+            self.notify(w, severity="warning", markup=False)
+        if not unfinished:
+            return
         choice = await self.push_screen_wait(ResumeDialog(unfinished))
         if choice is None:
             return

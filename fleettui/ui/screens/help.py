@@ -116,7 +116,6 @@ class HelpScreen(ModalScreen[None]):
         app = self.app
         cfg = app.config
         d = cfg.defaults
-        from fleettui import paths
 
         t = Table.grid(padding=(0, 2))
         t.add_column(style=self._c("text-muted"), no_wrap=True)
@@ -137,7 +136,7 @@ class HelpScreen(ModalScreen[None]):
                      "apply)"),
             ("min healthy", f"{d.min_healthy_percent}% of capacity during actions"),
             ("services", ", ".join(f"{s.name} ({', '.join(s.regions)})" for s in cfg.services)),
-            ("journal", str(paths.journal_path())),
+            ("journal", app.ctx.store.journal.where),
         ]
         for k, v in rows:
             t.add_row(k, v if isinstance(v, Text) else Text(str(v)))
