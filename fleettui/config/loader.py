@@ -38,7 +38,7 @@ class Config:
         where = f"{self.path}" if self.path else "the config"
         for r in regions:
             if not _REGION_RE.match(r):
-                raise ConfigError(f"{flag} {r}: not a region name (allowed: a region of {where}: {allowed})")
+                raise ConfigError(f"{flag} {r}: not a region name (allowed: {allowed}, the regions of {where})")
             if r not in self.regions:
                 raise ConfigError(f"{flag} {r}: not in {where} (allowed: {allowed})")
         return replace(self, aws=replace(self.aws, regions=tuple(dict.fromkeys(regions))),
