@@ -54,7 +54,8 @@ def select_hosts(svc: Service, *, ids: list[str] | None = None, drifted: bool = 
     else:
         chosen = [h for h in hosts if (aged and h.age_level == "error")
                   or (drifted and h.drifted and not relaunch_cannot_fix(h))]
-        left_out = [h for h in hosts if drifted and h.drifted and h not in chosen]
+        picked = {h.id for h in chosen}
+        left_out = [h for h in hosts if drifted and h.drifted and h.id not in picked]
     order = lambda h: (-h.age_days, h.id)  # noqa: E731
     return sorted(chosen, key=order), sorted(left_out, key=order)
 
