@@ -71,18 +71,14 @@ def open_context(*, config_path: str | Path | None = None, demo: bool = False, r
         config_path = path
     try:
         config = load_config(config_path)
+        if regions:
+            config = config.limited_to(regions)
     except BaseException:
         if server is not None:
             server.stop()
         raise
-    aws = config.aws
     if profile:
-        aws = replace(aws, profile=profile)
-    if regions:
-        aws = replace(aws, regions=tuple(regions))
-        config = replace(config, services=tuple(
-            replace(s, regions=tuple(r for r in s.regions if r in regions)) for s in config.services))
-    config = replace(config, aws=aws)
+        config = replace(config, aws=replace(config.aws, profile=profile))
     ro = config.defaults.read_only if read_only is None else read_only
     return Context(config=config, read_only=ro, demo=server)
 

@@ -376,8 +376,16 @@ def write_config(demo, endpoint_url: str, path: Path, *, profile: bool = True) -
 
 
 def bake_web_version(demo, version: str = "1.7.0") -> str:
-    """An image and a default launch template version for it, as a CI pipeline would (straight on moto)."""
+    """An image and a default launch template version for it, as a CI pipeline would (straight on moto). The demo
+    already has 1.7.0 baked (the template's default): then that image is returned and nothing changes."""
     ec2 = demo.client("ec2")
+    baked = demo.fleet.images.get(("web", version, "us-east-1"))
+    if baked:
+        default = ec2.describe_launch_templates(LaunchTemplateNames=["web-lt"])["LaunchTemplates"][0]
+        data = ec2.describe_launch_template_versions(LaunchTemplateName="web-lt", Versions=[
+            str(default["DefaultVersionNumber"])])["LaunchTemplateVersions"][0]["LaunchTemplateData"]
+        assert data["ImageId"] == baked, f"web {version} is baked but not the launch template's default"
+        return baked
     builder = ec2.run_instances(ImageId="ami-03cf127a", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     ami = ec2.create_image(InstanceId=builder, Name=f"web-{version}", TagSpecifications=[
         {"ResourceType": "image", "Tags": [{"Key": "Version", "Value": version}]}])["ImageId"]

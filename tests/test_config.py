@@ -44,6 +44,10 @@ warn_age = "36h"
 max_age = "3d"
 min_healthy_percent = 100
 
+[service.tags]
+Owner = "team-web"
+"Cost Center" = "cc-1"
+
 [[service]]
 name = "worker_2"
 selector = {{ Service = "worker" }}
@@ -82,7 +86,8 @@ def test_full_config_round_trips(tmp_path):
             ServiceConfig(name="web", regions=("eu-west-1",), selector=(("Service", "web"), ("Env", "prod")),
                           version_tag="AppVersion", launch_template="web-lt", launch_template_version="3",
                           listener_arn=ARN, generation_tag="gen", target_group_prefix="w-",
-                          required_tags=("Owner",), shift_steps=(5, 50, 100), warn_age_s=36 * 3600,
+                          required_tags=("Owner",), tags=(("Owner", "team-web"), ("Cost Center", "cc-1")),
+                          shift_steps=(5, 50, 100), warn_age_s=36 * 3600,
                           max_age_s=3 * 86400, min_healthy_percent=100),
             ServiceConfig(name="worker_2", regions=("eu-west-1", "us-east-1"), selector=(("Service", "worker"),),
                           target_group_prefix="worker_2-", warn_age_s=10 * 86400, max_age_s=14 * 86400,
@@ -186,6 +191,9 @@ BAD = {
     "listener arn other region": (service(f'regions = ["us-east-1"]\nlistener_arn = "{ARN}"'),
                                   'service[1] "web".listener_arn: listener_arn is in region eu-west-1, '
                                   "service regions are us-east-1"),
+    "tags not a table": (service('tags = "Owner"'), 'service[1] "web".tags: "Owner" is a string (allowed: a table'),
+    "tag value not str": (service("tags = { Owner = 1 }"), 'service[1] "web".tags: tag Owner: 1 is not a string'),
+    "tag key aws:": (service('[service.tags]\n"aws:x" = "y"'), 'service[1] "web".tags: tag "aws:x": the aws: prefix'),
     "steps not increasing": (service("shift_steps = [10, 50, 50, 100]"), "shift_steps: 50 does not increase"),
     "steps out of range": (service("shift_steps = [10, 150]"),
                            'service[1] "web".shift_steps: 150 is out of range (allowed: integers 1-100, increasing, ending at 100)'),

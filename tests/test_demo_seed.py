@@ -145,12 +145,14 @@ def test_images_versions_dates_deprecation_and_deregistration(seeded):
     def days_ago(ts: str) -> float:
         return (now - datetime.fromisoformat(ts.replace("Z", "+00:00"))).total_seconds() / 86400
 
-    for version, age in (("1.4.0", 60), ("1.5.0", 25), ("1.6.0", 2)):
+    for version, age in (("1.4.0", 60), ("1.5.0", 25), ("1.6.0", 2), ("1.7.0", 0.25)):
         img = images[f.images[("web", version, USE1)]]
         assert tags(img)["Version"] == version and img["Name"] == f"web-{version}"
         assert days_ago(img["CreationDate"]) == pytest.approx(age, abs=0.01)
     assert days_ago(images[f.images[("web", "1.4.0", USE1)]]["DeprecationTime"]) == pytest.approx(10, abs=0.01)
     assert "DeprecationTime" not in images[f.images[("web", "1.5.0", USE1)]]
+    w17 = f.images[("web", "1.7.0", USE1)]      # baked, not deployed: no host runs it
+    assert "DeprecationTime" not in images[w17] and w17 not in {i["ImageId"] for i in seeded.instances(USE1).values()}
     hotfix = images[seeded.instances(USE1)[f.drift["image"]]["ImageId"]]
     assert tags(hotfix)["Version"] == "1.5.0" and hotfix["ImageId"] != f.images[("web", "1.5.0", USE1)]
 
@@ -177,8 +179,8 @@ def test_launch_templates(seeded):
     f = seeded.fleet
     sgs = {g["GroupName"]: g["GroupId"] for g in seeded.c("ec2").describe_security_groups()["SecurityGroups"]}
     default, data = _lt_versions(seeded, USE1, "web-lt")
-    assert default == 3 and sorted(data) == [1, 2, 3]
-    for n, version in ((1, "1.4.0"), (2, "1.5.0"), (3, "1.6.0")):
+    assert default == 4 and sorted(data) == [1, 2, 3, 4]     # 1.7.0: baked, the default, not deployed
+    for n, version in ((1, "1.4.0"), (2, "1.5.0"), (3, "1.6.0"), (4, "1.7.0")):
         assert data[n]["ImageId"] == f.images[("web", version, USE1)]
         assert data[n]["InstanceType"] == "m5.large"
         assert data[n]["SecurityGroupIds"] == [sgs["web-sg"]]

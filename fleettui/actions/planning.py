@@ -7,6 +7,7 @@ only through listener weights.
 from __future__ import annotations
 
 import re
+from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from typing import Any
 
@@ -89,16 +90,47 @@ def split_weights(rest: float, shares: dict[str, float]) -> dict[str, int]:
     return out
 
 
-def copied_tags(hosts: list[Instance], cfg: ServiceConfig) -> dict[str, str]:
-    """Tags a replacement carries: the service selector plus the (non-managed) tags its predecessors share."""
-    tags: dict[str, str] = {}
-    if hosts:
-        common = dict(hosts[0].tags)
-        for h in hosts[1:]:
-            common = {k: v for k, v in common.items() if h.tags.get(k) == v}
-        tags.update({k: v for k, v in common.items() if not k.startswith(MANAGED_TAG_PREFIXES) and k != "Name"})
+def _own_tags(host: Instance) -> dict[str, str]:
+    return {k: v for k, v in host.tags.items() if v and k != "Name" and not k.startswith(MANAGED_TAG_PREFIXES)}
+
+
+def most_common_value(hosts: list[Instance], key: str) -> str | None:
+    """The value of tag ``key`` most of ``hosts`` carry (None when none does)."""
+    values = Counter(h.tags.get(key) for h in hosts if h.tags.get(key))
+    return values.most_common(1)[0][0] if values else None
+
+
+def new_host_tags(cfg: ServiceConfig, version: str, peers: list[Instance], replaced: Instance | None = None) -> dict[str, str]:
+    """The tags of a host launched for generation ``version``: the tags most of ``peers`` (its generation, or the
+    live one for a new generation) carry; each required tag with its value on the host it ``replaced``, else the
+    value most peers have; the tags declared in config; the service's selector; the generation tag."""
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for h in peers:
+        for k, v in _own_tags(h).items():
+            counts[k][v] += 1
+    tags = {k: c.most_common(1)[0][0] for k, c in counts.items() if 2 * sum(c.values()) > len(peers)}
+    for key in cfg.required_tags:
+        value = (replaced.tags.get(key) if replaced is not None else None) or most_common_value(peers, key)
+        if value:
+            tags[key] = value
+    tags.update(dict(cfg.tags))
     tags.update(dict(cfg.selector))
+    tags[cfg.generation_tag] = version
     return tags
+
+
+def require_tags(cfg: ServiceConfig, tags: dict[str, str], what: str) -> None:
+    """Refuse (PlanError) to launch ``what`` without one of the service's required tags."""
+    missing = [k for k in cfg.required_tags if not tags.get(k)]
+    if missing:
+        raise PlanError(f"{what} would miss required tag(s) {', '.join(missing)}: no host to copy them from "
+                        f"carries them; declare them in the config ([[service]] {cfg.name!r}: tags = {{ "
+                        + ", ".join(f'{k} = "…"' for k in missing) + " })")
+
+
+def host_name_prefix(service: str, version: str) -> str:
+    """New hosts are named ``<service>-<version, dots as dashes>-<instance id tail>``, as the generation's."""
+    return re.sub(r"[^A-Za-z0-9-]+", "-", f"{service}-{version}").strip("-")
 
 
 def tg_name(cfg: ServiceConfig, version: str) -> str:

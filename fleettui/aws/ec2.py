@@ -1,6 +1,7 @@
 """Typed access to EC2 through the gateway: instances, images, launch templates, tags."""
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fleettui.aws.gateway import Gateway
@@ -59,7 +60,8 @@ class Ec2:
             raise
         return out
 
-    async def launch_template_id(self, template: str) -> str | None:
+    async def launch_template(self, template: str) -> dict[str, Any] | None:
+        """The DescribeLaunchTemplates item of ``template`` (name or id) here, None when it does not exist here."""
         try:
             resp = await self.gw.call("ec2", self.region, "describe_launch_templates", **{template_key(template, True): [template]})
         except AwsError as e:
@@ -67,7 +69,11 @@ class Ec2:
                 return None
             raise
         items = resp.get("LaunchTemplates") or []
-        return items[0]["LaunchTemplateId"] if items else None
+        return items[0] if items else None
+
+    async def launch_template_id(self, template: str) -> str | None:
+        item = await self.launch_template(template)
+        return item["LaunchTemplateId"] if item else None
 
     async def images(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         """image id -> DescribeImages item, deprecated ones included; missing (deregistered) ids are left out."""
@@ -105,3 +111,18 @@ class Ec2:
 
     async def create_tags(self, resource_id: str, tags: dict[str, str]) -> None:
         await self.gw.call("ec2", self.region, "create_tags", Resources=[resource_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+
+async def templates_by_region(gw: Gateway, template: str, regions: list[str] | tuple[str, ...]) -> dict[str, str | None]:
+    """The launch template to use in each region, by name (None where there is none). Launch templates are
+    regional: an id (lt-…) exists in one region only, so it is looked up (in ``regions``) for its name, and the
+    template of that name is used in every region."""
+    regions = list(dict.fromkeys(regions))
+    name = template
+    if template.startswith("lt-"):
+        found = await asyncio.gather(*(Ec2(gw, r).launch_template(template) for r in regions))
+        name = next((item["LaunchTemplateName"] for item in found if item), None)
+        if name is None:
+            return {r: None for r in regions}
+    found = await asyncio.gather(*(Ec2(gw, r).launch_template(name) for r in regions))
+    return {r: name if item else None for r, item in zip(regions, found)}

@@ -160,6 +160,13 @@ async def _fetch_service(gw: Gateway, svc: ServiceConfig, regions: RegionErrors)
     if svc.listener_arn:
         jobs.append(regions.guard(region_of(svc.listener_arn), _listeners(gw, raw)))
     await gather(*jobs)
+    if svc.launch_template and svc.launch_template.startswith("lt-"):
+        # an id names a template in one region: elsewhere the template of the same name is the service's
+        name = next((v.get("LaunchTemplateName") for vs in raw.lt_versions.values() for v in vs), None)
+        missing = [r for r in svc.regions if not raw.lt_versions.get(r)]
+        if name and missing:
+            found = await gather(*(Ec2(gw, r).launch_template_versions(name) for r in missing))
+            raw.lt_versions.update(zip(missing, found))
     return raw
 
 

@@ -57,6 +57,7 @@ _REGIONS = 'a non-empty array of region names, e.g. ["eu-west-1", "us-east-1"]'
 _NAME = 'lowercase letters, digits, "-" and "_", starting with a letter or digit'
 _SELECTOR = 'a non-empty table of tag = "value", e.g. { Service = "web" }'
 _STEPS = "integers 1-100, increasing, ending at 100"
+_TAGS = 'a table of tag = "value", e.g. { Owner = "team-web", CostCenter = "cc-1042" }; keys not starting with "aws:"'
 
 
 def _str(v: Any) -> str:
@@ -171,6 +172,19 @@ def _selector(v: Any) -> tuple[tuple[str, str], ...]:
             raise _Invalid("empty tag key", _SELECTOR)
         if not isinstance(x, str):
             raise _Invalid(f"tag {_key(k)}: {_show(x)} is not a string", _SELECTOR)
+    return tuple(v.items())
+
+
+def _tags(v: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(v, dict):
+        raise _wrong_type(v, _TAGS)
+    for k, x in v.items():
+        if not k.strip():
+            raise _Invalid("empty tag key", _TAGS)
+        if k.lower().startswith("aws:"):
+            raise _Invalid(f"tag {_key(k)}: the aws: prefix is reserved by AWS", _TAGS)
+        if not isinstance(x, str):
+            raise _Invalid(f"tag {_key(k)}: {_show(x)} is not a string", _TAGS)
     return tuple(v.items())
 
 

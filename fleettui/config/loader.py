@@ -4,14 +4,14 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from fleettui import paths
 from fleettui.config import aws, defaults, service
 from fleettui.config.aws import AwsConfig
-from fleettui.config.checks import _Reader
+from fleettui.config.checks import _REGION_RE, _Reader
 from fleettui.config.defaults import Defaults
 from fleettui.config.service import ServiceConfig
 from fleettui.errors import ConfigError
@@ -30,6 +30,20 @@ class Config:
         for s in self.services:
             seen.update(dict.fromkeys(s.regions))
         return tuple(seen)
+
+    def limited_to(self, regions: list[str] | tuple[str, ...], flag: str = "--region") -> "Config":
+        """This config with only ``regions`` (from the command line: a ConfigError for a region that is not a
+        region name or not in the config, before any request)."""
+        allowed = ", ".join(self.regions) or "none configured"
+        where = f"{self.path}" if self.path else "the config"
+        for r in regions:
+            if not _REGION_RE.match(r):
+                raise ConfigError(f"{flag} {r}: not a region name (allowed: {allowed}, the regions of {where})")
+            if r not in self.regions:
+                raise ConfigError(f"{flag} {r}: not in {where} (allowed: {allowed})")
+        return replace(self, aws=replace(self.aws, regions=tuple(dict.fromkeys(regions))),
+                       services=tuple(replace(s, regions=tuple(r for r in s.regions if r in regions))
+                                      for s in self.services))
 
     def service(self, name: str) -> ServiceConfig:
         for s in self.services:

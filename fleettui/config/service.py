@@ -8,7 +8,7 @@ from typing import Any
 from fleettui.config.aws import AwsConfig
 from fleettui.config.checks import (_NAME, _REGIONS, _SELECTOR, Spec, _duration, _Invalid, _latency_stat, _listener_arn, _lt_version,
                                     _name, _percent, _Reader, _regions, _selector, _shift_steps, _show, _str,
-                                    _str_list, _wrong_type)
+                                    _str_list, _tags, _wrong_type)
 from fleettui.config.defaults import Defaults
 
 
@@ -25,6 +25,7 @@ class ServiceConfig:
     target_group_prefix: str | None = None          # name prefix for target groups created per generation
     required_tags: tuple[str, ...] = ()
     instance_roles: tuple[str, ...] | None = None  # IAM roles of the launch template's instance profile (policy)
+    tags: tuple[tuple[str, str], ...] = ()          # tags every new host is launched with
     shift_steps: tuple[int, ...] = (10, 50, 100)
     warn_age_s: float = 14 * 86400
     max_age_s: float = 30 * 86400
@@ -40,7 +41,7 @@ class ServiceConfig:
 SPEC: Spec = {
     "name": _name, "regions": _regions, "selector": _selector, "version_tag": _str, "launch_template": _str,
     "launch_template_version": _lt_version, "listener_arn": _listener_arn, "generation_tag": _str,
-    "target_group_prefix": _str, "required_tags": _str_list, "instance_roles": _str_list, "shift_steps": _shift_steps,
+    "target_group_prefix": _str, "required_tags": _str_list, "tags": _tags, "instance_roles": _str_list, "shift_steps": _shift_steps,
     "warn_age": _duration, "max_age": _duration, "min_healthy_percent": _percent, "alarms": _str_list,
     "latency_stat": _latency_stat}
 

@@ -34,6 +34,15 @@ async def launch(ctx: StepContext) -> dict[str, Any]:
     return await _trim_launch(ctx)
 
 
+async def _name_hosts(ctx: StepContext, hosts: list[dict[str, Any]]) -> None:
+    """Name each launched host ``<name>-<id tail>`` like the rest of its generation (the id is known only now)."""
+    prefix = ctx.params.get("name") or ctx.plan.service
+    for inst in hosts:
+        name = f"{prefix}-{inst['InstanceId'][-4:]}"
+        if {t["Key"]: t["Value"] for t in inst.get("Tags") or ()}.get("Name") != name:
+            await ctx.ec2.create_tags(inst["InstanceId"], {"Name": name})
+
+
 async def _trim_launch(ctx: StepContext) -> dict[str, Any]:
     """Reconcile to exactly ``count``: a RunInstances retried by botocore after its response was lost is
     deduplicated by ClientToken on AWS, but not by every emulator; surplus hosts this step just launched
@@ -44,6 +53,7 @@ async def _trim_launch(ctx: StepContext) -> dict[str, Any]:
     surplus = [i["InstanceId"] for i in mine[count:]]
     if surplus:
         await ctx.ec2.terminate(surplus)
+    await _name_hosts(ctx, mine[:count])
     kept = [i["InstanceId"] for i in mine[:count]]
     return {"instances": kept, **({"surplus_terminated": surplus} if surplus else {})}
 

@@ -3,15 +3,21 @@ template version, wait healthy, add it to the listener at weight 0."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
-from fleettui.actions.planning import PlanError, copied_tags, current_weights, service_of, stamp, step, tg_name
+from fleettui.actions.planning import (
+    PlanError, current_weights, host_name_prefix, new_host_tags, require_tags, service_of, stamp, step, tg_name,
+)
 from fleettui.actions.verbs.base import Intent, Verb
-from fleettui.aws.ec2 import Ec2
+from fleettui.aws.ec2 import Ec2, templates_by_region
 from fleettui.config import ServiceConfig
+from fleettui.domain.history import PlanRecord, PlanStatus
 from fleettui.domain.plan import Plan, Step, new_plan_id
 from fleettui.domain.model import Snapshot
 from fleettui.errors import AwsError
+from fleettui.format import format_age
 
 
 @dataclass(frozen=True)
@@ -32,9 +38,40 @@ class LaunchTarget:
     count: int
     template_target_group: str | None    # an existing TG to copy port/protocol/VPC/health check from
     subnets: tuple[str, ...] = ()
+    launch_template: str | None = None   # the template (by name) in ``region`` (default: the configured one)
 
 
-def plan_launch(snapshot: Snapshot, cfg: ServiceConfig, target: LaunchTarget, reason: str = "") -> Plan:
+RECENT_S = 7 * 86400     # a decommission this recent is recalled when launching the same version again
+
+
+def decommissioned(records: Iterable[PlanRecord], service: str, version: str, now: datetime | None = None,
+                   within_s: float = RECENT_S) -> str | None:
+    """One sentence when the journal holds a decommission of ``service`` ``version`` started within ``within_s``
+    (the newest): launching that version again is then most likely a mistake (e.g. the launch template's default
+    still names the bad version). None otherwise. For the TUI's launch dialog and the launch plan's warnings."""
+    now = now or datetime.now(timezone.utc)
+    newest: PlanRecord | None = None
+    for rec in records:
+        p = rec.plan
+        if p.verb != "decommission" or p.service != service or p.generation != version:
+            continue
+        try:
+            created = datetime.fromisoformat(rec.created.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if (now - created).total_seconds() <= within_s and (newest is None or rec.created >= newest.created):
+            newest = rec
+    if newest is None:
+        return None
+    ago = format_age(max(0.0, (now - datetime.fromisoformat(newest.created.replace("Z", "+00:00"))).total_seconds()) / 86400)
+    done = "was decommissioned" if newest.status == PlanStatus.SUCCEEDED else f"has a {newest.status} decommission"
+    why = f": {newest.reason}" if newest.reason else ""
+    return f"{service} {version} {done} {ago} ago (plan {newest.plan.id} by {newest.who}{why})"
+
+
+def plan_launch(snapshot: Snapshot, cfg: ServiceConfig, target: LaunchTarget, reason: str = "",
+                history: str | None = None) -> Plan:
+    """``history``: what the journal says about this version (:func:`decommissioned`), shown as a warning."""
     svc = service_of(snapshot, cfg)
     if svc.generation(target.version) is not None:
         raise PlanError(f"{svc.name} already runs generation {target.version}; replace hosts or shift weights")
@@ -44,6 +81,7 @@ def plan_launch(snapshot: Snapshot, cfg: ServiceConfig, target: LaunchTarget, re
         raise PlanError(f"{svc.name} is managed by Auto Scaling: point the group at the new launch template "
                         "version and replace hosts (fleettui replace --all) instead")
     region = target.region
+    template = target.launch_template or cfg.launch_template
     steps: list[Step] = []
     n = 0
     name = tg_name(cfg, target.version)
@@ -56,13 +94,15 @@ def plan_launch(snapshot: Snapshot, cfg: ServiceConfig, target: LaunchTarget, re
                           tags={"fleettui:service": svc.name, cfg.generation_tag: target.version}))
     n += 1
     launch_id = f"s{n}"
-    tags = copied_tags(list(svc.live.instances if svc.live else svc.instances), cfg)
+    peers = list(svc.live.instances if svc.live else svc.instances)
+    tags = new_host_tags(cfg, target.version, peers)
+    require_tags(cfg, tags, f"launching {svc.name} {target.version}")
     steps.append(step(n, "launch", region,
-                      f"launch {target.count} × {cfg.launch_template} v{target.launch_template_version} "
+                      f"launch {target.count} × {template} v{target.launch_template_version} "
                       f"({target.image_id})",
-                      count=target.count, launch_template=cfg.launch_template,
+                      count=target.count, launch_template=template,
                       version=target.launch_template_version, subnets=list(target.subnets), tags=tags,
-                      name=f"{svc.name}-{target.version}"))
+                      name=host_name_prefix(svc.name, target.version)))
     n += 1
     steps.append(step(n, "wait_running", region, "wait until they are running", launch_step=launch_id))
     if cfg.listener_arn:
@@ -80,8 +120,9 @@ def plan_launch(snapshot: Snapshot, cfg: ServiceConfig, target: LaunchTarget, re
     return Plan(
         id=new_plan_id(), verb="launch", service=svc.name,
         summary=f"launch generation {target.version} of {svc.name}: {target.count} host(s) from "
-                f"{cfg.launch_template} v{target.launch_template_version}, no traffic yet",
+                f"{template} v{target.launch_template_version}, no traffic yet",
         steps=tuple(steps), weights_before=weights, weights_after=after, created_at=stamp(),
+        warnings=(history,) if history else (), generation=target.version,
     )
 
 
@@ -103,7 +144,9 @@ class LaunchVerb(Verb):
 
     async def plan(self, actions, intent: Launch, snapshot: Snapshot) -> Plan:
         cfg = actions.config.service(intent.service)
-        return plan_launch(snapshot, cfg, await resolve_target(actions.gw, snapshot, cfg, intent))
+        target = await resolve_target(actions.gw, snapshot, cfg, intent)
+        history = decommissioned(actions.journal.records().values(), cfg.name, target.version)
+        return plan_launch(snapshot, cfg, target, history=history)
 
 
 async def resolve_target(gw, snap: Snapshot, cfg: ServiceConfig, intent: Launch) -> LaunchTarget:
@@ -118,17 +161,18 @@ async def resolve_target(gw, snap: Snapshot, cfg: ServiceConfig, intent: Launch)
     if intent.count is not None and intent.count < 1:
         raise PlanError(f"--count must be at least 1 (got {intent.count})")
     want = str(intent.lt_version) if intent.lt_version is not None else cfg.launch_template_version
+    template = (await templates_by_region(gw, cfg.launch_template, [region, *cfg.regions]))[region]
+    if template is None:
+        raise PlanError(f"launch template {cfg.launch_template} not found in {region}")
     ec2 = Ec2(gw, region)
     try:
-        versions = await ec2.launch_template_versions(cfg.launch_template, [want])
+        versions = await ec2.launch_template_versions(template, [want])
     except AwsError as e:
         if "VersionNotFound" in e.code:
-            raise PlanError(f"{cfg.launch_template} has no version {want} in {region}") from None
+            raise PlanError(f"{template} has no version {want} in {region}") from None
         raise
     if not versions:
-        if not await ec2.launch_template_id(cfg.launch_template):
-            raise PlanError(f"launch template {cfg.launch_template} not found in {region}")
-        raise PlanError(f"{cfg.launch_template} has no version {want} in {region}")
+        raise PlanError(f"{template} has no version {want} in {region}")
     ltv = versions[0]
     image_id = (ltv.get("LaunchTemplateData") or {}).get("ImageId")
     if not image_id:
@@ -144,7 +188,7 @@ async def resolve_target(gw, snap: Snapshot, cfg: ServiceConfig, intent: Launch)
     return LaunchTarget(
         version=version, image_id=image_id, launch_template_version=int(ltv["VersionNumber"]), region=region,
         count=intent.count if intent.count is not None else (live.total if live else 1),
-        template_target_group=template_tg,
+        template_target_group=template_tg, launch_template=template,
         subnets=tuple(sorted({i.subnet_id for i in (live.instances if live else ()) if i.subnet_id
                               and i.region == region})),
     )

@@ -8,7 +8,9 @@ Shape (account 123456789012; randomness only in resource ids; every age relative
 web       us-east-1   ALB web-alb, listener 0/90/10 over TGs web-1-4-0 / web-1-5-0 / web-1-6-0.
                       1.4.0 x15 aged 40-45 d, image deprecated 10 d ago (rollback target);
                       1.5.0 x15 aged 8-24 d (live) with one drift of each kind: instance type,
-                      extra security group, image, missing Owner tag; 1.6.0 x3 aged ~1 d (canary).
+                      extra security group, image, missing Owner tag; 1.6.0 x3 aged ~1 d (canary);
+                      1.7.0 baked, not deployed: image (6 h old) + launch template version 4, the
+                      template's default (``L`` / ``fleettui launch web`` launch it).
 api       eu-west-1   ALB api-alb, listener 0/100 over TGs api-2-2-0 (x8, ~20 d) / api-2-3-0 (x8, 3-10 d);
                       one 2.3.0 host has instance profile debug-role instead of api-role.
 worker    both        ASG worker-use1 and worker-euw1, 8 each, no listener; half of each past max_age.
@@ -76,7 +78,8 @@ def seed_demo_fleet(endpoint_url: str, now: datetime | None = None) -> DemoFleet
     w15 = s.image(use1, "web", "1.5.0", 25)
     w16 = s.image(use1, "web", "1.6.0", 2)
     w15b = s.image(use1, "web", "1.5.0", 20, name="web-1.5.0-hotfix")   # same version, an image the LT never had
-    s.launch_template(use1, "web-lt", [w14, w15, w16], "m5.large", [web_sg], "web-role", default=3)
+    w17 = s.image(use1, "web", "1.7.0", 0.25)                           # baked by CI, not deployed yet
+    s.launch_template(use1, "web-lt", [w14, w15, w16, w17], "m5.large", [web_sg], "web-role", default=4)
     web = dict(lt="web-lt", profile="web-role")
     g14 = s.run(use1, "web", "1.4.0", 15, [40, 41, 42, 43, 44, 45], lt_version=1, image=w14, **web)
     s.run(use1, "web", "1.5.0", 11, [8, 10, 12, 13, 16, 18, 20, 22, 24], lt_version=2, image=w15, **web)
