@@ -9,7 +9,9 @@ from rich.text import Text
 
 from fleettui.cli.common import err, out, with_actions
 from fleettui.cli.verbs import confirm, progress_run, render_plan, report
+from fleettui.domain.history import EventKind, plan_states
 from fleettui.errors import ConfigError
+from fleettui.format import printable
 
 
 def add_parsers(add) -> None:
@@ -43,11 +45,11 @@ def cmd_resume(args) -> int:
             rec = records[-1]
         if args.abandon:
             await actions.abandon(rec)
-            out.print(f"plan {rec.plan.id} marked abandoned")
+            out.print(Text(f"plan {printable(rec.plan.id)} marked abandoned"), crop=False)
             return 0
         render_plan(rec.plan)
-        out.print(f"  started by {rec.who}; done: {', '.join(sorted(rec.done)) or 'nothing'}; "
-                  f"to do: {', '.join(rec.remaining)}")
+        out.print(Text(f"  started by {printable(rec.who)}; done: {printable(', '.join(sorted(rec.done))) or 'nothing'}; "
+                       f"to do: {printable(', '.join(rec.remaining))}"), crop=False)
         if not confirm(rec.plan, args.yes):
             err.print("cancelled: nothing was changed")
             return 1
@@ -70,9 +72,7 @@ def cmd_audit(args) -> int:
             json.dump(events, sys.stdout, indent=2)
             print()
             return 0
-        for e in events:
-            extra = e.get("error") or e.get("status") or e.get("step") or e.get("reason") or ""
-            out.print(f"{e['ts']}  {e['event']:<15} {extra}")
+        render_plan_history(args.plan_id, events)
         return 0
     records = list(journal.records().values())[-args.limit:]
     if args.json:
@@ -82,14 +82,70 @@ def cmd_audit(args) -> int:
         print()
         return 0
     if not records:
-        out.print(f"the journal is empty ({journal.where})")
+        out.print(Text(f"the journal is empty ({printable(journal.where)})"), crop=False)
         return 0
-    t = Table(title=f"journal {journal.where}", title_justify="left", show_edge=False)
-    for col in ("when", "plan", "who", "status", "what", "reason"):
-        t.add_column(col)
     styles = {"succeeded": "green", "failed": "red", "running": "yellow", "abandoned": "dim"}
+    if out.width < 120:      # a narrow terminal: one block per plan, the plan id first and whole
+        out.print(Text(f"journal {printable(journal.where)}"), crop=False)
+        for r in records:
+            out.print(Text.assemble((printable(r.plan.id), "cyan"), "  ",
+                                    (printable(r.status), styles.get(r.status, "")),
+                                    f"  {r.created[:19].replace('T', ' ')}  {printable(r.who.rsplit('/', 1)[-1])}"),
+                      crop=False)
+            out.print(Text(f"  {printable(r.plan.summary)}" + (f"\n  reason: {printable(r.reason)}" if r.reason
+                                                                 else "")))
+        return 0
+    t = Table(title=Text(f"journal {printable(journal.where)}"), title_justify="left", show_edge=False)
+    t.add_column("when", no_wrap=True)
+    t.add_column("plan", no_wrap=True, min_width=max(len(printable(r.plan.id)) for r in records))
+    for col in ("who", "status", "what", "reason"):
+        t.add_column(col, overflow="fold")
     for r in records:
-        t.add_row(r.created[:19].replace("T", " "), r.plan.id, r.who.rsplit("/", 1)[-1],
-                  Text(r.status, style=styles.get(r.status, "")), r.plan.summary, r.reason)
-    out.print(t)
+        t.add_row(r.created[:19].replace("T", " "), printable(r.plan.id), printable(r.who.rsplit("/", 1)[-1]),
+                  Text(printable(r.status), style=styles.get(r.status, "")), printable(r.plan.summary),
+                  printable(r.reason))
+    out.print(t, crop=False)
     return 0
+
+
+# what a step's journaled detail calls the instances it touched
+_TOUCHED = ("instances", "terminated", "surplus_terminated")
+
+
+def render_plan_history(plan_id: str, events: list[dict]) -> None:
+    """`audit PLAN_ID`: the plan as the journal holds it (who, why, how it ended), each step's text, region, outcome
+    and the instance ids it touched, then every event."""
+    rec = plan_states(events).get(plan_id)
+    if rec is not None:
+        p = rec.plan
+        out.print(Text.assemble(("plan ", "bold"), (printable(p.id), "cyan"), f"  {printable(p.summary)}  ",
+                                (printable(rec.status), "bold")), crop=False)
+        out.print(Text(f"  created {rec.created[:19].replace('T', ' ')} by {printable(rec.who)}; "
+                       f"reason: {printable(rec.reason) or '—'}"), crop=False)
+        details: dict[str, dict] = {}
+        for e in events:
+            if e.get("event") == EventKind.STEP_SUCCEEDED and isinstance(e.get("detail"), dict):
+                details[e.get("step")] = e["detail"]
+        t = Table(show_edge=False, pad_edge=False, box=None)
+        t.add_column("step", no_wrap=True)
+        t.add_column("region", no_wrap=True, min_width=max((len(printable(s.region)) for s in p.steps), default=0))
+        t.add_column("outcome", no_wrap=True)
+        t.add_column("what", overflow="fold")
+        t.add_column("instances touched", overflow="fold")
+        for st in p.steps:
+            outcome = ("done" if st.id in rec.done else "failed" if st.id in rec.failed else "not run")
+            what = Text(printable(st.description))
+            if st.id in rec.failed:
+                what.append(f"\n{printable(rec.failed[st.id])}", style="red")
+            detail = details.get(st.id, {})
+            touched = [f"{key.replace('_', ' ')}: {' '.join(printable(i) for i in detail[key])}"
+                       for key in _TOUCHED if isinstance(detail.get(key), list) and detail[key]]
+            t.add_row(printable(st.id), printable(st.region),
+                      Text(outcome, style={"done": "green", "failed": "red"}.get(outcome, "dim")), what,
+                      "\n".join(touched) or "—")
+        out.print(t, crop=False)
+        out.print(Text("events", style="bold"))
+    for e in events:
+        extra = e.get("error") or e.get("status") or e.get("reason") or e.get("message") or ""
+        out.print(Text(f"  {printable(e.get('ts', ''))}  {printable(e.get('event', '')):<15} "
+                       f"{printable(e.get('step') or ''):<4} {printable(extra)}".rstrip()), crop=False)

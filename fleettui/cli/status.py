@@ -5,9 +5,7 @@ import asyncio
 import json
 import sys
 
-from rich.console import Console
-
-from fleettui.cli.common import err, open_context
+from fleettui.cli.common import err, open_context, out
 
 
 def add_parsers(add) -> None:
@@ -39,5 +37,5 @@ def cmd_status(args) -> int:
         json.dump(snapshot_to_dict(snap), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        render_snapshot(snap, Console(highlight=False))
+        render_snapshot(snap, out)
     return 0
