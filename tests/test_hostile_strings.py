@@ -16,9 +16,6 @@ import io
 import json
 import re
 
-import pytest
-from rich.text import Text
-
 from faults import instances, journal_events, listener_weights
 from fleettui.cli import main
 from fleettui.cli.common import CliConsole
@@ -92,10 +89,9 @@ def test_cli_hostile_reason_in_audit_and_audit_id(demo, capsys, isolated_home):
     assert json.loads(capsys.readouterr().out)[0]["reason"] == REASON
 
 
-def test_cli_renderers_on_a_terminal_emit_no_markup_link_or_control(demo):
+def test_cli_renderers_on_a_terminal_emit_no_markup_link_or_control():
     """On a terminal Rich writes styles; data must still not become a style, a hyperlink or a control sequence."""
-    from fleettui.actions.executor import Outcome
-    from fleettui.cli.verbs import render_plan, report
+    from fleettui.cli.verbs import render_plan
     from fleettui.domain.plan import Plan, Step
 
     step = Step("s1", "set_weights", "us-east-1", f"set weights: {HOSTILE} 10→0%\x1b[2J")
@@ -124,6 +120,13 @@ def test_cli_failure_report_escapes_the_aws_error(monkeypatch):
     text = console.file.getvalue()
     assert_plain(text)
     assert "AccessDenied: [/] \\x1b[31mno\\x07" in text
+
+
+def test_cli_error_line_escapes_what_the_operator_typed(capsys):
+    assert main(["audit", "p-\x1b[2J\x07[/]"]) == 2
+    err = capsys.readouterr().err
+    assert_plain(err)
+    assert "no plan p-\\x1b[2J\\x07[/] in the journal" in err and len(err.splitlines()) == 1
 
 
 # ------------------------------------------------------------------------------------------------ output for scripts
