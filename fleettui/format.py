@@ -1,4 +1,4 @@
-"""Presentation helpers shared by the report and the TUI."""
+"""Presentation helpers shared by the CLI and the TUI."""
 from __future__ import annotations
 
 
@@ -26,3 +26,16 @@ def format_weight(percent: float | None) -> str:
     if percent > 99.9:
         return ">99.9%"
     return f"{percent:.1f}%"
+
+
+# C0 controls, DEL, C1 controls and the bidirectional overrides/isolates: shown as escapes, never sent to a terminal
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_ESCAPES.update({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"})
+_ESCAPES.update({c: f"\\u{c:04x}" for c in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+
+
+def printable(value: object) -> str:
+    """A string from AWS or the operator made safe to show: control characters escaped (ESC -> ``\\x1b``), so
+    no terminal control sequence gets through. Markup is a separate matter: render the result as plain text
+    (rich ``Text``, textual ``Content``, ``markup=False``), never as markup."""
+    return str(value).translate(_ESCAPES)

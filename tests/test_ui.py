@@ -674,13 +674,13 @@ def test_decommission_needs_the_typed_phrase(demo, demo_ctx):
                                 and r.gen.version == "1.4.0")          # any host of the generation selects it
             await pilot.press("ctrl+d")
             dialog = await screen_with_id(app, pilot, "confirm")
-            assert dialog.plan.confirm_phrase == "1.4.0"
+            assert dialog.plan.confirm_phrase == "web 1.4.0"
             run_button = dialog.query_one("#run", Button)
             assert run_button.disabled
             dialog.query_one("#reason", Input).focus()
             await pilot.press(*"cleanup after rollout", "enter")    # enter in the reason moves to the phrase
             assert dialog.focused is dialog.query_one("#phrase", Input)
-            await pilot.press(*"1.4")
+            await pilot.press(*"web 1.4")
             await pilot.pause()
             assert run_button.disabled
             await pilot.press(*".0")

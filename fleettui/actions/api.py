@@ -18,6 +18,7 @@ from fleettui.domain.history import EventKind, PlanRecord, PlanStatus, Scope
 from fleettui.domain.model import Snapshot
 from fleettui.domain.plan import Plan
 from fleettui.errors import AwsError, ConfigError, FleetError
+from fleettui.format import printable
 from fleettui.store import EventLog, LockFactory, LockLost, StoreError
 from fleettui.store.local import JsonlJournal, journal_path_for
 from fleettui.store.taglock import TagLock
@@ -260,5 +261,5 @@ class Actions:
 def describe_event(e: StepEvent) -> str:
     n = len(e.plan.steps)
     mark = {"started": "…", "succeeded": "✓", "failed": "✗", "skipped": "↷"}[e.state]
-    text = f"{mark} [{e.index + 1}/{n}] {e.step.description}"
-    return text + (f": {e.error}" if e.error else "")
+    text = f"{mark} [{e.index + 1}/{n}] {printable(e.step.description)}"
+    return text + (f": {printable(e.error)}" if e.error else "")

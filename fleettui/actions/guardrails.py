@@ -27,10 +27,19 @@ def refusal(plan: Plan, snapshot: Snapshot, cfg: ServiceConfig, *, read_only: bo
 
 
 def check(plan: Plan, snapshot: Snapshot, cfg: ServiceConfig, *, read_only: bool) -> Plan:
-    """The plan with ``refusal`` set when a guardrail refuses it, and the typed phrase it requires."""
+    """The plan with ``refusal`` set when a guardrail refuses it, and the typed phrase it requires: when healthy
+    capacity drops, the service and the generation that is short of hosts ("web 1.6.0": the plan's own
+    generation, else the one that takes traffic with the fewest healthy hosts per share of it)."""
     reason = refusal(plan, snapshot, cfg, read_only=read_only)
     phrase = plan.confirm_phrase
     if phrase is None and plan.capacity_min < 100:
-        svc = snapshot.service(plan.service)
-        phrase = str(round((svc and sum(g.healthy for g in svc.generations) or 0) * plan.capacity_min / 100))
+        phrase = " ".join(filter(None, (plan.service, plan.generation or _shortest(plan, snapshot))))
     return replace(plan, refusal=reason, confirm_phrase=phrase)
+
+
+def _shortest(plan: Plan, snapshot: Snapshot) -> str | None:
+    """The generation that takes traffic after the plan with the fewest healthy hosts per percent of it."""
+    svc = snapshot.service(plan.service)
+    gens = [(svc.generation(v), w) for v, w in plan.weights_after.items() if w] if svc else []
+    gens = [(g, w) for g, w in gens if g is not None]
+    return min(gens, key=lambda gw: gw[0].healthy / gw[1])[0].version if gens else None

@@ -11,6 +11,7 @@ import sys
 
 from fleettui.cli.common import GLOBAL_DEFAULTS, Parser, err, global_flags, open_context
 from fleettui.errors import FleetError
+from fleettui.format import printable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parse(argv)
         return args.handler(args)
     except FleetError as e:
-        err.print(f"fleettui: {e}", markup=False, soft_wrap=True)
+        err.print(f"fleettui: {printable(e)}", soft_wrap=True)   # it may quote the operator's input
         return e.exit_code
     except KeyboardInterrupt:
         err.print("fleettui: interrupted")
@@ -66,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as e:  # noqa: BLE001 - a bug: one line for the operator, the traceback to the log
         log = _log_traceback()
-        err.print(f"fleettui: internal error: {e.__class__.__name__}: {e} (traceback in {log})",
-                  markup=False, soft_wrap=True)
+        err.print(f"fleettui: internal error: {e.__class__.__name__}: {printable(e)} (traceback in {log})",
+                  soft_wrap=True)
         return 1
 
 

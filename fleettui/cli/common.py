@@ -5,12 +5,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
 from fleettui.errors import FleetError
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+
+class CliConsole(Console):
+    """The CLI's console. Strings are never markup (everything printed carries data from AWS or the operator: build
+    styled output with ``rich.text.Text``). When the output is not a terminal (a pipe, a file, CI) there is no
+    width to fit: rows are printed whole, never cut with an ellipsis nor wrapped inside a cell, whatever
+    $COLUMNS says, so ids can be copied from them."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(highlight=False, markup=False, emoji=False, **kwargs)
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        return size if self.is_terminal else ConsoleDimensions(10_000, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)
+
+
+out = CliConsole()
+err = CliConsole(stderr=True)
 
 GLOBAL_DEFAULTS = {"config": None, "demo": False, "read_only": None, "profile": None, "regions": None}
 

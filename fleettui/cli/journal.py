@@ -13,7 +13,9 @@ from rich.text import Text
 
 from fleettui.cli.common import err, open_context, out, with_actions
 from fleettui.cli.verbs import confirm, progress_run, render_plan, report
+from fleettui.domain.history import EventKind, plan_states
 from fleettui.errors import ConfigError
+from fleettui.format import printable
 
 
 def add_parsers(add) -> None:
@@ -42,15 +44,17 @@ def cmd_resume(args) -> int:
             return 0
         if args.abandon:
             left = await actions.abandon(rec)
-            out.print(f"plan {rec.plan.id} marked abandoned; its lock on {rec.plan.service} released", markup=False)
+            out.print(Text(f"plan {printable(rec.plan.id)} marked abandoned; its lock on {printable(rec.plan.service)} "
+                           "released"), crop=False)
             if not left:
-                out.print("it left nothing behind in AWS", markup=False)
+                out.print(Text("it left nothing behind in AWS"))
             for what, command in left:
-                out.print(f"left behind: {what}\n  clean up: {command}", markup=False, soft_wrap=True)
+                out.print(Text(f"left behind: {printable(what)}\n  clean up: {printable(command)}"), crop=False,
+                          soft_wrap=True)
             return 0
         render_plan(rec.plan)
-        out.print(f"  started by {rec.who}; done: {', '.join(sorted(rec.done)) or 'nothing'}; "
-                  f"to do: {', '.join(rec.remaining)}")
+        out.print(Text(f"  started by {printable(rec.who)}; done: {printable(', '.join(sorted(rec.done))) or 'nothing'}; "
+                       f"to do: {printable(', '.join(rec.remaining))}"), crop=False)
         if not confirm(rec.plan, args.yes):
             err.print("cancelled: nothing was changed")
             return 1
@@ -96,9 +100,7 @@ def _audit(args, journal) -> int:
             json.dump(events, sys.stdout, indent=2)
             print()
             return 0
-        for e in events:
-            extra = e.get("error") or e.get("status") or e.get("step") or e.get("reason") or ""
-            out.print(f"{e.get('ts', '?')}  {e['event']:<15} {extra}")
+        render_plan_history(args.plan_id, events)
         return 0
     records = list(journal.records().values())[-args.limit:]
     if args.json:
@@ -109,15 +111,72 @@ def _audit(args, journal) -> int:
         print()
         return 0
     if not records:
-        out.print(f"the journal is empty ({journal.where})")
+        out.print(Text(f"the journal is empty ({printable(journal.where)})"), crop=False)
         return 0
-    t = Table(title=f"journal {journal.where}", title_justify="left", show_edge=False)
-    for col in ("when", "plan", "account", "who", "status", "what", "reason"):
-        t.add_column(col)
     styles = {"succeeded": "green", "failed": "red", "running": "yellow", "abandoned": "dim", "refused": "dim"}
+    if out.width < 120:      # a narrow terminal: one block per plan, the plan id first and whole
+        out.print(Text(f"journal {printable(journal.where)}"), crop=False)
+        for r in records:
+            out.print(Text.assemble((printable(r.plan.id), "cyan"), "  ",
+                                    (printable(r.status), styles.get(r.status, "")),
+                                    f"  {r.created[:19].replace('T', ' ')}  {printable(str(r.who).rsplit('/', 1)[-1])}"
+                                    f"  account {printable(r.scope.account if r.scope else '?')}"),
+                      crop=False)
+            out.print(Text(f"  {printable(r.plan.summary)}" + (f"\n  reason: {printable(r.reason)}" if r.reason
+                                                                 else "")))
+        return 0
+    t = Table(title=Text(f"journal {printable(journal.where)}"), title_justify="left", show_edge=False)
+    t.add_column("when", no_wrap=True)
+    t.add_column("plan", no_wrap=True, min_width=max(len(printable(r.plan.id)) for r in records))
+    for col in ("account", "who", "status", "what", "reason"):
+        t.add_column(col, overflow="fold")
     for r in records:
-        t.add_row(r.created[:19].replace("T", " "), r.plan.id, r.scope.account if r.scope else "?",
-                  str(r.who).rsplit("/", 1)[-1],
-                  Text(r.status, style=styles.get(r.status, "")), r.plan.summary, r.reason)
-    out.print(t)
+        t.add_row(r.created[:19].replace("T", " "), printable(r.plan.id),
+                  printable(r.scope.account if r.scope else "?"), printable(str(r.who).rsplit("/", 1)[-1]),
+                  Text(printable(r.status), style=styles.get(r.status, "")), printable(r.plan.summary),
+                  printable(r.reason))
+    out.print(t, crop=False)
     return 0
+
+
+# what a step's journaled detail calls the instances it touched
+_TOUCHED = ("instances", "terminated", "surplus_terminated")
+
+
+def render_plan_history(plan_id: str, events: list[dict]) -> None:
+    """`audit PLAN_ID`: the plan as the journal holds it (who, why, how it ended), each step's text, region, outcome
+    and the instance ids it touched, then every event."""
+    rec = plan_states(events).get(plan_id)
+    if rec is not None:
+        p = rec.plan
+        out.print(Text.assemble(("plan ", "bold"), (printable(p.id), "cyan"), f"  {printable(p.summary)}  ",
+                                (printable(rec.status), "bold")), crop=False)
+        out.print(Text(f"  created {rec.created[:19].replace('T', ' ')} by {printable(rec.who)}; "
+                       f"reason: {printable(rec.reason) or '—'}"), crop=False)
+        details: dict[str, dict] = {}
+        for e in events:
+            if e.get("event") == EventKind.STEP_SUCCEEDED and isinstance(e.get("detail"), dict):
+                details[e.get("step")] = e["detail"]
+        t = Table(show_edge=False, pad_edge=False, box=None)
+        t.add_column("step", no_wrap=True)
+        t.add_column("region", no_wrap=True, min_width=max((len(printable(s.region)) for s in p.steps), default=0))
+        t.add_column("outcome", no_wrap=True)
+        t.add_column("what", overflow="fold")
+        t.add_column("instances touched", overflow="fold")
+        for st in p.steps:
+            outcome = ("done" if st.id in rec.done else "failed" if st.id in rec.failed else "not run")
+            what = Text(printable(st.description))
+            if st.id in rec.failed:
+                what.append(f"\n{printable(rec.failed[st.id])}", style="red")
+            detail = details.get(st.id, {})
+            touched = [f"{key.replace('_', ' ')}: {' '.join(printable(i) for i in detail[key])}"
+                       for key in _TOUCHED if isinstance(detail.get(key), list) and detail[key]]
+            t.add_row(printable(st.id), printable(st.region),
+                      Text(outcome, style={"done": "green", "failed": "red"}.get(outcome, "dim")), what,
+                      "\n".join(touched) or "—")
+        out.print(t, crop=False)
+        out.print(Text("events", style="bold"))
+    for e in events:
+        extra = e.get("error") or e.get("status") or e.get("reason") or e.get("message") or ""
+        out.print(Text(f"  {printable(e.get('ts', ''))}  {printable(e.get('event', '')):<15} "
+                       f"{printable(e.get('step') or ''):<4} {printable(extra)}".rstrip()), crop=False)

@@ -5,9 +5,8 @@ import asyncio
 import json
 import sys
 
-from rich.console import Console
-
-from fleettui.cli.common import err, open_context
+from fleettui.cli.common import err, open_context, out
+from fleettui.format import printable
 
 
 def add_parsers(add) -> None:
@@ -41,7 +40,7 @@ def cmd_status(args) -> int:
         json.dump(add_signals(snapshot_to_dict(snap), signals), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        render_snapshot(snap, Console(highlight=False), signals)
+        render_snapshot(snap, out, signals)
     for e in snap.errors:          # the regions that answered are shown; one line per region that did not
-        err.print(f"fleettui: {e}", markup=False, soft_wrap=True)
+        err.print(f"fleettui: {printable(str(e))}", markup=False, soft_wrap=True)
     return 1 if snap.errors else 0

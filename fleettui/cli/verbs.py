@@ -16,7 +16,7 @@ from rich.text import Text
 
 from fleettui.cli.common import err, out, with_actions
 from fleettui.errors import ConfigError
-from fleettui.format import format_weight
+from fleettui.format import format_weight, printable
 
 
 def verb_flags() -> argparse.ArgumentParser:
@@ -43,26 +43,27 @@ def add_parsers(add) -> None:
 
 
 def render_plan(plan, console: Console = out) -> None:
-    head = Text.assemble(("plan ", "bold"), (plan.id, "cyan"), f"  {plan.summary}")
-    console.print(head)
+    """The plan as the operator checks it before confirming: every string in it (versions, AMI names, step texts)
+    is data, printed as plain text with control characters escaped; ids are never shortened."""
+    console.print(Text.assemble(("plan ", "bold"), (plan.id, "cyan"), f"  {printable(plan.summary)}"), crop=False)
     if plan.weights_before or plan.weights_after:
         versions = list(dict.fromkeys([*plan.weights_before, *plan.weights_after]))
-        console.print("  weights: " + ", ".join(
-            f"{v} {format_weight(plan.weights_before.get(v))}→{format_weight(plan.weights_after.get(v))}"
-            for v in versions))
-    console.print(f"  capacity: {plan.capacity_before}% → lowest {plan.capacity_min}% during the plan"
-                  + (f"; hosts terminated: {len(plan.hosts_affected)}" if plan.hosts_affected else ""))
+        console.print(Text("  weights: " + ", ".join(
+            f"{printable(v)} {format_weight(plan.weights_before.get(v))}→{format_weight(plan.weights_after.get(v))}"
+            for v in versions)), crop=False)
+    console.print(Text(f"  capacity: {plan.capacity_before}% → lowest {plan.capacity_min}% during the plan"
+                       + (f"; hosts terminated: {len(plan.hosts_affected)}" if plan.hosts_affected else "")))
     t = Table(show_header=True, show_edge=False, pad_edge=False, box=None)
-    t.add_column("step", style="dim")
-    t.add_column("region", style="dim")
-    t.add_column("what")
+    t.add_column("step", style="dim", no_wrap=True)
+    t.add_column("region", style="dim", no_wrap=True, min_width=max((len(s.region) for s in plan.steps), default=0))
+    t.add_column("what", overflow="fold")
     for s in plan.steps:
-        t.add_row(s.id, s.region, s.description)
-    console.print(t)
+        t.add_row(s.id, printable(s.region), printable(s.description))
+    console.print(t, crop=False)
     for w in plan.warnings:
-        console.print(f"  [yellow]! {w}[/]")
+        console.print(Text(f"  ! {printable(w)}", style="yellow"))
     if plan.refusal:
-        console.print(f"  [bold red]refused:[/] {plan.refusal}")
+        console.print(Text.assemble("  ", ("refused:", "bold red"), " ", printable(plan.refusal)))
 
 
 def confirm(plan, yes: bool) -> bool:
@@ -71,8 +72,10 @@ def confirm(plan, yes: bool) -> bool:
     if not sys.stdin.isatty():
         raise ConfigError("confirmation needed and stdin is not a terminal: pass --yes")
     if plan.confirm_phrase:
-        answer = out.input(f"Type [bold]{plan.confirm_phrase}[/] to confirm (anything else cancels): ")
-        return answer.strip() == plan.confirm_phrase
+        out.print(Text(f"  {printable(plan.confirm_reason)}", style="yellow"))
+        answer = out.input(Text.assemble("Type ", (printable(plan.confirm_phrase), "bold"),
+                                         " to confirm (anything else cancels): "))
+        return answer.strip() in (plan.confirm_phrase, printable(plan.confirm_phrase))   # as shown
     return out.input("Proceed? [y/N] ").strip().lower() in ("y", "yes")
 
 
@@ -80,11 +83,11 @@ async def progress_run(actions, plan, reason: str, quiet: bool, resume_record=No
     from fleettui.actions.api import describe_event
 
     # the live bar only on a terminal: elsewhere (pipes, CI logs) rich would still end it with an empty line
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=err, disable=quiet or not err.is_terminal, transient=True)
 
     with progress:
-        task = progress.add_task(plan.summary[:60], total=len(plan.steps))
+        task = progress.add_task(printable(plan.summary)[:60], total=len(plan.steps))
 
         def on_event(e):
             if e.state in ("succeeded", "skipped"):
@@ -93,7 +96,7 @@ async def progress_run(actions, plan, reason: str, quiet: bool, resume_record=No
                 style = {"succeeded": "green", "failed": "red", "skipped": "dim"}[e.state]
                 progress.console.print(Text(describe_event(e), style=style))
             elif not quiet:
-                progress.update(task, description=e.step.description[:60])
+                progress.update(task, description=printable(e.step.description)[:60])
 
         if resume_record is not None:
             return await actions.resume(resume_record, on_event=on_event)
@@ -118,7 +121,7 @@ def cmd_verb(args) -> int:
             return 2
         if args.dry_run:
             for note in await actions.dry_run(plan):
-                out.print(f"  {note}")
+                out.print(Text(f"  {printable(note)}"))
             out.print("dry run: nothing was changed")
             return 0
         if not confirm(plan, args.yes):
@@ -137,12 +140,15 @@ def report(outcome, as_json: bool) -> int:
                    "done": list(outcome.done)}, sys.stdout, indent=2)
         print()
     elif outcome.ok:
-        out.print(f"[green]done[/]: {outcome.plan.summary} (plan {outcome.plan.id})")
+        out.print(Text.assemble(("done", "green"), f": {printable(outcome.plan.summary)} (plan {outcome.plan.id})"),
+                  crop=False)
     else:
         left = [s.id for s in outcome.plan.steps if s.id not in outcome.done]
-        out.print(f"[red]failed[/] at {outcome.failed_step.id} ({outcome.failed_step.description}): {outcome.error}")
-        out.print(f"steps not done: {', '.join(left)}; everything after the failed step is as it was. "
-                  f"Fix the cause and run `fleettui resume {outcome.plan.id}`.")
+        step = outcome.failed_step
+        out.print(Text.assemble(("failed", "red"), f" at {step.id} ({printable(step.description)}): "
+                                f"{printable(outcome.error)}"), crop=False)
+        out.print(Text(f"steps not done: {', '.join(left)}; everything after the failed step is as it was. "
+                       f"Fix the cause and run `fleettui resume {outcome.plan.id}`."), crop=False)
     return 0 if outcome.ok else 1
 
 

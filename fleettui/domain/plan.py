@@ -69,6 +69,18 @@ class Plan:
     def runnable(self) -> bool:
         return self.refusal is None and bool(self.steps)
 
+    @property
+    def confirm_reason(self) -> str:
+        """Why a typed phrase is asked: what the plan destroys or how far healthy capacity drops."""
+        what = []
+        if self.verb == "decommission" and self.generation:
+            what.append(f"destroys generation {self.generation} of {self.service}")
+        if self.hosts_affected:
+            what.append(f"terminates {len(self.hosts_affected)} host(s)")
+        if self.capacity_min < self.capacity_before:
+            what.append(f"lowers healthy capacity to {self.capacity_min}% of what {self.service} has now")
+        return "this plan " + (", ".join(what) if what else "needs a typed confirmation")
+
     def to_dict(self) -> dict[str, Any]:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["steps"] = [s.to_dict() for s in self.steps]

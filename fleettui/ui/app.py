@@ -30,6 +30,7 @@ from fleettui.aws.background import BackgroundLoop
 from fleettui.context import Context
 from fleettui.domain.model import Service, Snapshot
 from fleettui.errors import FleetError
+from fleettui.format import printable
 from fleettui.ui.data.view import ServiceView, views_for
 from fleettui.ui.screens.main import MainScreen
 from fleettui.ui.widgets.header import FleetHeader
@@ -118,6 +119,12 @@ class FleetApp(App[int]):
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return {"drift": "#d670d6"}
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Every notification (screens' too) is plain text with control characters escaped: they carry versions,
+        reasons and AWS error messages, which are data, never markup or terminal control."""
+        super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout, markup=False)
 
     @property
     def actions(self):

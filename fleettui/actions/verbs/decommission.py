@@ -72,7 +72,7 @@ def plan_decommission(snapshot: Snapshot, cfg: ServiceConfig, version: str, reas
         capacity_before=100, capacity_min=cap,
         weights_before=current_weights(svc),
         weights_after={v: w for v, w in current_weights(svc).items() if v != version},
-        confirm_phrase=version, created_at=stamp(), generation=version,
+        confirm_phrase=f"{svc.name} {version}", created_at=stamp(), generation=version,
     )
 
 

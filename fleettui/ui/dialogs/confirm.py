@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from fleettui.domain.plan import Plan
+from fleettui.format import printable
 from fleettui.ui.dialogs.plan_view import plan_renderable
 from fleettui.ui.widgets.colors import rich_color
 
@@ -34,8 +36,9 @@ class ConfirmPlanDialog(ModalScreen[str | None]):
                     yield Static(self.resume_note, id="confirm-note", markup=False)
             yield Input(placeholder="reason (goes to the journal), e.g. INC-1234 bad deploy", id="reason")
             if self.plan.confirm_phrase and self.plan.runnable:
-                yield Label(f"Type {self.plan.confirm_phrase} to confirm:", id="phrase-label")
-                yield Input(placeholder=self.plan.confirm_phrase, id="phrase")
+                yield Label(Content.assemble("Type ", (printable(self.plan.confirm_phrase), "bold"), " to confirm:"),
+                            id="phrase-label")
+                yield Input(placeholder=printable(self.plan.confirm_phrase), id="phrase")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel", variant="default")
                 yield Button("Run", id="run", variant="error", disabled=not self._can_run(""))
@@ -50,7 +53,7 @@ class ConfirmPlanDialog(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         box = self.query_one("#confirm-box")
-        box.border_title = self.title_text
+        box.border_title = Content(printable(self.title_text))
         if self.plan.refusal:
             box.add_class("-refused")
         self.query_one("#cancel", Button).focus()
@@ -58,7 +61,8 @@ class ConfirmPlanDialog(ModalScreen[str | None]):
     def _can_run(self, phrase: str) -> bool:
         if not self.plan.runnable:
             return False
-        return not self.plan.confirm_phrase or phrase.strip() == self.plan.confirm_phrase
+        return not self.plan.confirm_phrase or phrase.strip() in (self.plan.confirm_phrase,
+                                                                  printable(self.plan.confirm_phrase))
 
     def _phrase(self) -> str:
         inputs = self.query("#phrase")
@@ -84,10 +88,11 @@ class ConfirmPlanDialog(ModalScreen[str | None]):
 
     def action_run(self) -> None:
         if not self.plan.runnable:
-            self.notify(f"refused: {self.plan.refusal or 'the plan has no steps'}", severity="error")
+            self.notify(f"refused: {printable(self.plan.refusal or 'the plan has no steps')}", severity="error",
+                        markup=False)
             return
         if not self._can_run(self._phrase()):
-            self.notify(f"type {self.plan.confirm_phrase} to confirm", severity="warning")
+            self.notify(f"type {printable(self.plan.confirm_phrase)} to confirm", severity="warning", markup=False)
             self.query_one("#phrase", Input).focus()
             return
         self.dismiss(self.query_one("#reason", Input).value.strip())

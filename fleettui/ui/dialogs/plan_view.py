@@ -8,14 +8,14 @@ from rich.table import Table
 from rich.text import Text
 
 from fleettui.domain.plan import Plan
-from fleettui.format import format_weight
+from fleettui.format import format_weight, printable
 
 
 def plan_renderable(plan: Plan, c: Callable[[str], str], *, steps: bool = True) -> RenderableType:
     """``c`` maps a theme variable name ("text-error") to a Rich colour."""
     muted = c("text-muted")
     parts: list[RenderableType] = [
-        Text.assemble((plan.summary, "bold"), "\n", ("plan ", muted), (plan.id, muted)),
+        Text.assemble((printable(plan.summary), "bold"), "\n", ("plan ", muted), (printable(plan.id), muted)),
     ]
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style=muted, no_wrap=True)
@@ -27,7 +27,7 @@ def plan_renderable(plan: Plan, c: Callable[[str], str], *, steps: bool = True) 
             before, after = plan.weights_before.get(v), plan.weights_after.get(v)
             if n:
                 w.append("   ")
-            w.append(f"{v} ", "bold")
+            w.append(f"{printable(v)} ", "bold")
             w.append(format_weight(before))
             w.append(" → ", muted)
             changed = before != after
@@ -38,7 +38,7 @@ def plan_renderable(plan: Plan, c: Callable[[str], str], *, steps: bool = True) 
         cap.stylize(c("text-warning"))
     facts.add_row("capacity", cap)
     if plan.hosts_affected:
-        facts.add_row("terminates", Text(f"{len(plan.hosts_affected)} host(s): " + ", ".join(plan.hosts_affected[:6])
+        facts.add_row("terminates", Text(f"{len(plan.hosts_affected)} host(s): " + printable(", ".join(plan.hosts_affected[:6]))
                                          + (" …" if len(plan.hosts_affected) > 6 else ""), style=c("text-warning")))
     parts.append(facts)
     if steps:
@@ -47,12 +47,12 @@ def plan_renderable(plan: Plan, c: Callable[[str], str], *, steps: bool = True) 
         t.add_column("region", style=muted, no_wrap=True)
         t.add_column("what", overflow="fold")
         for s in plan.steps:
-            t.add_row(s.id, s.region, s.description)
+            t.add_row(Text(printable(s.id)), Text(printable(s.region)), Text(printable(s.description)))
         if not plan.steps:
             t.add_row("—", "", Text("no steps: nothing to do", style=muted))
         parts.append(t)
     for w in plan.warnings:
-        parts.append(Text(f"! {w}", style=c("text-warning")))
+        parts.append(Text(f"! {printable(w)}", style=c("text-warning")))
     if plan.refusal:
-        parts.append(Text.assemble(("REFUSED: ", f"bold {c('text-error')}"), (plan.refusal, c("text-error"))))
+        parts.append(Text.assemble(("REFUSED: ", f"bold {c('text-error')}"), (printable(plan.refusal), c("text-error"))))
     return Group(*parts)

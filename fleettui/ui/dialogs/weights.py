@@ -8,12 +8,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from fleettui.actions.planning import PlanError, current_weights
 from fleettui.actions.verbs.shift import weights_for_shift
 from fleettui.domain.model import Service
+from fleettui.format import printable
 from fleettui.ui.widgets.colors import rich_color
 from fleettui.ui.widgets.fleet_table import weight_text
 
@@ -60,12 +62,12 @@ class WeightsDialog(ModalScreen[tuple[str, int] | None]):
                         classes="hint")
 
     def on_mount(self) -> None:
-        self.query_one("#weights-box").border_title = f"shift weights · {self.service.name}"
+        self.query_one("#weights-box").border_title = Content(f"shift weights · {printable(self.service.name)}")
         self._draw()
 
     def _error(self, message: str | None) -> None:
         err = self.query_one("#weights-error", Static)
-        err.update(f"✗ {message}" if message else "")
+        err.update(Text(f"✗ {printable(message)}") if message else "")
         err.set_class(bool(message), "-shown")
 
     def preview(self) -> dict[str, int]:
@@ -86,7 +88,7 @@ class WeightsDialog(ModalScreen[tuple[str, int] | None]):
             selected = n == self.index
             healthy = Text(f"{g.healthy}/{g.total} healthy",
                            style=c("text-success") if g.healthy == g.total and g.total else c("text-error"))
-            label = Text(v, style="bold")
+            label = Text(printable(v), style="bold")
             if g.labels:
                 label.append(f"  {', '.join(g.labels)}", style=c("text-muted"))
             now, later = self.current.get(v, 0), after.get(v, 0)

@@ -6,9 +6,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from fleettui.format import printable
 from fleettui.ui.widgets.colors import rich_color
 from fleettui.ui.widgets.header import FleetHeader
 
@@ -30,7 +32,7 @@ class AuditScreen(Screen):
 
     def on_mount(self) -> None:
         body = self.query_one("#audit-body")
-        body.border_title = f"Journal · {self.journal_path}"
+        body.border_title = Content(f"Journal · {printable(self.journal_path)}")
         body.focus()
 
     def action_back(self) -> None:
@@ -41,7 +43,7 @@ class AuditScreen(Screen):
 
     def _table(self):
         if self.error:
-            return Text(f"cannot read the journal: {self.error}", style=self._c("text-error"))
+            return Text(f"cannot read the journal: {printable(self.error)}", style=self._c("text-error"))
         if not self.records:
             return Text("The journal is empty: no action has been run from this machine yet.",
                         style=self._c("text-muted"))
@@ -51,9 +53,12 @@ class AuditScreen(Screen):
         colors = {"succeeded": "text-success", "failed": "text-error", "running": "text-warning",
                   "abandoned": "text-muted"}
         for r in sorted(self.records, key=lambda r: r.created, reverse=True):
-            status = Text(r.status, style=self._c(colors.get(r.status, "text")))
+            status = Text(printable(r.status), style=self._c(colors.get(r.status, "text")))
             if r.failed:
-                status.append(f"\n{next(iter(r.failed.values()))}", style=self._c("text-error"))
-            t.add_row(r.created[:19].replace("T", " "), r.plan.id, r.plan.verb, r.plan.service, status,
-                      f"{len(r.done)}/{len(r.plan.steps)}", r.who, r.reason or "—")
+                status.append(f"\n{printable(next(iter(r.failed.values())))}", style=self._c("text-error"))
+            # every cell a Text: reasons, errors and versions are data, never markup
+            t.add_row(*(Text(printable(v)) for v in (r.created[:19].replace("T", " "), r.plan.id, r.plan.verb,
+                                                     r.plan.service)), status,
+                      Text(f"{len(r.done)}/{len(r.plan.steps)}"), Text(printable(r.who)),
+                      Text(printable(r.reason or "—")))
         return t

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from fleettui.domain.model import Generation, Image, Instance, Service
-from fleettui.format import format_age
+from fleettui.format import format_age, printable
 from fleettui.ui.widgets.colors import rich_color
 from fleettui.ui.widgets.header import FleetHeader
 
@@ -25,7 +25,8 @@ def _kv(rows: list[tuple[str, object]], key_style: str) -> Table:
     t.add_column(style=key_style, no_wrap=True)
     t.add_column(overflow="fold")
     for k, v in rows:
-        t.add_row(k, v if isinstance(v, Text) else Text(str(v) if v not in (None, "") else "—"))
+        # keys and values are tags and fields from AWS: plain text, never markup
+        t.add_row(Text(printable(k)), v if isinstance(v, Text) else Text(printable(v) if v not in (None, "") else "—"))
     return t
 
 
@@ -76,14 +77,14 @@ class HostDetailScreen(Screen):
 
     def _title(self) -> Text:
         i, g = self.inst, self.gen
-        t = Text.assemble((i.id, "bold"), "  ", (i.name or "(no Name tag)", self._c("text-muted")))
+        t = Text.assemble((printable(i.id), "bold"), "  ", (printable(i.name or "(no Name tag)"), self._c("text-muted")))
         if i.drifted:
             t.append("  drifted", f"bold {self._c('drift')}")
         if i.age_level:
             t.append(f"  {'over max_age' if i.age_level == 'error' else 'past warn_age'}",
                      f"bold {self._c('text-error' if i.age_level == 'error' else 'text-warning')}")
         t.append("\n")
-        t.append(f"{g.service} · generation {g.version}")
+        t.append(f"{printable(g.service)} · generation {printable(g.version)}")
         if g.labels:
             t.append(f" ({', '.join(g.labels)})", self._c("text-success"))
         t.append(f" · {i.region} / {i.az}")
@@ -102,9 +103,9 @@ class HostDetailScreen(Screen):
         for f in self.inst.findings:
             color = self._c("text-error") if f.severity == "error" else self._c("text-warning")
             kind_color = self._c("drift") if f.is_drift else color
-            t.add_row(Text(f.kind, style=kind_color), Text(f.severity, style=color),
-                      Text(f.expected or "—", style=self._c("text-success")), Text(f.actual or "—", style=color),
-                      f.message)
+            t.add_row(Text(printable(f.kind), style=kind_color), Text(f.severity, style=color),
+                      Text(printable(f.expected or "—"), style=self._c("text-success")),
+                      Text(printable(f.actual or "—"), style=color), Text(printable(f.message)))
         return t
 
     def _instance(self) -> Table:
@@ -134,7 +135,7 @@ class HostDetailScreen(Screen):
         img = self._host_image()
         if img is None:
             return Group(_kv([("id", self.inst.image_id)], self._c("text-muted")),
-                         Text(f"not the image of any generation (the generation runs {self.gen.image.id})",
+                         Text(f"not the image of any generation (the generation runs {printable(self.gen.image.id)})",
                               style=self._c("drift")))
         state_color = self._c("text-success") if img.reproducible else self._c("text-error")
         dep = "no"
@@ -145,7 +146,7 @@ class HostDetailScreen(Screen):
         table = _kv([("id", img.id), ("name", img.name), ("version", img.version), ("created", _date(img.created)),
                      ("state", Text(img.state, style=state_color)), ("deprecated", dep)], self._c("text-muted"))
         if img.id != self.gen.image.id:
-            return Group(table, Text(f"differs from the generation's image {self.gen.image.id}",
+            return Group(table, Text(f"differs from the generation's image {printable(self.gen.image.id)}",
                                      style=self._c("drift")))
         return table
 
@@ -156,7 +157,7 @@ class HostDetailScreen(Screen):
         expected = (f"v{i.expected_launch_template_version}" if i.expected_launch_template_version is not None
                     else "—")
         vcolor = "" if version == expected else self._c("drift")
-        groups = Text("\n".join(a.split(":")[-1] for a in i.target_groups)) if i.target_groups else "—"
+        groups = Text(printable("\n".join(a.split(":")[-1] for a in i.target_groups))) if i.target_groups else "—"
         return _kv([("launch template", lt), ("version", Text(version, style=vcolor)),
                     ("generation expects", expected), ("auto scaling group", i.asg or "—"),
                     ("target groups", groups)], self._c("text-muted"))

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Input, Label, OptionList, Static
 
+from fleettui.format import printable
 from fleettui.ui.data.filter import NO_FILTER, Filter, FilterError, parse_filter
 from fleettui.ui.data.view import Entry, Section, rows_for
 from fleettui.ui.widgets.fleet_table import FleetTable
@@ -216,8 +217,8 @@ class MainScreen(Screen):
             svc = self.app.snapshot.service(self.service_name or "")
             self.app.push_screen(HostDetailScreen(event.row.inst, event.row.gen, svc))
         elif isinstance(event.row, Section):
-            self.notify(f"generation {event.row.gen.version}: space marks all its hosts, ctrl+d decommissions it,"
-                        " W shifts weights", timeout=4)
+            self.notify(f"generation {printable(event.row.gen.version)}: space marks all its hosts, ctrl+d "
+                        "decommissions it, W shifts weights", timeout=4, markup=False)
 
     def on_fleet_table_marks_changed(self, _event: FleetTable.MarksChanged) -> None:
         self.refresh_status()

@@ -6,10 +6,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Label, ProgressBar, RichLog, Static
 
 from fleettui.domain.plan import Plan
+from fleettui.format import printable
 from fleettui.ui.dialogs.plan_view import plan_renderable
 from fleettui.ui.widgets.colors import rich_color
 
@@ -36,7 +38,7 @@ class ProgressScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         verb = "resuming" if self.resuming else "running"
-        self.query_one("#progress-box").border_title = f"{verb} {self.plan.verb} {self.plan.service}"
+        self.query_one("#progress-box").border_title = Content(printable(f"{verb} {self.plan.verb} {self.plan.service}"))
         # room for every step's start and end line, up to a screenful
         self.query_one(RichLog).styles.height = max(4, min(16, 2 * len(self.plan.steps) + 2))
 
@@ -60,15 +62,15 @@ class ProgressScreen(ModalScreen[None]):
         result = self.query_one("#progress-result", Static)
         if outcome.ok:
             self.query_one(ProgressBar).update(progress=len(self.plan.steps))
-            result.update(Text(f"✓ done: {self.plan.summary}", style=f"bold {self._c('text-success')}"))
+            result.update(Text(f"✓ done: {printable(self.plan.summary)}", style=f"bold {self._c('text-success')}"))
         else:
             self.failed = True
             left = [s.id for s in self.plan.steps if s.id not in outcome.done]
             step = outcome.failed_step
             text = Text(f"✗ failed at {step.id if step else '?'}", style=f"bold {self._c('text-error')}")
             if step is not None:
-                text.append(f" ({step.description})")
-            text.append(f": {outcome.error}\n", style=self._c("text-error"))
+                text.append(f" ({printable(step.description)})")
+            text.append(f": {printable(outcome.error)}\n", style=self._c("text-error"))
             text.append(f"not done: {', '.join(left) or 'nothing'}. The journal keeps plan {self.plan.id}: "
                         f"fleettui offers to resume it at start-up (or `fleettui resume {self.plan.id}`).",
                         style=self._c("text-warning"))
@@ -80,7 +82,7 @@ class ProgressScreen(ModalScreen[None]):
         self.finished = True
         self.failed = True
         self.query_one("#progress-result", Static).update(
-            Text(f"✗ {message}", style=f"bold {self._c('text-error')}"))
+            Text(f"✗ {printable(message)}", style=f"bold {self._c('text-error')}"))
         self._done_hint()
 
     def _done_hint(self) -> None:

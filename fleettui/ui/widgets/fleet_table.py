@@ -22,7 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from fleettui.domain.model import Finding, Generation, Instance
-from fleettui.format import format_age, format_weight
+from fleettui.format import format_age, format_weight, printable
 from fleettui.ui.data.view import Entry, Row, Section
 
 SHORT_KIND = {
@@ -335,7 +335,7 @@ class FleetTable(ScrollView, can_focus=True):
         index = round(self.scroll_y) + y - 1
         if index >= len(self.rows):
             if not self.rows and y == 2 and self.empty_message:
-                text = Text(self.empty_message, style=self.get_component_rich_style("fleet-table--dim",
+                text = Text(printable(self.empty_message), style=self.get_component_rich_style("fleet-table--dim",
                                                                                     partial=True))
                 text.pad_left(2)
                 return self._to_strip(text, width)
@@ -403,7 +403,7 @@ class FleetTable(ScrollView, can_focus=True):
     def _section_text(self, row: Section) -> Text:
         g, st = row.gen, row.stats
         s = self._style
-        text = Text.assemble("▼ ", (g.version, s("version")))
+        text = Text.assemble("▼ ", (printable(g.version), s("version")))
         for label in g.labels:
             style = {"live": "live", "canary": "canary", "rollback target": "rollback"}[label]
             text.append(" ")
@@ -424,7 +424,7 @@ class FleetTable(ScrollView, can_focus=True):
             text.append(f"{format_age(st.newest_age_days)}–{format_age(st.oldest_age_days)}")
         text.append("  ")
         image_style = s("age-error") if not g.image.reproducible else Style()
-        text.append(g.image.id, image_style)
+        text.append(printable(g.image.id), image_style)
         if not g.image.reproducible:
             text.append(f" ({g.image.state})", s("age-error"))
         elif g.image.deprecated:
@@ -444,6 +444,7 @@ class FleetTable(ScrollView, can_focus=True):
         space = " " * gap
         for c in cols:
             value, style = self._cell(inst, c.key, marked)
+            value = printable(value)
             if len(value) > c.width:
                 value = value[: max(0, c.width - 1)] + "…"
             text.append(value.rjust(c.width) if c.right else value.ljust(c.width), style)
@@ -457,7 +458,7 @@ class FleetTable(ScrollView, can_focus=True):
                 style = s("age-error") if f.severity == "error" else s("age-warn")
             else:
                 style = s("drift")
-            text.append(word, style)
+            text.append(printable(word), style)
         if first:
             text.append("—", s("dim"))
         return text

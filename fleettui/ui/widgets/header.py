@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 from textual.content import Content
 from textual.widget import Widget
 
+from fleettui.format import printable
+
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
@@ -53,10 +55,10 @@ class FleetHeader(Widget):
         account = (snap.account if snap else None) or "?"
         parts.append("  ")
         if wide:
-            parts += [("profile ", "$text-muted"), (app.ctx.profile_label, "bold"), ("  account ", "$text-muted"),
-                      account]
+            parts += [("profile ", "$text-muted"), (printable(app.ctx.profile_label), "bold"), ("  account ", "$text-muted"),
+                      printable(account)]
         else:
-            parts += [(app.ctx.profile_label, "bold"), ("@", "$text-muted"), account]
+            parts += [(printable(app.ctx.profile_label), "bold"), ("@", "$text-muted"), printable(account)]
         # refresh state before the regions: at 100 columns it must not be the part that gets cut off
         parts += [sep, ("refreshed " if wide else "⟳ ", "$text-muted"),
                   hhmmss(snap.generated_at) if snap else "never"]
@@ -65,9 +67,9 @@ class FleetHeader(Widget):
         if app.stale and snap is not None:
             age = (app.now() - snap.generated_at).total_seconds()
             parts += ["  ", (f" STALE {age_words(age)} ", "bold $text on $error")]
-        parts += [sep, ("regions " if wide else "", "$text-muted"), ", ".join(app.regions_shown) or "none"]
+        parts += [sep, ("regions " if wide else "", "$text-muted"), printable(", ".join(app.regions_shown)) or "none"]
         if app.region_filter:
-            parts.append((f" (showing {app.region_filter})", "$text-warning"))
+            parts.append((f" (showing {printable(app.region_filter)})", "$text-warning"))
         if snap is not None:
             parts += [sep, (f"{snap.instance_count} hosts", "$text-muted")]
         if app.demo and wide:

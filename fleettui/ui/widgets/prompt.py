@@ -5,6 +5,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
 
+from fleettui.format import printable
+
 
 class PromptBar(Vertical):
     DEFAULT_CSS = """
@@ -52,7 +54,7 @@ class PromptBar(Vertical):
             return                      # unchanged: no relayout on every keystroke
         self._message = message or ""
         err = self.query_one(".error", Static)
-        err.update(f"✗ {message}" if message else "")
+        err.update(f"✗ {printable(message)}" if message else "")   # it quotes what the operator typed
         err.set_class(bool(message), "-shown")
 
     def open(self, value: str | None = None) -> None:

@@ -7,6 +7,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from fleettui.domain.model import Service
+from fleettui.format import printable
 
 
 def _short(text: str, width: int = 10) -> str:
@@ -25,7 +26,7 @@ def service_prompt(s: Service, compact: bool = False) -> Content:
     gap = " " if compact else "  "
     return Content.assemble(
         (s.name, "bold"), gap, (f"{gens} gen", "$text-muted"),
-        (f"{gap}live {_short(live.version)}" if live else "", "$text-muted"),
+        (f"{gap}live {_short(printable(live.version))}" if live else "", "$text-muted"),
         "\n",
         (f"{healthy}/{len(hosts)} {'✓' if ok else '✗'}", "$text-success" if ok else "bold $text-error"),
         gap, (f"{drift} drift", "$drift" if drift else "$text-muted"),

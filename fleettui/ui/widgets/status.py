@@ -5,6 +5,7 @@ from textual.content import Content
 from textual.widget import Widget
 
 from fleettui.domain.model import Service
+from fleettui.format import printable
 from fleettui.ui.widgets.header import age_words, hhmmss
 
 
@@ -12,8 +13,9 @@ def rollback_line(s: Service, hint: bool = True) -> Content:
     """What B does right now, in words ("B: take 1.6.0 out of traffic → 1.5.0 gets 100%"), or why it cannot."""
     rb = s.rollback
     if rb.ready:
-        return Content.assemble(("B: " if hint else "rollback: ", "bold $text-success"), (rb.reason, "$text-success"))
-    return Content.assemble(("rollback not ready: ", "bold $text-warning"), (rb.reason, "$text-warning"))
+        return Content.assemble(("B: " if hint else "rollback: ", "bold $text-success"),
+                                (printable(rb.reason), "$text-success"))
+    return Content.assemble(("rollback not ready: ", "bold $text-warning"), (printable(rb.reason), "$text-warning"))
 
 
 class ServiceStatus(Widget):
@@ -35,13 +37,13 @@ class ServiceStatus(Widget):
             lines.append(Content.assemble(
                 (" STALE ", "bold $text on $error"),
                 (f" last refresh failed at {hhmmss(app.last_error_at)}: ", "$text-error"),
-                (app.last_error or "", "bold $text-error"),
+                (printable(app.last_error or ""), "bold $text-error"),
                 (f" — showing the fleet as of {hhmmss(snap.generated_at)} ({age_words(age)} old); r retries",
                  "$text-error")))
         if svc is not None:
             view = app.views.get(svc.name)
             hosts = view.total if view is not None else len(svc.instances)
-            head = [(svc.name, "bold"), (" · ", "$text-muted"), ", ".join(svc.regions), (" · ", "$text-muted"),
+            head = [(printable(svc.name), "bold"), (" · ", "$text-muted"), ", ".join(svc.regions), (" · ", "$text-muted"),
                     f"{hosts} hosts in {len(svc.generations)} generation{'s' if len(svc.generations) != 1 else ''}"]
             if svc.listener_arn:
                 lb = svc.listener_arn.split(":")[-1].split("/")
@@ -54,8 +56,8 @@ class ServiceStatus(Widget):
             head += ["    "]
             lines.append(Content.assemble(*head, rollback_line(svc, hint=not app.read_only)))
             for w in svc.warnings:
-                lines.append(Content.assemble(("⚠ ", "$text-warning"), (w, "$text-warning")))
+                lines.append(Content.assemble(("⚠ ", "$text-warning"), (printable(w), "$text-warning")))
         if snap is not None:
             for e in snap.errors:
-                lines.append(Content.assemble((" STALE ", "bold $text on $error"), " ", (str(e), "$text-error")))
+                lines.append(Content.assemble((" STALE ", "bold $text on $error"), " ", (printable(str(e)), "$text-error")))
         return Content("\n").join(lines) if lines else Content("")
