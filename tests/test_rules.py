@@ -205,3 +205,25 @@ def test_a_non_default_rule_counts_as_traffic():
     assert new.weight == 0 and new.receives_traffic
     assert new.other_traffic == (("rule 10 (path /static/*) of listener web", 100.0),)
     assert (s.rollback.source, s.rollback.target) == ("1.6", "1.5")   # the rule makes 1.6 the newest receiving
+
+
+def test_rollback_candidates_mark_the_rule_target_and_weigh_capacity():
+    from fleettui.actions.verbs.rollback import candidates
+
+    s, _ = _three((0, 90, 10))
+    got = [(c.version, c.healthy, c.image, c.capacity_percent, c.default) for c in candidates(s)]
+    assert got == [("1.5", 1, "available", 100, True), ("1.4", 1, "available", 100, False)]
+
+
+def test_last_rollback_is_offered_only_while_it_is_the_newest_traffic_change():
+    from fleettui.domain.history import PlanRecord, last_rollback
+    from fleettui.domain.plan import Plan
+
+    def rec(verb, status="succeeded", service="web"):
+        return PlanRecord(plan=Plan(id=f"p-{verb}", verb=verb, service=service, summary="", steps=()), who="op",
+                          reason="", created="", status=status)
+
+    assert last_rollback([rec("shift"), rec("rollback")], "web").plan.verb == "rollback"
+    assert last_rollback([rec("rollback"), rec("shift")], "web") is None           # shifted forward since
+    assert last_rollback([rec("rollback"), rec("shift", "failed")], "web").plan.verb == "rollback"
+    assert last_rollback([rec("rollback", service="api")], "web") is None

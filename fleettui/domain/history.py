@@ -139,3 +139,14 @@ def plan_states(events: Iterable[Mapping[str, Any]]) -> dict[str, PlanRecord]:
         elif kind == EventKind.PLAN_FINISHED:
             rec.status = str(e.get("status", PlanStatus.SUCCEEDED.value))
     return out
+
+
+def last_rollback(records: Iterable[PlanRecord], service: str) -> PlanRecord | None:
+    """The newest rollback of ``service`` that succeeded, when it is the newest plan that changed its traffic
+    (what the banner offers a way back from: "rolled back from 1.6.0 at 03:12 — W to shift forward again")."""
+    last = None
+    for r in records:
+        if r.plan.service == service and r.plan.verb in ("rollback", "shift", "launch", "decommission") \
+                and r.status == PlanStatus.SUCCEEDED:
+            last = r
+    return last if last is not None and last.plan.verb == "rollback" else None

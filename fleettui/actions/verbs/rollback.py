@@ -85,6 +85,33 @@ def plan_rollback(snapshot: Snapshot, cfg: ServiceConfig, reason: str = "", ramp
     return replace(plan, summary=summary, generation=target.version, warnings=_warnings(svc, target, to))
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A generation rollback could send all traffic to, with what an operator weighs at 3 a.m."""
+
+    version: str
+    healthy: int
+    total: int
+    oldest_age_days: float
+    image: str                   # "available", "deprecated", "deregistered"/"missing"…
+    capacity_percent: int        # its healthy hosts as a percent of live's: what 100% of the traffic would meet
+    default: bool                # the rollback rule's target
+
+
+def candidates(svc) -> list[Candidate]:
+    """Every generation rollback may target (it has a target group, is not the one rolled away from), newest
+    first; the rule's target is marked."""
+    source, target, live = svc.newest_receiving, svc.rollback_target, svc.live
+    out = []
+    for g in reversed(svc.generations):
+        if g is source or not g.target_group_arns:
+            continue
+        image = "deprecated" if g.image.deprecated and g.image.state == "available" else g.image.state
+        cap = 100 if live is None or live.healthy == 0 else round(100 * g.healthy / live.healthy)
+        out.append(Candidate(g.version, g.healthy, g.total, g.oldest_age_days, image, cap, g is target))
+    return out
+
+
 def _warnings(svc, target, to: str | None) -> tuple[str, ...]:
     out = []
     if to is not None and svc.rollback_target is not None and target is not svc.rollback_target:
