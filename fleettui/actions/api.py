@@ -230,8 +230,8 @@ class Actions:
                 arn = await elb.target_group_arn(st.params["name"])
                 if arn is None or any(s.kind == "listener_add" and s.id in record.done for s in plan.steps):
                     continue
-                _listener, traffic = (await elb.traffic(self.config.service(plan.service).listener_arn)
-                                      if self.config.service(plan.service).listener_arn else (None, None))
+                listener_arn = self.config.service(plan.service).listener_arn
+                traffic = await elb.traffic_model(listener_arn) if listener_arn else None
                 if traffic is None or all(arn not in f.target_groups for f in traffic.forwards):
                     out.append((f"target group {st.params['name']} created by {st.id}, on no listener",
                                 f"{aws} elbv2 delete-target-group --region {st.region} --target-group-arn {arn}"))

@@ -7,7 +7,7 @@ from typing import Any
 
 from fleettui.aws.ec2 import chunks
 from fleettui.aws.gateway import Gateway
-from fleettui.domain.traffic import Forward, Traffic, forwards_of_listener, forwards_of_rules
+from fleettui.domain.traffic import Forward, Traffic, forwards_of_listener, forwards_of_rules, traffic_of
 from fleettui.errors import AwsError, FleetError
 
 NOT_FOUND = ("TargetGroupNotFound", "TargetGroupNotFoundException", "InvalidTarget")
@@ -56,6 +56,11 @@ class Elbv2:
         rules = dict(zip([li["ListenerArn"] for li in listeners], await asyncio.gather(
             *(self._paged("describe_rules", "Rules", ListenerArn=li["ListenerArn"]) for li in listeners))))
         return primary, [li for li in listeners if li is not primary], rules
+
+    async def traffic_model(self, listener_arn: str) -> Traffic | None:
+        """The load balancer's traffic as one value (None when the configured listener does not exist)."""
+        listener, others, rules = await self.traffic(listener_arn)
+        return None if listener is None else traffic_of(listener_arn, [listener, *others], rules)
 
     async def _paged(self, operation: str, key: str, **params) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []

@@ -80,11 +80,24 @@ async def old_hosts_may_go(ctx: StepContext) -> None:
         return
     remove = next((s for s in ctx.plan.steps if s.kind == "listener_remove"), None)
     if remove is not None:
-        _listener, traffic = await ctx.elbv2.traffic(remove.params["listener_arn"])
+        traffic = await ctx.elbv2.traffic_model(remove.params["listener_arn"])
         mine = set(remove.params["target_groups"])
-        busy = [(a, fwd.weight(a)) for fwd in traffic.forwards for a in fwd.target_groups if a in mine and fwd.weight(a)]
+        busy = [(a, fwd.weight(a)) for fwd in (traffic.forwards if traffic else ()) for a in fwd.target_groups
+                if a in mine and fwd.weight(a)]
         if busy:
             raise _stop(ctx, f"{tg_name_of(busy[0][0])} takes traffic again (weight {busy[0][1]})")
+
+
+def _same_rule_before(ctx: StepContext) -> Step | None:
+    """The previous set_weights step of the plan on the same listener rule (a ramp's earlier step)."""
+    found = None
+    for st in ctx.plan.steps:
+        if st.id == ctx.step.id:
+            return found
+        if st.kind == "set_weights" and (st.params["listener_arn"], st.params.get("rule_arn")) == \
+                (ctx.params["listener_arn"], ctx.params.get("rule_arn")):
+            found = st
+    return found
 
 
 def _percents(weights: dict[str, int], generations: dict[str, Any]) -> dict[str, int]:
@@ -99,17 +112,19 @@ async def listener_as_planned(ctx: StepContext) -> None:
     previous listener step set, or those it was made from (or, on a re-run, this step's own)."""
     p = ctx.params
     wanted = {a: int(w) for a, w in p["weights"].items()}
-    fwd = await ctx.elbv2.default_forward(p["listener_arn"])
+    rule = p.get("rule_arn")
+    fwd = await ctx.elbv2.forward(p["listener_arn"], rule)
     now = dict(fwd.groups)
-    missing = [tg_name_of(a) for a in wanted if a not in now]
+    # a rule other than the default action holds only the groups it sends traffic to (the step adds the others)
+    missing = [tg_name_of(a) for a in wanted if a not in now] if rule is None else []
     if missing:
         raise _stop(ctx, f"the listener changed since this plan was made ({', '.join(missing)} removed)")
     added = [tg_name_of(a) for a, w in fwd.groups if a not in wanted and w]
     if added:
         raise _stop(ctx, f"the listener changed since this plan was made ({', '.join(added)} takes traffic)")
-    if all(now.get(a) == w for a, w in wanted.items()):
+    if all(now.get(a, 0) == w for a, w in wanted.items()):
         return                                      # already applied (a re-run after a lost response)
-    prev = _before(ctx, "set_weights")
+    prev = _same_rule_before(ctx)
     if prev is not None:
         expected = {a: int(w) for a, w in prev.params["weights"].items()}
         if all(now.get(a, 0) == w for a, w in expected.items()):
@@ -117,8 +132,8 @@ async def listener_as_planned(ctx: StepContext) -> None:
         moved = [f"{tg_name_of(a)} {now.get(a, 0)} (expected {w})" for a, w in expected.items() if now.get(a, 0) != w]
     else:
         generations = p.get("generations")
-        if not generations:
-            return                                  # a plan from before this check: nothing to compare with
+        if not generations or rule is not None:
+            return                                  # nothing to compare with (weights_before is the default action's)
         before = dict(ctx.plan.weights_before)
         current = _percents(now, generations)
         moved = [f"{v} {current[v]}% (planned from {before.get(v, 0)}%)" for v in generations
