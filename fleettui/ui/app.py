@@ -49,7 +49,7 @@ def _utcnow() -> datetime:
 
 
 class FleetApp(App[int]):
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-small"), (100, "-narrow"), (130, "-wide")]
     CSS_PATH = "app.tcss"
     TITLE = "fleettui"
     ENABLE_COMMAND_PALETTE = False
@@ -156,6 +156,13 @@ class FleetApp(App[int]):
     @property
     def journal(self):
         return self._actions.journal if self._actions is not None else self.ctx.store.journal
+
+    def journal_records(self) -> list:
+        """Every plan in the journal (empty when it cannot be read: the views that show history say so)."""
+        try:
+            return list(self.journal.records().values())
+        except (OSError, ValueError, KeyError):
+            return []
 
     # ------------------------------------------------------------------------------------------ lifecycle
     async def on_mount(self) -> None:
@@ -269,12 +276,13 @@ class FleetApp(App[int]):
                     (f" (traceback in {log})" if log else ""), severity="error", timeout=10, markup=False)
 
     def on_key(self, event: events.Key) -> None:
-        """Runs before the app checks bindings. With an Input focused, a key gets here either from the Input (it
-        did not consume it: enter, escape…) or because it was queued for another widget before the Input took
-        the focus (typed or pasted right after `/` or `:`). Either way it goes through the Input once more, in
-        arrival order, and comes back marked to have its binding checked: `/drift⏎` pasted is a filter, not a
-        refresh (`r`) and a lost enter."""
-        if isinstance(self.focused, Input) and not getattr(event, "replayed", False):
+        """Runs before the app checks bindings. With an Input focused, a key gets here either from that Input
+        (a :class:`~fleettui.ui.widgets.prompt.KeyInput` has already run its own bindings in arrival order, and
+        marks it: its bindings are checked as usual) or because it was queued for another widget before the Input
+        took the focus (typed or pasted right after `/` or `:`). Those go through the Input, in arrival order:
+        `/drift⏎` pasted is a filter, not a refresh (`r`) and a lost enter."""
+        if (isinstance(self.focused, Input) and not getattr(event, "from_input", False)
+                and not getattr(event, "replayed", False)):
             replay = events.Key(event.key, event.character)
             replay.replayed = True
             self.focused._forward_event(replay)

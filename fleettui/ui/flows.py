@@ -31,7 +31,8 @@ class Flows:
         app = self.app
         verb = VERBS[name]
         if app.read_only:
-            app.notify("read-only mode: actions are disabled", severity="warning")
+            app.notify(f"read-only mode: {verb.label or verb.name} does nothing (start fleettui without --read-only "
+                       "and with read_only = false to act on AWS)", severity="warning", markup=False)
             return
         svc = app.current_service
         if svc is None or app.gateway is None:
@@ -48,6 +49,8 @@ class Flows:
             return
         if verb.dialog == "weights":
             self._run(self._shift(svc, intent.to), "weights")
+        elif verb.dialog == "launch":
+            self._run(self._launch(svc, intent), "launch")
         else:
             self._run(self.plan_confirm_execute(intent), name)
 
@@ -62,8 +65,21 @@ class Flows:
         version, weight = choice
         await self.plan_confirm_execute(Shift(svc.name, to=version, weight=weight))
 
+    async def _launch(self, svc, intent) -> None:
+        from fleettui.ui.dialogs.launch import LaunchDialog, decommissioned_note, launch_defaults
+
+        app = self.app
+        defaults = launch_defaults(svc, app.config.service(svc.name), app.journal_records())
+        choice = await app.push_screen_wait(LaunchDialog(svc, defaults))
+        if choice is None:
+            return
+        lt_version, count = choice
+        await self.plan_confirm_execute(type(intent)(svc.name, lt_version=lt_version, count=count),
+                                        note=lambda plan: decommissioned_note(plan, defaults))
+
     # ------------------------------------------------------------------------------------------ plan → run
-    async def plan_confirm_execute(self, intent) -> None:
+    async def plan_confirm_execute(self, intent, note=None) -> None:
+        """``note`` (plan) -> a line for the confirmation, or None."""
         from fleettui.ui.dialogs.confirm import ConfirmPlanDialog
 
         app = self.app
@@ -73,7 +89,7 @@ class Flows:
         except FleetError as e:
             app.notify(f"cannot plan {intent.verb}: {e}", severity="error", timeout=8, markup=False)
             return
-        reason = await app.push_screen_wait(ConfirmPlanDialog(plan))
+        reason = await app.push_screen_wait(ConfirmPlanDialog(plan, resume_note=note(plan) if note else None))
         if reason is None:
             app.notify(f"{plan.verb} cancelled: nothing was changed", timeout=3)
             return
