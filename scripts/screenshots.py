@@ -4,8 +4,9 @@
     .venv/bin/python scripts/screenshots.py [--out screenshots] [--size 160x45]
 
 main.svg (the dashboard), filter.svg (`/drift`), detail.svg (a host with an instance type outside its launch
-template), help.svg (`?`), rollback.svg (`B`: the precomputed rollback plan, before `y`). Nothing is changed in
-the emulated AWS; the journal goes to a throw-away directory.
+template), help.svg (`?`), rollback.svg (`B`: the precomputed rollback plan, before `y`), generation.svg (`enter`
+on a generation header), small.svg (the decommission dialog at 80×24). Nothing is changed in the emulated AWS;
+the journal goes to a throw-away directory.
 """
 from __future__ import annotations
 
@@ -34,9 +35,9 @@ async def shoot(ctx, out: Path, size: tuple[int, int]) -> list[Path]:
 
     written: list[Path] = []
 
-    async def one(name: str, keys: list[str], ready=None) -> None:
+    async def one(name: str, keys: list[str], ready=None, at: tuple[int, int] | None = None) -> None:
         app = make_app(ctx, auto_refresh=False)
-        async with app.run_test(size=size) as pilot:
+        async with app.run_test(size=at or size) as pilot:
             await _until(pilot, lambda: app.refresh_count >= 1)
             if app.snapshot is None:
                 raise RuntimeError(f"the demo fleet could not be read: {app.last_error}")
@@ -54,6 +55,8 @@ async def shoot(ctx, out: Path, size: tuple[int, int]) -> list[Path]:
     await one("detail", ["slash", *"m5.xlarge", "enter", "enter"], lambda app: app.screen.id == "detail")
     await one("help", ["question_mark"], lambda app: app.screen.id == "help")
     await one("rollback", ["B"], lambda app: app.screen.id == "confirm")
+    await one("generation", ["g", "enter"], lambda app: app.screen.id == "generation")
+    await one("small", ["g", "ctrl+d"], lambda app: app.screen.id == "confirm", at=(80, 24))
     return written
 
 

@@ -333,7 +333,11 @@ def test_read_only_hides_mutating_bindings(demo):
             assert "[R]" in str(app.main.query_one(FleetHeader).render())
             await pilot.press("B", "R", "ctrl+d")
             await pilot.pause()
-            assert app.screen is app.main and not app._notifications
+            # nothing opens, and each key says why it does nothing
+            messages = [n.message for n in app._notifications]
+            assert app.screen is app.main and len(messages) == 3, messages
+            assert all(m.startswith("read-only mode:") for m in messages), messages
+            assert "Rollback does nothing" in messages[0] and "Decommission" in messages[2]
             await pilot.press("question_mark")
             await pilot.pause()
             assert "disabled: read-only" in static_text(app.screen, "#help-keys")
@@ -835,4 +839,205 @@ def test_failed_step_shows_what_failed_and_what_is_left(demo_ctx):
             await pilot.press("escape")
             await pilot.pause()
             assert app.screen is app.main
+    run(go())
+
+
+# ------------------------------------------------------------------------------------------------ keyboard
+def _burst(app, *keys: str) -> None:
+    """Keys as a terminal delivers a paste or fast typing: all queued at once. A key is a character or a name."""
+    from textual import events
+
+    names = {"/": "slash", ":": "colon", "\r": "enter", " ": "space", "\t": "tab", "!": "exclamation_mark"}
+    for key in keys:
+        if len(key) == 1:
+            app.post_message(events.Key(names.get(key, key), key))
+        else:
+            app.post_message(events.Key(key, None))
+
+
+def test_key_bursts_keep_their_order_in_the_prompt(demo_ctx):
+    async def go():
+        app = make_app(demo_ctx, auto_refresh=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(app, pilot)
+            bar = app.main.filter_bar
+            _burst(app, *"/drift")
+            await until(pilot, lambda: bar.value == "drift")
+            _burst(app, "ctrl+u", *"aged")                       # used to leave the prompt empty
+            await until(pilot, lambda: bar.value in ("aged", ""))
+            await pilot.pause(0.1)
+            assert bar.value == "aged" and app.main.filter.text == "aged"
+            _burst(app, "ctrl+u", *"drifx", "backspace", "t")     # used to give "drifx"
+            await until(pilot, lambda: bar.value.startswith("drif") and len(bar.value) >= 5)
+            await pilot.pause(0.1)
+            assert bar.value == "drift"
+            _burst(app, "\r")
+            await until(pilot, lambda: app.focused is app.main.table)
+            assert all(r.inst.drifted for r in host_rows(app)) and host_rows(app)
+    run(go())
+
+
+def test_tab_completes_in_the_prompts_and_later_keys_stay_there(demo_ctx):
+    async def go():
+        app = make_app(demo_ctx, auto_refresh=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(app, pilot)
+            command = app.main.command_bar
+            _burst(app, *":ser\t", *" B")           # used to mark a generation and open the rollback dialog
+            await until(pilot, lambda: command.value.endswith("B"))
+            await pilot.pause(0.1)
+            assert command.value == "service B" and app.screen is app.main      # "service" (or "services")
+            assert app.focused is command.input and not app.marks
+            _burst(app, "ctrl+u", *"service w\t")       # web and worker: the choices are listed
+            await until(pilot, lambda: "service worker" in str(command.query_one(".choices").render()))
+            assert command.value == "service w"
+            _burst(app, *"o\t\r")
+            await until(pilot, lambda: app.main.service_name == "worker")
+            # the filter completes its last term: keywords and the service's own values
+            _burst(app, *"/!dri\t")
+            await until(pilot, lambda: app.main.filter_bar.value == "!drift")
+            _burst(app, *" state:r\t")
+            await until(pilot, lambda: app.main.filter_bar.value == "!drift state:running")
+            assert app.focused is app.main.filter_bar.input
+    run(go())
+
+
+def test_plan_dialog_reason_is_one_tab_from_cancel(demo_ctx):
+    from textual.widgets import Button, Input
+
+    async def go():
+        app = make_app(demo_ctx, auto_refresh=False, actions_factory=fast_actions(demo_ctx))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await loaded(app, pilot)
+            table = app.main.table
+            table.cursor = next(i for i, r in enumerate(table.rows)
+                                if isinstance(r, Section) and r.gen.version == "1.4.0")
+            await pilot.press("ctrl+d")
+            dialog = await screen_with_id(app, pilot, "confirm")
+            assert dialog.focused is dialog.query_one("#cancel", Button)
+            order = []
+            for _ in range(4):
+                await pilot.press("tab")
+                order.append(dialog.focused.id)
+            assert order == ["reason", "phrase", "cancel", "reason"]        # Run is disabled until the phrase matches
+            # at 80×24 the phrase field and the buttons are on screen
+            for selector in ("#reason", "#phrase", "#cancel", "#run"):
+                region = dialog.query_one(selector).region
+                assert region.height >= 1 and 0 <= region.y and region.bottom <= 23, (selector, region)
+            # the key bar is the dialog's: in the reason field y and n are letters, esc still cancels
+            assert footer_descriptions(app) == ["Cancel"]
+            await pilot.press("shift+tab")
+            await pilot.pause()
+            assert dialog.focused.id == "cancel"
+            assert footer_descriptions(app) == ["Run", "Cancel"]
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is app.main
+    run(go())
+
+
+def test_enter_on_a_generation_opens_its_view_with_weights_history(demo, demo_ctx):
+    from fleettui.ui.screens.generation import GenerationScreen
+
+    async def go():
+        app = make_app(demo_ctx, auto_refresh=False, actions_factory=fast_actions(demo_ctx))
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await loaded(app, pilot)
+            await pilot.press("B")
+            await screen_with_id(app, pilot, "confirm")
+            await pilot.press("y")
+            progress = await screen_with_id(app, pilot, "progress")
+            await until(pilot, lambda: progress.finished, timeout=60)
+            await pilot.press("enter")
+            await loaded(app, pilot, 2)
+            table = app.main.table
+            table.cursor = next(i for i, r in enumerate(table.rows)
+                                if isinstance(r, Section) and r.gen.version == "1.4.0")
+            await pilot.press("enter")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, GenerationScreen)
+            gen = app.snapshot.service("web").generation("1.4.0")
+            facts = static_text(screen, "#generation-facts")
+            assert gen.image.id in facts and f"v{gen.launch_template_version}" in facts and "web-1-4-0" in facts
+            assert "100%" in static_text(screen, "#generation-weights")
+            history = static_text(screen, "#generation-history")
+            assert "rollback" in history and "0% → 100%" in history and "succeeded" in history
+            assert len(static_text(screen, "#generation-hosts").splitlines()) >= gen.total
+            assert footer_descriptions(app)[0] == "Back"
+            await pilot.press("escape")
+            await pilot.pause()
+            assert app.screen is app.main
+    run(go())
+
+
+def test_launch_asks_for_version_and_count(demo_ctx):
+    from fleettui.actions.api import Actions
+
+    intents = []
+
+    class Recording(Actions):
+        async def plan(self, intent, snapshot=None):
+            intents.append(intent)
+            return await super().plan(intent, snapshot)
+
+    async def go():
+        app = make_app(demo_ctx, auto_refresh=False,
+                       actions_factory=lambda gw: Recording(config=demo_ctx.config, gw=gw, read_only=False))
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            await loaded(app, pilot)
+            await pilot.press("L")
+            dialog = await screen_with_id(app, pilot, "launch")
+            lt, count = dialog.query_one("#lt-version"), dialog.query_one("#count")
+            live = app.snapshot.service("web").live
+            assert lt.value == "" and "$Default" in lt.placeholder and count.value == str(live.total)
+            for selector in ("#lt-version", "#count", "#cancel", "#plan"):
+                assert dialog.query_one(selector).region.bottom <= 23, selector
+            await pilot.press(*"2", "tab")
+            assert dialog.focused is count
+            await pilot.press("ctrl+u", *"4", "enter")
+            await until(pilot, lambda: intents)
+            assert (intents[0].verb, intents[0].lt_version, intents[0].count) == ("launch", 2, 4)
+    run(go())
+
+
+def test_launch_dialog_names_a_decommissioned_generation():
+    from types import SimpleNamespace
+
+    from test_ui_snapshots import sample_config, sample_snapshot
+
+    from fleettui.ui.dialogs.launch import decommissioned_note, launch_defaults
+
+    def record(verb, created, status="succeeded"):
+        return SimpleNamespace(plan=SimpleNamespace(verb=verb, service="web", generation="1.3.0", id=f"p-{created}"),
+                               status=status, created=f"2026-11-19T{created}:00+00:00")
+
+    web = sample_snapshot().service("web")
+    d = launch_defaults(web, sample_config().service("web"),
+                        [record("decommission", "17:00"), record("decommission", "18:00", "failed"),
+                         record("rollback", "19:00")])
+    assert d.count == web.live.total and d.declared == "$Default"
+    assert d.decommissioned == (("1.3.0", "2026-11-19 17:00", "p-17:00"),)
+    plan = SimpleNamespace(weights_before={"1.5.0": 100}, weights_after={"1.5.0": 100, "1.3.0": 0}, summary="")
+    assert "1.3.0 was decommissioned at 2026-11-19 17:00" in decommissioned_note(plan, d)
+    other = SimpleNamespace(weights_before={"1.5.0": 100}, weights_after={"1.5.0": 100, "1.7.0": 0}, summary="")
+    assert decommissioned_note(other, d) is None
+
+
+def test_services_pane_collapses_at_80_columns_and_s_toggles_it(demo_ctx):
+    async def go():
+        app = make_app(demo_ctx, auto_refresh=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await loaded(app, pilot)
+            left = app.main.query_one("#left")
+            assert not left.display and app.main.table.size.width >= 78
+            footer = footer_descriptions(app)
+            for desc in ("Replace", "Launch", "Weights", "Rollback", "Decommission", "Help", "Quit"):
+                assert desc in footer, footer
+            await pilot.press("s")
+            await pilot.pause()
+            assert left.display and left.region.width > 0
+            await pilot.press("s")
+            await pilot.pause()
+            assert not left.display
     run(go())

@@ -243,3 +243,109 @@ def test_sample_snapshot_is_what_the_snapshots_show():
     assert not snap.service("cache").generations[0].image.reproducible
     assert snap.service("worker").generations[0].weight is None
     assert any(not i.is_healthy for i in web.instances)
+
+
+# ------------------------------------------------------------------------------------------------ 80×24
+SMALL = (80, 24)
+FIXED_PLAN = {"id": "p-20261120-093000-0a1b2c", "created_at": "2026-11-20T09:30:00+00:00"}
+
+
+def _plan(kind: str):
+    """A plan from the pure planners on the sample snapshot, with a fixed id and time."""
+    from dataclasses import replace
+
+    from fleettui.actions.verbs.decommission import plan_decommission
+    from fleettui.actions.verbs.rollback import plan_rollback
+
+    snap, cfg = sample_snapshot(), sample_config()
+    plan = (plan_rollback(snap, cfg.service("web")) if kind == "rollback"
+            else plan_decommission(snap, cfg.service("web"), "1.4.0"))
+    return replace(plan, **FIXED_PLAN)
+
+
+def _push(make_screen):
+    async def run_before(pilot) -> None:
+        await _loaded(pilot)
+        await pilot.app.push_screen(make_screen(pilot.app))
+        await pilot.pause()
+        await pilot.pause()
+    return run_before
+
+
+class TestSmallTerminal:
+    """Every screen and dialog at 80×24: its fields, buttons and key bar on screen."""
+
+    def test_main(self, snap_compare):
+        assert snap_compare(sample_app(), terminal_size=SMALL, run_before=_loaded)
+
+    def test_services_pane_toggled(self, snap_compare):
+        assert snap_compare(sample_app(), press=["s"], terminal_size=SMALL, run_before=_loaded)
+
+    def test_confirm_plan(self, snap_compare):
+        from fleettui.ui.dialogs.confirm import ConfirmPlanDialog
+
+        assert snap_compare(sample_app(), terminal_size=SMALL,
+                            run_before=_push(lambda app: ConfirmPlanDialog(_plan("rollback"))))
+
+    def test_typed_phrase(self, snap_compare):
+        from fleettui.ui.dialogs.confirm import ConfirmPlanDialog
+
+        assert snap_compare(sample_app(), terminal_size=SMALL,
+                            run_before=_push(lambda app: ConfirmPlanDialog(_plan("decommission"))))
+
+    def test_weights(self, snap_compare):
+        from fleettui.ui.dialogs.weights import WeightsDialog
+
+        assert snap_compare(sample_app(), terminal_size=SMALL, run_before=_push(
+            lambda app: WeightsDialog(app.snapshot.service("web"), (10, 25, 50, 100), "1.6.0")))
+
+    def test_launch(self, snap_compare):
+        from types import SimpleNamespace
+
+        from fleettui.ui.dialogs.launch import LaunchDialog, launch_defaults
+
+        gone = SimpleNamespace(plan=SimpleNamespace(verb="decommission", service="web", generation="1.3.0",
+                                                    id="p-20261119-170000-9f8e7d"),
+                               status="succeeded", created="2026-11-19T17:00:00+00:00")
+
+        def dialog(app):
+            web = app.snapshot.service("web")
+            return LaunchDialog(web, launch_defaults(web, app.config.service("web"), [gone]))
+        assert snap_compare(sample_app(), terminal_size=SMALL, run_before=_push(dialog))
+
+    def test_resume(self, snap_compare):
+        from fleettui.domain.history import PlanRecord
+        from fleettui.ui.dialogs.resume import ResumeDialog
+
+        record = PlanRecord(_plan("rollback"), "arn:aws:sts::123456789012:assumed-role/operator/jane",
+                            "INC-1234 bad canary", "2026-11-20T09:10:00+00:00", failed={"s1": "Throttling"},
+                            status="failed")
+        assert snap_compare(sample_app(), terminal_size=SMALL, run_before=_push(lambda app: ResumeDialog([record])))
+
+    def test_progress(self, snap_compare):
+        from fleettui.ui.screens.progress import ProgressScreen
+
+        assert snap_compare(sample_app(), terminal_size=SMALL,
+                            run_before=_push(lambda app: ProgressScreen(_plan("decommission"))))
+
+    def test_help(self, snap_compare):
+        assert snap_compare(sample_app(), press=["question_mark"], terminal_size=SMALL, run_before=_loaded)
+
+    def test_detail(self, snap_compare):
+        assert snap_compare(sample_app(), press=["slash", *"m5.xlarge", "enter", "enter"], terminal_size=SMALL,
+                            run_before=_loaded)
+
+    def test_generation(self, snap_compare):
+        assert snap_compare(sample_app(), press=["g", "enter"], terminal_size=SMALL, run_before=_loaded)
+
+
+class TestMediumTerminal:
+    def test_generation(self, snap_compare):
+        assert snap_compare(sample_app(), press=["G", "k", "k", "k", "enter"], terminal_size=(120, 35),
+                            run_before=_loaded)
+
+    def test_typed_phrase(self, snap_compare):
+        from fleettui.ui.dialogs.confirm import ConfirmPlanDialog
+
+        assert snap_compare(sample_app(), terminal_size=(120, 35),
+                            run_before=_push(lambda app: ConfirmPlanDialog(_plan("decommission"))))

@@ -1,9 +1,12 @@
 """The Textual app. One factory, :func:`make_app`, is used by the CLI, the tests and the snapshot apps.
 
-The UI never waits on AWS: a refresh runs in a worker, and the next one is armed (``set_timer``) only when it
-has finished, so polls never overlap; while another screen (detail, help, a dialog) is on top the timer does
-not poll, and the refresh that fell due runs when the main screen is back. A failed refresh keeps the last
-snapshot and marks it STALE with its age.
+The app keeps the lifecycle, the gateways and the pollers; what the screens show is in one
+:class:`~fleettui.ui.state.ViewState` (``app.state``); the action flows (plan → confirm → execute) are in
+:mod:`fleettui.ui.flows`. The UI never waits on AWS: the inventory refresh is a
+:class:`~fleettui.ui.poller.Poller` (a worker, re-armed only when it has ended, so polls never overlap; while
+another screen is in front a refresh that falls due waits for the main screen), and it reports with typed
+messages (:mod:`fleettui.ui.messages`) handled with ``@on``. A failed refresh keeps the last snapshot and marks
+it STALE with its age.
 
 Two Gateways are open for the app's lifetime. The refresh's (I/O and response parsing: seconds of CPU for a
 large fleet) lives on a :class:`~fleettui.aws.background.BackgroundLoop`, a thread with its own event loop; the
@@ -19,10 +22,9 @@ from datetime import datetime, timezone
 from fnmatch import fnmatch
 from typing import Awaitable, Callable
 
-from textual import events
+from textual import events, on
 from textual.app import App
 from textual.binding import Binding
-from textual.timer import Timer
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
@@ -31,8 +33,11 @@ from fleettui.context import Context
 from fleettui.domain.model import Service, Snapshot
 from fleettui.errors import FleetError
 from fleettui.format import printable
-from fleettui.ui.data.view import ServiceView, views_for
+from fleettui.ui.flows import Flows
+from fleettui.ui.messages import ActionFinished, RefreshFailed, SnapshotReady
+from fleettui.ui.poller import Poller
 from fleettui.ui.screens.main import MainScreen
+from fleettui.ui.state import ViewState
 from fleettui.ui.widgets.header import FleetHeader
 
 Clock = Callable[[], datetime]
@@ -45,7 +50,7 @@ def _utcnow() -> datetime:
 
 
 class FleetApp(App[int]):
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-small"), (100, "-narrow"), (130, "-wide")]
     CSS_PATH = "app.tcss"
     TITLE = "fleettui"
     ENABLE_COMMAND_PALETTE = False
@@ -64,25 +69,50 @@ class FleetApp(App[int]):
         self.polling = auto_refresh
         self._fetch = fetch
         self._actions_factory = actions_factory
-        self.snapshot: Snapshot | None = None
-        self.views: dict[str, ServiceView] = {}
-        self.last_error: str | None = None
-        self.last_error_at: datetime | None = None
-        self.refreshing = False
-        self.executing = False            # a plan is being executed (q asks twice)
-        self.refresh_count = 0            # finished refreshes (success or failure); tests wait on it
-        self.marks: set[str] = set()
-        self.region_filter: str | None = None
+        self.state = ViewState()
         self.gateway = None               # the action layer's, on the UI loop
         self._background: BackgroundLoop | None = None   # the refresh's thread and loop
         self._refresh_gateway = None      # the refresh's, on the background loop: never use it on this one
         self._actions = None
         self._stack = AsyncExitStack()
-        self._timer: Timer | None = None
-        self._refresh_due = False
         self.main = MainScreen()
+        self.flows = Flows(self)
+        self.pollers: list[Poller] = []
+        self.inventory = self.add_poller("refresh", self._refresh_job,
+                                         every=lambda: self.config.defaults.refresh_seconds)
+
+    def add_poller(self, name: str, job, *, every) -> Poller:
+        poller = Poller(self, name, job, every=every, auto=self.polling, home=lambda: self.screen is self.main)
+        self.pollers.append(poller)
+        return poller
 
     # ------------------------------------------------------------------------------------------ state
+    # read-through to self.state: the screens, the tests and the benchmarks read these
+    snapshot = property(lambda self: self.state.snapshot)
+    views = property(lambda self: self.state.views)
+    marks = property(lambda self: self.state.marks)
+    last_error = property(lambda self: self.state.last_error)
+    last_error_at = property(lambda self: self.state.last_error_at)
+    refresh_count = property(lambda self: self.state.refresh_count)
+    executing = property(lambda self: self.state.executing)
+    stale = property(lambda self: self.state.stale)
+
+    @property
+    def region_filter(self) -> str | None:
+        return self.state.region_filter
+
+    @region_filter.setter
+    def region_filter(self, value: str | None) -> None:
+        self.state.region_filter = value
+
+    @property
+    def refreshing(self) -> bool:
+        return self.inventory.running
+
+    @property
+    def _refresh_due(self) -> bool:
+        return self.inventory.due
+
     @property
     def read_only(self) -> bool:
         return self.ctx.read_only
@@ -97,10 +127,6 @@ class FleetApp(App[int]):
         return bool(pattern) and fnmatch(self.ctx.profile_label, pattern)
 
     @property
-    def stale(self) -> bool:
-        return self.last_error is not None and self.snapshot is not None
-
-    @property
     def regions_shown(self) -> tuple[str, ...]:
         return self.snapshot.regions if self.snapshot else self.config.regions
 
@@ -110,12 +136,10 @@ class FleetApp(App[int]):
 
     @property
     def current_service(self) -> Service | None:
-        if self.snapshot is None or self.main.service_name is None:
-            return None
-        return self.snapshot.service(self.main.service_name)
+        return self.state.service(self.main.service_name)
 
     def marks_in(self, service: Service) -> list[str]:
-        return [i.id for i in service.instances if i.id in self.marks]
+        return self.state.marks_in(service)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return {"drift": "#d670d6"}
@@ -136,23 +160,35 @@ class FleetApp(App[int]):
                 self._actions = self.ctx.actions(self.gateway)
         return self._actions
 
+    @property
+    def journal(self):
+        return self._actions.journal if self._actions is not None else self.ctx.store.journal
+
+    def journal_records(self) -> list:
+        """Every plan in the journal (empty when it cannot be read: the views that show history say so)."""
+        try:
+            return list(self.journal.records().values())
+        except (FleetError, OSError, ValueError, KeyError):
+            return []
+
     # ------------------------------------------------------------------------------------------ lifecycle
     async def on_mount(self) -> None:
         self._background = BackgroundLoop(name="fleettui-refresh")
         await self.push_screen(self.main)
-        self._spinner = self.set_interval(0.1, self._tick_spinner, pause=True)
+        self.set_interval(0.1, self._tick_spinner)
         self.set_interval(1.0, self._tick_second)
         try:
             self.gateway = await self._stack.enter_async_context(self.ctx.gateway())
             self._refresh_gateway = await asyncio.wrap_future(self._background.enter(self.ctx.gateway))
         except FleetError as e:
-            self.last_error = str(e)
-            self.last_error_at = self.now()
+            self.state.failed(str(e), self.now(), counts=False)
             self.main.update_fleet()
             return
         self.start_refresh()
 
     async def on_unmount(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
         try:
             await self._stack.aclose()
         finally:
@@ -162,8 +198,8 @@ class FleetApp(App[int]):
                 await asyncio.to_thread(self._background.close, BACKGROUND_CLOSE_SECONDS)
 
     def _tick_spinner(self) -> None:
-        for header in self.screen.query(FleetHeader):
-            header.tick()
+        if self.refreshing:
+            self._refresh_headers(tick=True)
 
     def _tick_second(self) -> None:
         if self.stale:
@@ -171,19 +207,24 @@ class FleetApp(App[int]):
             if self.screen is self.main:
                 self.main.query_one("#status").refresh()
 
+    def _refresh_headers(self, tick: bool = False) -> None:
+        for header in self.screen.query(FleetHeader):
+            header.tick() if tick else header.refresh()
+
     # ------------------------------------------------------------------------------------------ refresh
     def start_refresh(self) -> None:
         """Refresh now in a worker, unless one is already running (polls never overlap)."""
         if self.refreshing:
             return
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        self._refresh_due = False
-        self.refreshing = True
-        self._spinner.resume()
-        self._tick_spinner()
-        self.run_worker(self._refresh(), name="refresh", group="refresh", exclusive=True, exit_on_error=False)
+        self.inventory.run_now()
+        self._refresh_headers(tick=True)
+
+    def _on_timer(self) -> None:
+        self.inventory.fire()
+
+    def main_resumed(self) -> None:
+        for poller in self.pollers:
+            poller.home_again()
 
     def _fetch_job(self):
         """The refresh as a coroutine for the background loop: it gets values, never the app."""
@@ -197,53 +238,37 @@ class FleetApp(App[int]):
             return await fetch_snapshot(gw, config, now=now)
         return job()
 
-    async def _refresh(self) -> None:
-        ok = False
+    async def _refresh_job(self) -> None:
         try:
             # cancelling this worker (quit) cancels the background task through the wrapped future
             snap = await asyncio.wrap_future(self._background.submit(self._fetch_job()))
-            ok = True
         except FleetError as e:
-            self.last_error = " ".join(str(e).split())
-            self.last_error_at = self.now()
-            what = "refresh failed" if self.snapshot is None else "refresh failed, showing the last snapshot"
-            self.notify(f"{what}: {self.last_error}", severity="error", timeout=8, markup=False)
-        finally:
-            self.refreshing = False
-            self.refresh_count += 1
-            self._spinner.pause()
-            if not ok and self.last_error is None:
-                self.last_error = "refresh failed (see the notification)"
-                self.last_error_at = self.now()
-        first = ok and self.snapshot is None
-        if ok:
-            self.snapshot = snap
-            self.views = views_for(snap)
-            self.last_error = None
-            self.last_error_at = None
+            self.post_message(RefreshFailed(" ".join(str(e).split())))
+        else:
+            self.post_message(SnapshotReady(snap))
+
+    @on(SnapshotReady)
+    def _snapshot_ready(self, message: SnapshotReady) -> None:
+        first = self.state.snapshot_ready(message.snapshot)
         self.main.update_fleet()
         self._refresh_headers()
-        self._arm_timer()
         if first:
-            self.offer_resume()
+            self.flows.offer_resume()
 
-    def _refresh_headers(self) -> None:
-        for header in self.screen.query(FleetHeader):
-            header.refresh()
+    @on(RefreshFailed)
+    def _refresh_failed(self, message: RefreshFailed) -> None:
+        what = "refresh failed" if self.snapshot is None else "refresh failed, showing the last snapshot"
+        self.state.failed(message.error, self.now())
+        if message.notify:
+            self.notify(f"{what}: {message.error}", severity="error", timeout=8, markup=False)
+        self.main.update_fleet()
+        self._refresh_headers()
 
-    def _arm_timer(self) -> None:
-        if self.polling and self._timer is None:
-            self._timer = self.set_timer(self.config.defaults.refresh_seconds, self._on_timer, name="refresh")
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        if self.screen is not self.main:
-            self._refresh_due = True       # a modal or another screen is open: poll when the main screen is back
-            return
-        self.start_refresh()
-
-    def main_resumed(self) -> None:
-        if self._refresh_due:
+    @on(ActionFinished)
+    def _action_finished(self) -> None:
+        # the fleet changed: refresh now, or as soon as the main screen is back
+        self.inventory.due = True
+        if self.screen is self.main:
             self.start_refresh()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -252,23 +277,19 @@ class FleetApp(App[int]):
             return
         err = event.worker.error
         log = _log_traceback(err)
-        if event.worker.name == "refresh":
-            self.refreshing = False
-            self._spinner.pause()
-            self.last_error = f"{type(err).__name__}: {err}"
-            self.last_error_at = self.now()
-            self.main.update_fleet()
-            self._arm_timer()
+        if event.worker.name == self.inventory.name:
+            self.post_message(RefreshFailed(f"{type(err).__name__}: {err}", notify=False))
         self.notify(f"{event.worker.name or 'task'} failed: {type(err).__name__}: {err}" +
                     (f" (traceback in {log})" if log else ""), severity="error", timeout=10, markup=False)
 
     def on_key(self, event: events.Key) -> None:
-        """Runs before the app checks bindings. With an Input focused, a key gets here either from the Input (it
-        did not consume it: enter, escape…) or because it was queued for another widget before the Input took
-        the focus (typed or pasted right after `/` or `:`). Either way it goes through the Input once more, in
-        arrival order, and comes back marked to have its binding checked: `/drift⏎` pasted is a filter, not a
-        refresh (`r`) and a lost enter."""
-        if isinstance(self.focused, Input) and not getattr(event, "replayed", False):
+        """Runs before the app checks bindings. With an Input focused, a key gets here either from that Input
+        (a :class:`~fleettui.ui.widgets.prompt.KeyInput` has already run its own bindings in arrival order, and
+        marks it: its bindings are checked as usual) or because it was queued for another widget before the Input
+        took the focus (typed or pasted right after `/` or `:`). Those go through the Input, in arrival order:
+        `/drift⏎` pasted is a filter, not a refresh (`r`) and a lost enter."""
+        if (isinstance(self.focused, Input) and not getattr(event, "from_input", False)
+                and not getattr(event, "replayed", False)):
             replay = events.Key(event.key, event.character)
             replay.replayed = True
             self.focused._forward_event(replay)
@@ -306,7 +327,7 @@ class FleetApp(App[int]):
     def action_audit(self) -> None:
         from fleettui.ui.screens.audit import AuditScreen
 
-        journal = self._actions.journal if self._actions is not None else self.ctx.store.journal
+        journal = self.journal
         try:
             records, error = list(journal.records().values()), None
         except FleetError as e:
@@ -315,113 +336,12 @@ class FleetApp(App[int]):
             self.notify(w, severity="warning", markup=False)
         self.push_screen(AuditScreen(records, journal.where, error))
 
-    # ---- actions: intent -> plan (worker) -> confirm -> execute with progress -> refresh
     def start_action(self, name: str) -> None:
-        """A verb's key (R / L / W / B / ctrl+d…) on the selected service: its intent from what is on screen."""
-        from fleettui.actions.verbs import VERBS, Selection
-
-        if self.read_only:
-            self.notify("read-only mode: actions are disabled", severity="warning")
-            return
-        svc = self.current_service
-        if svc is None or self.gateway is None:
-            self.notify("no fleet loaded yet: wait for the refresh (r)", severity="warning")
-            return
-        if any(w.group == "action" and w.is_running for w in self.workers):
-            self.notify("an action is already being planned or run", severity="warning")
-            return
-        verb = VERBS[name]
-        gen = self.main.selected_generation()
-        try:
-            intent = verb.intent_for(Selection(svc, gen.version if gen else None, tuple(self.marks_in(svc))))
-        except FleetError as e:
-            self.notify(str(e), severity="warning", markup=False)
-            return
-        if verb.dialog == "weights":
-            self.run_worker(self._shift_flow(svc, intent.to), name="weights", group="action", exit_on_error=False)
-            return
-        self.run_worker(self._action_flow(intent), name=name, group="action", exit_on_error=False)
-
-    async def _shift_flow(self, svc: Service, selected: str | None) -> None:
-        from fleettui.actions.verbs import Shift
-        from fleettui.ui.dialogs.weights import WeightsDialog
-
-        cfg = self.config.service(svc.name)
-        choice = await self.push_screen_wait(WeightsDialog(svc, cfg.shift_steps, selected))
-        if choice is None:
-            return
-        version, weight = choice
-        await self._action_flow(Shift(svc.name, to=version, weight=weight))
-
-    async def _action_flow(self, intent) -> None:
-        from fleettui.ui.dialogs.confirm import ConfirmPlanDialog
-
-        try:
-            # what the operator sees is what gets planned; a STALE snapshot is re-read from AWS first
-            plan = await self.actions.plan(intent, None if self.stale else self.snapshot)
-        except FleetError as e:
-            self.notify(f"cannot plan {intent.verb}: {e}", severity="error", timeout=8, markup=False)
-            return
-        reason = await self.push_screen_wait(ConfirmPlanDialog(plan))
-        if reason is None:
-            self.notify(f"{plan.verb} cancelled: nothing was changed", timeout=3)
-            return
-        await self._execute(plan, reason)
-
-    async def _execute(self, plan, reason: str, record=None) -> None:
-        from fleettui.ui.screens.progress import ProgressScreen
-
-        progress = ProgressScreen(plan, resuming=record is not None)
-        await self.push_screen(progress)
-        self.executing = True
-        try:
-            if record is not None:
-                outcome = await self.actions.resume(record, on_event=progress.on_step)
-            else:
-                outcome = await self.actions.execute(plan, reason, on_event=progress.on_step)
-        except FleetError as e:
-            progress.finish_error(str(e))
-            self.notify(f"{plan.verb} {plan.service}: {e}", severity="error", timeout=8, markup=False)
-        else:
-            progress.finish(outcome)
-            if outcome.ok:
-                self.notify(f"✓ {plan.summary}", timeout=6, markup=False)
-            else:
-                self.notify(f"{plan.verb} {plan.service} failed at {outcome.failed_step.id if outcome.failed_step else '?'}"
-                            f": {outcome.error}", severity="error", timeout=10, markup=False)
-        finally:
-            self.executing = False
-            self._refresh_due = True          # the fleet changed: refresh as soon as the main screen is back
-            if self.screen is self.main:
-                self.start_refresh()
+        """A verb's key: see :mod:`fleettui.ui.flows`."""
+        self.flows.start(name)
 
     def offer_resume(self) -> None:
-        """At start-up: plans left unfinished in the journal (crash, Ctrl-C, network loss)."""
-        if self.read_only or self.gateway is None:
-            return
-        self.run_worker(self._resume_flow(), name="resume", group="action", exit_on_error=False)
-
-    async def _resume_flow(self) -> None:
-        from fleettui.ui.dialogs.resume import ResumeDialog
-
-        try:
-            unfinished = await self.actions.unfinished()      # only this account + endpoint's plans
-        except FleetError as e:
-            self.notify(f"cannot read the journal: {e}", severity="warning", markup=False)
-            return
-        for w in self.actions.journal.warnings:
-            self.notify(w, severity="warning", markup=False)
-        if not unfinished:
-            return
-        choice = await self.push_screen_wait(ResumeDialog(unfinished))
-        if choice is None:
-            return
-        what, record = choice
-        if what == "abandon":
-            await self.actions.abandon(record)
-            self.notify(f"plan {record.plan.id} marked abandoned", timeout=4)
-            return
-        await self._execute(record.plan, record.reason, record=record)
+        self.flows.offer_resume()
 
 
 def _log_traceback(err: BaseException | None) -> str | None:

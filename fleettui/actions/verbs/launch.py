@@ -132,6 +132,7 @@ class LaunchVerb(Verb):
     key = "L"
     label = "Launch"
     tooltip = "Launch a new generation from the launch template"
+    dialog = "launch"                    # the TUI asks for the launch template version and the host count
     intent = Launch
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:

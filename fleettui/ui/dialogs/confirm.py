@@ -8,19 +8,29 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Label, Static
 
 from fleettui.domain.plan import Plan
 from fleettui.format import printable
+from fleettui.ui.dialogs.fit import FitsScreen
 from fleettui.ui.dialogs.plan_view import plan_renderable
 from fleettui.ui.widgets.colors import rich_color
+from fleettui.ui.widgets.footer import FleetFooter
+from fleettui.ui.widgets.prompt import KeyInput as Input
 
 
-class ConfirmPlanDialog(ModalScreen[str | None]):
+class ConfirmPlanDialog(FitsScreen, ModalScreen[str | None]):
+    """Focus moves Cancel → reason → phrase → Run (Tab; shift+Tab back); the plan scrolls with pgup/pgdn."""
+
     BINDINGS = [
         Binding("y", "run", "Run"),
         Binding("n,escape", "cancel", "Cancel"),
+        Binding("tab", "focus_step(1)", "Next field", show=False),
+        Binding("shift+tab", "focus_step(-1)", "Previous field", show=False),
+        Binding("pagedown", "scroll_plan(1)", "Scroll plan", show=False),
+        Binding("pageup", "scroll_plan(-1)", "Scroll plan", show=False),
     ]
+    FIT_SCROLL = "#confirm-plan"
 
     def __init__(self, plan: Plan, *, title: str | None = None, resume_note: str | None = None) -> None:
         super().__init__(id="confirm")
@@ -30,7 +40,7 @@ class ConfirmPlanDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box", classes="dialog"):
-            with VerticalScroll(id="confirm-plan"):
+            with VerticalScroll(id="confirm-plan", can_focus=False):
                 yield Static(plan_renderable(self.plan, lambda n: rich_color(self.app, n)), id="confirm-body")
                 if self.resume_note:
                     yield Static(self.resume_note, id="confirm-note", markup=False)
@@ -43,13 +53,14 @@ class ConfirmPlanDialog(ModalScreen[str | None]):
                 yield Button("Cancel", id="cancel", variant="default")
                 yield Button("Run", id="run", variant="error", disabled=not self._can_run(""))
             yield Label(self._hint(), classes="hint")
+        yield FleetFooter()
 
     def _hint(self) -> str:
         if not self.plan.runnable:
             return "this plan cannot run · n/esc closes"
         if self.plan.confirm_phrase:
             return "type the phrase, then Run · n/esc cancels"
-        return "y runs · n/esc cancels · tab moves"
+        return "y runs · n/esc cancels · tab: reason"
 
     def on_mount(self) -> None:
         box = self.query_one("#confirm-box")
@@ -57,6 +68,17 @@ class ConfirmPlanDialog(ModalScreen[str | None]):
         if self.plan.refusal:
             box.add_class("-refused")
         self.query_one("#cancel", Button).focus()
+        self.fit()
+
+    def action_focus_step(self, step: int) -> None:
+        order = [w for w in (self.query_one("#cancel"), self.query_one("#reason"), *self.query("#phrase"),
+                             self.query_one("#run")) if w.focusable]
+        current = self.focused if self.focused in order else order[0]
+        order[(order.index(current) + step) % len(order)].focus()
+
+    def action_scroll_plan(self, direction: int) -> None:
+        plan = self.query_one("#confirm-plan", VerticalScroll)
+        plan.scroll_page_down() if direction > 0 else plan.scroll_page_up()
 
     def _can_run(self, phrase: str) -> bool:
         if not self.plan.runnable:

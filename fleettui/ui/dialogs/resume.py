@@ -11,12 +11,19 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from fleettui.format import printable
+from fleettui.ui.dialogs.fit import FitsScreen
 from fleettui.ui.dialogs.plan_view import plan_renderable
 from fleettui.ui.widgets.colors import rich_color
+from fleettui.ui.widgets.footer import FleetFooter
 
 
-class ResumeDialog(ModalScreen[tuple[str, object] | None]):
-    BINDINGS = [Binding("escape,n", "later", "Later")]
+class ResumeDialog(FitsScreen, ModalScreen[tuple[str, object] | None]):
+    BINDINGS = [
+        Binding("escape,n", "later", "Later"),
+        Binding("pagedown", "scroll_plan(1)", "Scroll plan", show=False),
+        Binding("pageup", "scroll_plan(-1)", "Scroll plan", show=False),
+    ]
+    FIT_SCROLL = "#resume-plan"
 
     def __init__(self, records: list) -> None:
         super().__init__(id="resume")
@@ -31,7 +38,7 @@ class ResumeDialog(ModalScreen[tuple[str, object] | None]):
         c = lambda n: rich_color(self.app, n)  # noqa: E731
         others = len(self.records) - 1
         with Vertical(id="resume-box", classes="dialog"):
-            with VerticalScroll(id="resume-plan"):
+            with VerticalScroll(id="resume-plan", can_focus=False):
                 yield Static(id="resume-body", content=Group(
                     Text.assemble(("A plan did not finish", f"bold {c('text-warning')}"),
                                   f" (started {rec.created[:19].replace('T', ' ')} by {printable(rec.who)}"
@@ -47,10 +54,16 @@ class ResumeDialog(ModalScreen[tuple[str, object] | None]):
                 yield Button("Abandon", id="abandon", variant="warning")
                 yield Button("Resume", id="resume", variant="error")
             yield Label("re-running a step is safe · esc: later", classes="hint")
+        yield FleetFooter()
 
     def on_mount(self) -> None:
         self.query_one("#resume-box").border_title = "unfinished plan"
         self.query_one("#later", Button).focus()
+        self.fit()
+
+    def action_scroll_plan(self, direction: int) -> None:
+        plan = self.query_one("#resume-plan", VerticalScroll)
+        plan.scroll_page_down() if direction > 0 else plan.scroll_page_up()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -16,11 +16,13 @@ from fleettui.actions.planning import PlanError, current_weights
 from fleettui.actions.verbs.shift import weights_for_shift
 from fleettui.domain.model import Service
 from fleettui.format import printable
+from fleettui.ui.dialogs.fit import FitsScreen
 from fleettui.ui.widgets.colors import rich_color
 from fleettui.ui.widgets.fleet_table import weight_text
+from fleettui.ui.widgets.footer import FleetFooter
 
 
-class WeightsDialog(ModalScreen[tuple[str, int] | None]):
+class WeightsDialog(FitsScreen, ModalScreen[tuple[str, int] | None]):
     BINDINGS = [
         Binding("up,k", "move(-1)", "Previous", show=False),
         Binding("down,j", "move(1)", "Next", show=False),
@@ -60,9 +62,13 @@ class WeightsDialog(ModalScreen[tuple[str, int] | None]):
             presets = "  ".join(f"{n}={w}%" for n, w in enumerate(self.steps, 1))
             yield Label(f"↑↓ generation · +/- 10% · presets {presets}  0=0% · enter plans · esc cancels",
                         classes="hint")
+        yield FleetFooter()
 
     def on_mount(self) -> None:
         self.query_one("#weights-box").border_title = Content(f"shift weights · {printable(self.service.name)}")
+        self._draw()
+
+    def on_resize(self) -> None:
         self._draw()
 
     def _error(self, message: str | None) -> None:
@@ -79,6 +85,8 @@ class WeightsDialog(ModalScreen[tuple[str, int] | None]):
 
     def _draw(self) -> None:
         c = lambda n: rich_color(self.app, n)  # noqa: E731
+        narrow = self.app.size.width < 100      # 80 columns: shorter bars and counts, the percentages whole
+        bar = 5 if narrow else 10
         after = self.preview()
         t = Table(box=None, show_edge=False, pad_edge=False, header_style=f"bold {c('text-muted')}")
         for col in ("", "generation", "hosts", "now", "", "after"):
@@ -86,15 +94,16 @@ class WeightsDialog(ModalScreen[tuple[str, int] | None]):
         for n, v in enumerate(self.versions):
             g = self.service.generation(v)
             selected = n == self.index
-            healthy = Text(f"{g.healthy}/{g.total} healthy",
+            healthy = Text(f"{g.healthy}/{g.total}" + ("" if narrow else " healthy"),
                            style=c("text-success") if g.healthy == g.total and g.total else c("text-error"))
             label = Text(printable(v), style="bold")
             if g.labels:
-                label.append(f"  {', '.join(g.labels)}", style=c("text-muted"))
+                label.append(f" {', '.join(g.labels)}" if narrow else f"  {', '.join(g.labels)}",
+                             style=c("text-muted"))
             now, later = self.current.get(v, 0), after.get(v, 0)
             t.add_row(Text("▶" if selected else " ", style=f"bold {c('text-accent')}"), label, healthy,
-                      weight_text(now, 10, c("success"), c("text-muted")), Text("→", style=c("text-muted")),
-                      weight_text(later, 10, c("text-accent") if later != now else c("success"), c("text-muted")),
+                      weight_text(now, bar, c("success"), c("text-muted")), Text("→", style=c("text-muted")),
+                      weight_text(later, bar, c("text-accent") if later != now else c("success"), c("text-muted")),
                       style=f"on {c('block-cursor-blurred-background')}" if selected else None)
         self.query_one("#weights-table", Static).update(t)
 

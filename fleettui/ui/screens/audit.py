@@ -8,10 +8,11 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from fleettui.format import printable
 from fleettui.ui.widgets.colors import rich_color
+from fleettui.ui.widgets.footer import FleetFooter
 from fleettui.ui.widgets.header import FleetHeader
 
 
@@ -28,7 +29,7 @@ class AuditScreen(Screen):
         yield FleetHeader()
         with VerticalScroll(id="audit-body"):
             yield Static(self._table(), id="audit-table")
-        yield Footer()
+        yield FleetFooter()
 
     def on_mount(self) -> None:
         body = self.query_one("#audit-body")

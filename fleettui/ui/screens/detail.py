@@ -8,11 +8,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from fleettui.domain.model import Generation, Image, Instance, Service
 from fleettui.format import format_age, printable
 from fleettui.ui.widgets.colors import rich_color
+from fleettui.ui.widgets.footer import FleetFooter
 from fleettui.ui.widgets.header import FleetHeader
 
 
@@ -54,7 +55,7 @@ class HostDetailScreen(Screen):
             with Horizontal(classes="detail-row"):
                 yield Static(self._template(), id="detail-template", classes="box")
                 yield Static(self._tags(), id="detail-tags", classes="box")
-        yield Footer()
+        yield FleetFooter()
 
     def on_mount(self) -> None:
         self.query_one(FleetHeader).set_class(self.app.production, "production")

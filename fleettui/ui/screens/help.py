@@ -10,10 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from fleettui.format import format_age
 from fleettui.ui.widgets.colors import rich_color
+from fleettui.ui.widgets.footer import FleetFooter
 
 if TYPE_CHECKING:
     from fleettui.ui.app import FleetApp
@@ -57,7 +58,7 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll(id="help-right"):
                 yield Static(self._settings(), id="help-settings", classes="box")
                 yield Static(self._filter(), id="help-filter", classes="box")
-        yield Footer()
+        yield FleetFooter()
 
     def on_mount(self) -> None:
         body = self.query_one("#help-body")
@@ -72,7 +73,8 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
     def action_scroll(self, direction: str) -> None:
-        for body in self.query(VerticalScroll):
+        # side by side each column scrolls; stacked (narrow) the whole body does
+        for body in (self.query_one("#help-body"), *self.query(VerticalScroll)):
             body.scroll_down() if direction == "down" else body.scroll_up()
 
     def _c(self, name: str) -> str:

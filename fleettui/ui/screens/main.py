@@ -9,12 +9,13 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.suggester import SuggestFromList
-from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 
 from fleettui.format import printable
 from fleettui.ui.data.filter import NO_FILTER, Filter, FilterError, parse_filter
 from fleettui.ui.data.view import Entry, Section, rows_for
 from fleettui.ui.widgets.fleet_table import FleetTable
+from fleettui.ui.widgets.footer import FleetFooter
 from fleettui.ui.widgets.header import FleetHeader
 from fleettui.ui.widgets.prompt import PromptBar
 from fleettui.ui.widgets.services import ServiceList
@@ -37,6 +38,7 @@ COMMANDS = {
     "audit": "the action journal: who did what, why, and how it ended",
     "unmark": "clear all marks",
     "refresh": "refresh now (same as r)",
+    "services": "show or hide the services pane (same as s)",
     "help": "keys, filter syntax and the effective settings (same as ?)",
     "quit": "leave fleettui (also :q)",
 }
@@ -51,14 +53,21 @@ class MainScreen(Screen):
         Binding("escape", "back", "Clear/back", show=False),
         Binding("r", "refresh", "Refresh"),
         Binding("tab", "switch_pane", "Switch pane", show=False),
+        Binding("s", "toggle_services", "Services", tooltip="Show or hide the services pane (hidden below 100 "
+                "columns)"),
         Binding("A", "sort('age')", "Sort by age", show=False),
         Binding("V", "sort('version')", "Sort by version", show=False),
         Binding("S", "sort('state')", "Sort by state", show=False),
         *[Binding(v.key, f"verb('{v.name}')", v.label, tooltip=v.tooltip) for v in VERBS.values() if v.key],
     ]
 
+    # read keys that leave the key bar first when it does not fit (help lists every key)
+    FOOTER_DROP = ("select", "toggle_mark", "command", "refresh", "toggle_services", "filter")
+    NARROW = 100          # below this width the services pane starts hidden
+
     def __init__(self) -> None:
         super().__init__(id="main")
+        self.services_shown: bool | None = None       # None: by width; True/False: the operator chose (s)
         self.service_name: str | None = None
         self.filter: Filter = NO_FILTER
         self.sort: tuple[str, bool] | None = None
@@ -73,12 +82,14 @@ class MainScreen(Screen):
             with Vertical(id="right"):
                 yield ServiceStatus(id="status")
                 yield PromptBar("/", "drift  aged  age>14d  v:1.5  state:running  region:eu-west-1  !term  text…",
-                                "enter: keep · esc: clear", id="filter")
+                                "tab: complete · enter: keep · esc: clear", completer=self.filter_candidates,
+                                id="filter")
                 yield PromptBar(":", "service web · region eu-west-1 · region all · audit · help",
-                                "enter: run · esc: close", id="command")
+                                "tab: complete · enter: run · esc: close", completer=self.command_candidates,
+                                id="command")
                 yield FleetTable(marks=self.app.marks, id="table")
                 yield Static(id="empty")
-        yield Footer()
+        yield FleetFooter()
 
     @property
     def table(self) -> FleetTable:
@@ -98,7 +109,18 @@ class MainScreen(Screen):
         self.table.focus()
 
     def on_resize(self) -> None:
-        self.query_one(Footer).compact = self.size.width < 130
+        self._show_services()
+
+    def _show_services(self) -> None:
+        shown = self.services_shown if self.services_shown is not None else self.size.width >= self.NARROW
+        self.query_one("#left").display = shown
+        if not shown and self.focused is self.query_one(ServiceList):
+            self.table.focus()
+
+    def action_toggle_services(self) -> None:
+        left = self.query_one("#left")
+        self.services_shown = not left.display
+        self._show_services()
 
     def on_screen_resume(self) -> None:
         self.app.main_resumed()
@@ -216,9 +238,11 @@ class MainScreen(Screen):
 
             svc = self.app.snapshot.service(self.service_name or "")
             self.app.push_screen(HostDetailScreen(event.row.inst, event.row.gen, svc))
-        elif isinstance(event.row, Section):
-            self.notify(f"generation {printable(event.row.gen.version)}: space marks all its hosts, ctrl+d "
-                        "decommissions it, W shifts weights", timeout=4, markup=False)
+        elif isinstance(event.row, Section) and self.app.snapshot is not None:
+            from fleettui.ui.screens.generation import GenerationScreen
+
+            svc = self.app.snapshot.service(self.service_name or "")
+            self.app.push_screen(GenerationScreen(svc, event.row.gen, self.app.journal_records()))
 
     def on_fleet_table_marks_changed(self, _event: FleetTable.MarksChanged) -> None:
         self.refresh_status()
@@ -264,19 +288,48 @@ class MainScreen(Screen):
         if cmd == "refresh":
             app.start_refresh()
             return None
+        if cmd == "services":
+            self.action_toggle_services()
+            return None
         if cmd in ("help", "h"):
             app.action_help()
             return None
         if cmd in ("quit", "q", "q!"):
             app.exit(0)
             return None
-        return f"unknown command {cmd!r} (commands: service, region, audit, unmark, refresh, help, quit)"
+        return f"unknown command {cmd!r} (commands: service, region, audit, unmark, refresh, services, help, quit)"
+
+    # ------------------------------------------------------------------------------------------ tab completion
+    def command_candidates(self, value: str) -> list[str]:
+        app = self.app
+        names = [s.name for s in app.snapshot.services] if app.snapshot else [s.name for s in app.config.services]
+        phrases = [f"service {n}" for n in names] + [f"region {r}" for r in app.config.regions]
+        phrases += ["region all", "audit", "unmark", "refresh", "services", "help", "quit"]
+        typed = " ".join(value.split()).lower() + (" " if value.endswith(" ") and value.strip() else "")
+        return [p for p in phrases if p.startswith(typed)]
+
+    def filter_candidates(self, value: str) -> list[str]:
+        """Complete the last term: keywords, and the versions, states, regions… of the shown service."""
+        last = value.split(" ")[-1]
+        head = value[: len(value) - len(last)]
+        neg = "!" if last.startswith("!") else ""
+        word = last[len(neg):].lower()
+        svc = self.app.current_service
+        hosts = svc.instances if svc else ()
+        words = ["drift", "aged", "unhealthy", "marked", "age>", "age<"]
+        words += [f"v:{g.version}" for g in (svc.generations if svc else ())]
+        words += [f"state:{x}" for x in sorted({i.state for i in hosts})]
+        words += [f"health:{x}" for x in sorted({i.health for i in hosts})]
+        words += [f"region:{r}" for r in self.app.config.regions]
+        words += [f"az:{x}" for x in sorted({i.az for i in hosts})]
+        words += [f"type:{x}" for x in sorted({i.type for i in hosts})]
+        words += [f"tag:{x}" for x in sorted({k for i in hosts for k in i.tags if not k.startswith("aws:")})]
+        return [head + neg + w for w in words if w.startswith(word)]
 
     # ------------------------------------------------------------------------------------------ actions
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if is_mutating(action) and self.app.read_only:
-            return False     # read-only: hidden from the footer and inert
-        return True
+    def footer_hides(self, binding: Binding) -> bool:
+        """Read-only: the mutating keys leave the key bar (pressed, they say why they do nothing)."""
+        return self.app.read_only and is_mutating(binding.action)
 
     def action_filter(self) -> None:
         self.command_bar.close()

@@ -12,12 +12,15 @@ from textual.widgets import Label, ProgressBar, RichLog, Static
 
 from fleettui.domain.plan import Plan
 from fleettui.format import printable
+from fleettui.ui.dialogs.fit import FitsScreen
 from fleettui.ui.dialogs.plan_view import plan_renderable
 from fleettui.ui.widgets.colors import rich_color
+from fleettui.ui.widgets.footer import FleetFooter
 
 
-class ProgressScreen(ModalScreen[None]):
+class ProgressScreen(FitsScreen, ModalScreen[None]):
     BINDINGS = [Binding("escape,enter,q", "close", "Close")]
+    FIT_SCROLL = "#progress-log"
 
     def __init__(self, plan: Plan, *, resuming: bool = False) -> None:
         super().__init__(id="progress")
@@ -35,12 +38,14 @@ class ProgressScreen(ModalScreen[None]):
             yield RichLog(id="progress-log", wrap=True, markup=False, highlight=False, min_width=20)
             yield Static("", id="progress-result")
             yield Label("running… the plan goes on until it finishes or fails", classes="hint", id="progress-hint")
+        yield FleetFooter()
 
     def on_mount(self) -> None:
         verb = "resuming" if self.resuming else "running"
         self.query_one("#progress-box").border_title = Content(printable(f"{verb} {self.plan.verb} {self.plan.service}"))
         # room for every step's start and end line, up to a screenful
         self.query_one(RichLog).styles.height = max(4, min(16, 2 * len(self.plan.steps) + 2))
+        self.fit()
 
     def _c(self, name: str) -> str:
         return rich_color(self.app, name)
@@ -88,6 +93,7 @@ class ProgressScreen(ModalScreen[None]):
     def _done_hint(self) -> None:
         self.query_one("#progress-hint", Label).update("enter/esc closes · the fleet refreshes")
         self.query_one("#progress-box").add_class("-failed" if self.failed else "-done")
+        self.fit()
 
     def action_close(self) -> None:
         if not self.finished:

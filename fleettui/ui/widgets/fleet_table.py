@@ -75,7 +75,7 @@ class FleetTable(ScrollView, can_focus=True):
     """Hosts grouped by generation. Rows are :class:`Section` or :class:`Entry` objects."""
 
     BINDINGS = [
-        Binding("enter", "select", "Details", tooltip="Open the host under the cursor"),
+        Binding("enter", "select", "Details", tooltip="Open the host (or the generation) under the cursor"),
         Binding("space", "toggle_mark", "Mark", tooltip="Mark/unmark the host (a section: all its hosts)"),
         Binding("j,down", "cursor_down", "Down", show=False),
         Binding("k,up", "cursor_up", "Up", show=False),
@@ -403,7 +403,7 @@ class FleetTable(ScrollView, can_focus=True):
     def _section_text(self, row: Section) -> Text:
         g, st = row.gen, row.stats
         s = self._style
-        text = Text.assemble("▼ ", (printable(g.version), s("version")))
+        text = Text.assemble((printable(g.version), s("version")))
         for label in g.labels:
             style = {"live": "live", "canary": "canary", "rollback target": "rollback"}[label]
             text.append(" ")

@@ -1,0 +1,27 @@
+"""What workers tell the app (harlequin style): typed messages, handled with ``@on`` on the UI thread."""
+from __future__ import annotations
+
+from textual.message import Message
+
+from fleettui.domain.model import Snapshot
+
+
+class SnapshotReady(Message):
+    """A refresh read the fleet."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+
+class RefreshFailed(Message):
+    """A refresh could not read the fleet; ``notify`` False when the operator was told already."""
+
+    def __init__(self, error: str, *, notify: bool = True) -> None:
+        super().__init__()
+        self.error = error
+        self.notify = notify
+
+
+class ActionFinished(Message):
+    """A plan ran (or stopped): the fleet changed, refresh when the main screen is in front."""

@@ -1,0 +1,130 @@
+"""Enter on a generation header: the generation (image, launch template version, target groups, listener
+weights), its weights history from the journal, and its hosts. One column of boxes: readable at 80 columns.
+(Signal sparklines go here next.)"""
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Static
+
+from fleettui.domain.model import Generation, Service
+from fleettui.format import format_age
+from fleettui.ui.screens.detail import _date, _kv
+from fleettui.ui.widgets.colors import rich_color
+from fleettui.ui.widgets.fleet_table import weight_text
+from fleettui.ui.widgets.footer import FleetFooter
+from fleettui.ui.widgets.header import FleetHeader
+
+
+def weight_history(records: list, service: str, version: str) -> list:
+    """Plans of ``service`` whose weights before or after name ``version``, oldest first."""
+    return sorted((r for r in records if r.plan.service == service
+                   and (version in r.plan.weights_before or version in r.plan.weights_after)),
+                  key=lambda r: r.created)
+
+
+class GenerationScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("j,down", "scroll('down')", "Scroll", show=False),
+        Binding("k,up", "scroll('up')", "Scroll", show=False),
+    ]
+
+    def __init__(self, service: Service, gen: Generation, records: list) -> None:
+        super().__init__(id="generation")
+        self.service = service
+        self.gen = gen
+        self.history = weight_history(records, service.name, gen.version)
+
+    def compose(self) -> ComposeResult:
+        yield FleetHeader()
+        with VerticalScroll(id="generation-body"):
+            yield Static(self._title(), id="generation-title")
+            yield Static(self._facts(), id="generation-facts", classes="box")
+            yield Static(self._weights(), id="generation-weights", classes="box")
+            yield Static(self._history(), id="generation-history", classes="box")
+            yield Static(self._hosts(), id="generation-hosts", classes="box")
+        yield FleetFooter()
+
+    def on_mount(self) -> None:
+        self.query_one(FleetHeader).set_class(self.app.production, "production")
+        for box, title in (("facts", "Image · launch template · target groups"), ("weights", "Listener weights now"),
+                           ("history", f"Weights history ({len(self.history)} plan(s) in the journal)"),
+                           ("hosts", f"Hosts ({self.gen.total})")):
+            self.query_one(f"#generation-{box}").border_title = title
+        self.query_one("#generation-body").focus()
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_scroll(self, direction: str) -> None:
+        body = self.query_one("#generation-body", VerticalScroll)
+        body.scroll_down() if direction == "down" else body.scroll_up()
+
+    def _c(self, name: str) -> str:
+        return rich_color(self.app, name)
+
+    def _title(self) -> Text:
+        g = self.gen
+        t = Text.assemble((f"{g.service} · generation ", self._c("text-muted")), (g.version, "bold"))
+        if g.labels:
+            t.append(f"  {', '.join(g.labels)}", f"bold {self._c('text-success')}")
+        t.append(f"\n{g.healthy}/{g.total} healthy · {g.drift_count} drifted · age "
+                 f"{format_age(g.newest_age_days)}–{format_age(g.oldest_age_days)}", self._c("text-muted"))
+        return t
+
+    def _facts(self) -> Table:
+        g, img = self.gen, self.gen.image
+        state = Text(img.state, style=self._c("text-success") if img.reproducible else self._c("text-error"))
+        if img.deprecated:
+            state.append(f"  deprecated since {_date(img.deprecation_time)}", self._c("text-warning"))
+        tgs = Text("\n".join(a.split(":")[-1] for a in g.target_group_arns)) if g.target_group_arns else "—"
+        return _kv([("image", img.id), ("name", img.name), ("created", _date(img.created)), ("state", state),
+                    ("launch template", f"v{g.launch_template_version}" if g.launch_template_version is not None
+                     else "—"),
+                    ("target groups", tgs)], self._c("text-muted"))
+
+    def _weights(self) -> Table | Text:
+        gens = [x for x in self.service.generations if x.weight is not None]
+        if not gens:
+            return Text("no listener: this service takes no load balancer traffic", style=self._c("text-muted"))
+        t = Table.grid(padding=(0, 2))
+        t.add_column(no_wrap=True)
+        t.add_column(no_wrap=True)
+        for x in gens:
+            style = f"bold {self._c('text-accent')}" if x.version == self.gen.version else ""
+            t.add_row(Text(x.version, style=style),
+                      weight_text(x.weight, 10, self._c("success"), self._c("text-muted")))
+        return t
+
+    def _history(self) -> Table | Text:
+        if not self.history:
+            return Text("no plan in the journal changed this generation's weight", style=self._c("text-muted"))
+        v = self.gen.version
+        t = Table(box=None, pad_edge=False, header_style=f"bold {self._c('text-muted')}", expand=True)
+        t.add_column("when (UTC)", no_wrap=True)
+        t.add_column("verb", no_wrap=True)
+        t.add_column(v, no_wrap=True)
+        t.add_column("status", no_wrap=True)
+        t.add_column("who · reason", overflow="fold", ratio=1)
+        for r in self.history:
+            before, after = r.plan.weights_before.get(v), r.plan.weights_after.get(v)
+            change = f"{'—' if before is None else before}% → {'—' if after is None else after}%"
+            color = {"succeeded": "text-success", "failed": "text-error"}.get(r.status, "text-warning")
+            t.add_row(r.created[:16].replace("T", " "), r.plan.verb, change, Text(r.status, style=self._c(color)),
+                      Text(f"{r.who.split('/')[-1]} · {r.reason or '—'}"))
+        return t
+
+    def _hosts(self) -> Table:
+        t = Table(box=None, pad_edge=False, header_style=f"bold {self._c('text-muted')}", expand=True)
+        for col in ("instance", "az", "state", "health", "age", "findings"):
+            t.add_column(col, no_wrap=col != "findings", overflow="fold")
+        for i in self.gen.instances:
+            t.add_row(i.id, i.az, i.state, Text(i.health, style=self._c("text-success") if i.is_healthy
+                                                 else self._c("text-error")),
+                      format_age(i.age_days), ", ".join(f.kind for f in i.findings) or "—")
+        return t
