@@ -237,8 +237,8 @@ def test_sample_snapshot_is_what_the_snapshots_show():
     snap = sample_snapshot()
     web = snap.service("web")
     assert [(g.version, g.weight, g.labels) for g in web.generations] == [
-        ("1.4.0", 0, ("rollback target",)), ("1.5.0", 90, ("live",)), ("1.6.0", 10, ("canary",))]
-    assert web.rollback.ready
+        ("1.4.0", 0, ()), ("1.5.0", 90, ("live",)), ("1.6.0", 10, ("canary",))]
+    assert web.rollback.ready and (web.rollback.source, web.rollback.target) == ("1.6.0", "1.5.0")
     assert sum(i.drifted for i in web.instances) >= 4 and any(i.age_level == "error" for i in web.instances)
     assert not snap.service("cache").generations[0].image.reproducible
     assert snap.service("worker").generations[0].weight is None
