@@ -11,6 +11,7 @@ from typing import Any
 from fleettui.actions.steps import PLAN_TAG, STEP_TAG, StepContext, WorldMoved, precheck
 from fleettui.aws.elbv2 import tg_name_of
 from fleettui.domain.plan import Step
+from fleettui.format import format_weight
 
 
 def _before(ctx: StepContext, *kinds: str) -> Step | None:
@@ -136,7 +137,7 @@ async def listener_as_planned(ctx: StepContext) -> None:
             return                                  # nothing to compare with (weights_before is the default action's)
         before = dict(ctx.plan.weights_before)
         current = _percents(now, generations)
-        moved = [f"{v} {current[v]}% (planned from {before.get(v, 0)}%)" for v in generations
+        moved = [f"{v} {current[v]}% (planned from {format_weight(before.get(v, 0))})" for v in generations
                  if abs(current[v] - int(before.get(v, 0))) > 1]
         if not moved:
             return
