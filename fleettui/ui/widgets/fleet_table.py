@@ -470,7 +470,8 @@ class FleetTable(ScrollView, can_focus=True):
             text.append_text(signal_text(gs, verdict, 8, bad=s("unhealthy"), dim=s("dim")))
         if verdict is not None and verdict.worse:
             text.append("  ✗ ", s("unhealthy"))
-            text.append(printable(verdict.reason), s("unhealthy"))
+            reason = verdict.reason.removeprefix(f"{g.version}: ")     # the header starts with the version
+            text.append(printable(reason), s("unhealthy"))
         text.append("  ")
         text.append(f"{st.drift} drift", s("drift") if st.drift else s("dim"))
         text.append("  ")
