@@ -38,7 +38,7 @@ async def shoot(ctx, out: Path, size: tuple[int, int]) -> list[Path]:
     async def one(name: str, keys: list[str], ready=None, at: tuple[int, int] | None = None) -> None:
         app = make_app(ctx, auto_refresh=False)
         async with app.run_test(size=at or size) as pilot:
-            await _until(pilot, lambda: app.refresh_count >= 1)
+            await _until(pilot, lambda: app.refresh_count >= 1 and app.signals is not None)
             if app.snapshot is None:
                 raise RuntimeError(f"the demo fleet could not be read: {app.last_error}")
             for key in keys:

@@ -31,10 +31,11 @@ from textual.worker import Worker, WorkerState
 from fleettui.aws.background import BackgroundLoop
 from fleettui.context import Context
 from fleettui.domain.model import Service, Snapshot
+from fleettui.domain.signals import Signals
 from fleettui.errors import FleetError
 from fleettui.format import printable
 from fleettui.ui.flows import Flows
-from fleettui.ui.messages import ActionFinished, RefreshFailed, SnapshotReady
+from fleettui.ui.messages import ActionFinished, RefreshFailed, SignalsFailed, SignalsReady, SnapshotReady
 from fleettui.ui.poller import Poller
 from fleettui.ui.screens.main import MainScreen
 from fleettui.ui.state import ViewState
@@ -42,6 +43,7 @@ from fleettui.ui.widgets.header import FleetHeader
 
 Clock = Callable[[], datetime]
 Fetch = Callable[[object], Awaitable[Snapshot]]   # (gateway) -> Snapshot; runs on the background loop
+SignalsFetch = Callable[[object, Snapshot], Awaitable[Signals]]   # (gateway, snapshot) -> Signals; same loop
 BACKGROUND_CLOSE_SECONDS = 5.0    # at exit, how long to wait for the refresh thread to finish what it is parsing
 
 
@@ -61,13 +63,15 @@ class FleetApp(App[int]):
     ]
 
     def __init__(self, ctx: Context, *, clock: Clock | None = None, actions_factory=None,
-                 auto_refresh: bool = True, fetch: Fetch | None = None) -> None:
+                 auto_refresh: bool = True, fetch: Fetch | None = None,
+                 signals_fetch: SignalsFetch | None = None) -> None:
         super().__init__()
         self.ctx = ctx
         self.config = ctx.config
         self.now: Clock = clock or _utcnow
         self.polling = auto_refresh
         self._fetch = fetch
+        self._signals_fetch = signals_fetch
         self._actions_factory = actions_factory
         self.state = ViewState()
         self.gateway = None               # the action layer's, on the UI loop
@@ -80,6 +84,9 @@ class FleetApp(App[int]):
         self.pollers: list[Poller] = []
         self.inventory = self.add_poller("refresh", self._refresh_job,
                                          every=lambda: self.config.defaults.refresh_seconds)
+        # started after the first snapshot (it reads the generations); never delays or fails the inventory
+        self.signals_poller = self.add_poller("signals", self._signals_job,
+                                              every=lambda: self.config.defaults.signals_refresh_seconds)
 
     def add_poller(self, name: str, job, *, every) -> Poller:
         poller = Poller(self, name, job, every=every, auto=self.polling, home=lambda: self.screen is self.main)
@@ -96,6 +103,7 @@ class FleetApp(App[int]):
     refresh_count = property(lambda self: self.state.refresh_count)
     executing = property(lambda self: self.state.executing)
     stale = property(lambda self: self.state.stale)
+    signals = property(lambda self: self.state.signals)
 
     @property
     def region_filter(self) -> str | None:
@@ -253,7 +261,43 @@ class FleetApp(App[int]):
         self.main.update_fleet()
         self._refresh_headers()
         if first:
+            self.signals_poller.run_now()
             self.flows.offer_resume()
+
+    def _signals_fetch_job(self, snap: Snapshot):
+        """The signals fetch as a coroutine for the background loop, on the refresh's gateway: values only."""
+        gw, fetch, config, now = self._refresh_gateway, self._signals_fetch, self.config, self.now()
+
+        async def job() -> Signals:
+            if fetch is not None:
+                return await fetch(gw, snap)
+            from fleettui.aws.signals import fetch_signals
+
+            return await fetch_signals(gw, snap, config, now=now)
+        return job()
+
+    async def _signals_job(self) -> None:
+        snap = self.snapshot
+        if snap is None or self._background is None:
+            return
+        try:
+            signals = await asyncio.wrap_future(self._background.submit(self._signals_fetch_job(snap)))
+        except FleetError as e:
+            self.post_message(SignalsFailed(f"signals unavailable: {' '.join(str(e).split())}"))
+        else:
+            self.post_message(SignalsReady(signals))
+
+    @on(SignalsReady)
+    def _signals_ready(self, message: SignalsReady) -> None:
+        self.state.signals = message.signals
+        self.main.update_signals()
+
+    @on(SignalsFailed)
+    def _signals_failed(self, message: SignalsFailed) -> None:
+        # the last signals stay (marked unavailable), the inventory is untouched
+        previous = self.state.signals or Signals()
+        self.state.signals = Signals(previous.generated_at, previous.services, message.error, previous.window_s)
+        self.main.update_signals()
 
     @on(RefreshFailed)
     def _refresh_failed(self, message: RefreshFailed) -> None:
@@ -279,6 +323,8 @@ class FleetApp(App[int]):
         log = _log_traceback(err)
         if event.worker.name == self.inventory.name:
             self.post_message(RefreshFailed(f"{type(err).__name__}: {err}", notify=False))
+        elif event.worker.name == self.signals_poller.name:
+            self.post_message(SignalsFailed(f"signals unavailable: {type(err).__name__}: {err}"))
         self.notify(f"{event.worker.name or 'task'} failed: {type(err).__name__}: {err}" +
                     (f" (traceback in {log})" if log else ""), severity="error", timeout=10, markup=False)
 
@@ -359,15 +405,17 @@ def _log_traceback(err: BaseException | None) -> str | None:
 
 
 def make_app(ctx: Context, *, clock: Clock | None = None, actions_factory=None, auto_refresh: bool = True,
-             fetch: Fetch | None = None) -> FleetApp:
+             fetch: Fetch | None = None, signals_fetch: SignalsFetch | None = None) -> FleetApp:
     """The app for ``ctx``.
 
     ``clock`` () -> aware datetime ("now" for ages and STALE); ``actions_factory`` (gateway) -> Actions;
     ``auto_refresh`` False refreshes once at start and then only on ``r``; ``fetch`` (gateway) -> Snapshot
     replaces the AWS inventory (snapshot tests, benchmarks): like the inventory it runs on the refresh's
-    background loop with the gateway opened there, so it must not touch the app.
+    background loop with the gateway opened there, so it must not touch the app. ``signals_fetch`` (gateway,
+    snapshot) -> Signals replaces CloudWatch the same way.
     """
-    return FleetApp(ctx, clock=clock, actions_factory=actions_factory, auto_refresh=auto_refresh, fetch=fetch)
+    return FleetApp(ctx, clock=clock, actions_factory=actions_factory, auto_refresh=auto_refresh, fetch=fetch,
+                    signals_fetch=signals_fetch)
 
 
 def run_tui(ctx: Context) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from fleettui.domain.model import Snapshot
+from fleettui.domain.signals import Signals
 
 
 class SnapshotReady(Message):
@@ -25,3 +26,19 @@ class RefreshFailed(Message):
 
 class ActionFinished(Message):
     """A plan ran (or stopped): the fleet changed, refresh when the main screen is in front."""
+
+
+class SignalsReady(Message):
+    """A signals fetch read CloudWatch (its ``error`` set when CloudWatch could not be read)."""
+
+    def __init__(self, signals: Signals) -> None:
+        super().__init__()
+        self.signals = signals
+
+
+class SignalsFailed(Message):
+    """A signals fetch failed outright: ``error`` is "signals unavailable: …"; the inventory is unaffected."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from fleettui.domain.model import Service, Snapshot
+from fleettui.domain.signals import ServiceSignals, Signals
 from fleettui.ui.data.view import ServiceView, views_for
 
 
@@ -19,6 +20,12 @@ class ViewState:
     last_error_at: datetime | None = None
     refresh_count: int = 0           # finished refreshes (success or failure); tests wait on it
     executing: bool = False          # a plan is being executed (q asks twice)
+    signals: Signals | None = None   # the latest golden signals and alarms (their own poller)
+
+    def service_signals(self, name: str | None) -> ServiceSignals | None:
+        if self.signals is None or name is None or name not in self.signals.services:
+            return None
+        return self.signals.services[name]
 
     @property
     def stale(self) -> bool:

@@ -1,8 +1,9 @@
 """Enter on a generation header: the generation (image, launch template version, target groups, listener
-weights), its weights history from the journal, and its hosts. One column of boxes: readable at 80 columns.
-(Signal sparklines go here next.)"""
+weights), its golden signals beside live's (larger sparklines), its weights history from the journal, and its
+hosts. One column of boxes: readable at 80 columns."""
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,10 +13,11 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from fleettui.domain.model import Generation, Service
-from fleettui.format import format_age
+from fleettui.domain.signals import millis, percent, sparkline
+from fleettui.format import format_age, printable
 from fleettui.ui.screens.detail import _date, _kv
 from fleettui.ui.widgets.colors import rich_color
-from fleettui.ui.widgets.fleet_table import weight_text
+from fleettui.ui.widgets.fleet_table import latency_label, weight_text
 from fleettui.ui.widgets.footer import FleetFooter
 from fleettui.ui.widgets.header import FleetHeader
 
@@ -44,6 +46,7 @@ class GenerationScreen(Screen):
         yield FleetHeader()
         with VerticalScroll(id="generation-body"):
             yield Static(self._title(), id="generation-title")
+            yield Static(self._signals(), id="generation-signals", classes="box")
             yield Static(self._facts(), id="generation-facts", classes="box")
             yield Static(self._weights(), id="generation-weights", classes="box")
             yield Static(self._history(), id="generation-history", classes="box")
@@ -52,7 +55,7 @@ class GenerationScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one(FleetHeader).set_class(self.app.production, "production")
-        for box, title in (("facts", "Image · launch template · target groups"), ("weights", "Listener weights now"),
+        for box, title in (("signals", "Signals over the window, beside live's"), ("facts", "Image · launch template · target groups"), ("weights", "Listener weights now"),
                            ("history", f"Weights history ({len(self.history)} plan(s) in the journal)"),
                            ("hosts", f"Hosts ({self.gen.total})")):
             self.query_one(f"#generation-{box}").border_title = title
@@ -76,6 +79,45 @@ class GenerationScreen(Screen):
         t.append(f"\n{g.healthy}/{g.total} healthy · {g.drift_count} drifted · age "
                  f"{format_age(g.newest_age_days)}–{format_age(g.oldest_age_days)}", self._c("text-muted"))
         return t
+
+    def _signals(self) -> Table | Text | Group:
+        signals = self.app.state.signals
+        ss = self.app.state.service_signals(self.service.name)
+        mine = ss.generations.get(self.gen.version) if ss is not None else None
+        if mine is None:
+            why = (signals.error if signals is not None and signals.error
+                   else "no signals yet" if signals is None else "no signals for this generation")
+            return Text(printable(why), style=self._c("text-muted"))
+        live_gen = self.service.live
+        live = (ss.generations.get(live_gen.version) if live_gen is not None and live_gen.version != self.gen.version
+                else None)
+        muted, bad = self._c("text-muted"), f"bold {self._c('text-error')}"
+        verdict = ss.verdicts.get(self.gen.version)
+        worse = verdict is not None and verdict.worse
+
+        def cell(gs, values, fmt, hot: bool) -> Text:
+            if gs is None:
+                return Text("")
+            return Text.assemble((f"{fmt(gs):>9} ", bad if hot else ""), (sparkline(values(gs), 20), bad if hot else muted))
+
+        rows = []
+        if mine.requests:
+            rows = [("req/s", lambda g: g.requests, lambda g: f"{g.requests_per_s or 0:.1f}", False),
+                    ("5xx", lambda g: g.error_rates, lambda g: percent(g.error_rate), worse),
+                    (latency_label(mine.latency_stat), lambda g: g.latency, lambda g: millis(g.latency_value), worse)]
+        elif mine.cpu:
+            rows = [("cpu", lambda g: g.cpu, lambda g: "—" if g.cpu_value is None else f"{g.cpu_value:.0f}%", False)]
+        t = Table.grid(padding=(0, 2))
+        t.add_column(no_wrap=True, style=muted)
+        t.add_column(no_wrap=True)
+        t.add_column(no_wrap=True)
+        t.add_row("", Text(printable(self.gen.version), style="bold"),
+                  Text(f"{printable(live.version)} (live)", style="bold") if live is not None else "")
+        for label, values, fmt, hot in rows:
+            t.add_row(label, cell(mine, values, fmt, hot), cell(live, values, fmt, False))
+        if verdict is None:
+            return t
+        return Group(t, Text(("✗ " if worse else "") + printable(verdict.reason), style=bad if worse else muted))
 
     def _facts(self) -> Table:
         g, img = self.gen, self.gen.image

@@ -161,6 +161,7 @@ class MainScreen(Screen):
         view = self.app.views.get(self.service_name or "")
         table = self.table
         table.sort = self.sort
+        table.set_signals(self.app.state.service_signals(self.service_name))
         if view is None:
             table.set_rows([], {})
         else:
@@ -173,6 +174,15 @@ class MainScreen(Screen):
             table.empty_message = (f"no hosts match {' and '.join(what)}  (esc clears the filter)" if what
                                    else "no hosts in this service")
             table.set_rows(rows, view.widths, keep=keep)
+
+    def update_signals(self) -> None:
+        """New signals (or their failure): headers, the services pane, the banner; the inventory is untouched."""
+        self.query_one(FleetHeader).refresh()
+        snap = self.app.snapshot
+        if snap is not None:
+            self.query_one(ServiceList).show_services(snap.services, self.service_name)
+        self.table.set_signals(self.app.state.service_signals(self.service_name))
+        self.refresh_status()
 
     def refresh_status(self) -> None:
         self.query_one(ServiceStatus).refresh(layout=True)

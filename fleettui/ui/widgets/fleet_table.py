@@ -22,6 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from fleettui.domain.model import Finding, Generation, Instance
+from fleettui.domain.signals import GenerationSignals, ServiceSignals, Verdict, millis, percent, sparkline
 from fleettui.format import format_age, format_weight, printable
 from fleettui.ui.data.view import Entry, Row, Section
 
@@ -63,6 +64,38 @@ def weight_text(weight: int | None, width: int = 10, on: Style | None = None, of
     return Text.assemble((bar, on or "green"), ("░" * (width - len(bar)), off or "dim"), f" {format_weight(weight):>4}")
 
 
+def latency_label(stat: str) -> str:
+    """The statistic's name as shown beside a latency: "avg", "max", "p99"."""
+    return {"Average": "avg", "Maximum": "max", "Minimum": "min"}.get(stat, stat)
+
+
+def signal_text(gs: GenerationSignals, verdict: Verdict | None, spark: int = 8, *, bad: Style | str = "bold red",
+                dim: Style | str = "dim") -> Text:
+    """A generation's signals in one line: "12.3 req/s  5xx 4.1% ▂▃▅▇  avg 900 ms ▃▅▆█", or its CPU."""
+    worse = verdict is not None and verdict.worse
+    hot = bad if worse else ""
+    text = Text()
+    if gs.requests and not gs.total_requests:
+        text.append("no traffic", dim)
+    elif gs.requests:
+        rps = gs.requests_per_s or 0.0
+        text.append(f"{rps:.1f} req/s", hot)
+        text.append("  5xx ", dim)
+        text.append(percent(gs.error_rate), hot)
+        if spark:
+            text.append(" " + sparkline(gs.error_rates, spark), hot or dim)
+        text.append(f"  {latency_label(gs.latency_stat)} ", dim)
+        text.append(millis(gs.latency_value), hot)
+        if spark:
+            text.append(" " + sparkline(gs.latency, spark), hot or dim)
+    elif gs.cpu:
+        text.append("cpu ", dim)
+        text.append("—" if gs.cpu_value is None else f"{gs.cpu_value:.0f}%")
+        if spark:
+            text.append(" " + sparkline(gs.cpu, spark), dim)
+    return text
+
+
 @dataclass(frozen=True)
 class Column:
     key: str
@@ -90,6 +123,7 @@ class FleetTable(ScrollView, can_focus=True):
         "fleet-table--marked", "fleet-table--age-warn", "fleet-table--age-error", "fleet-table--drift",
         "fleet-table--unhealthy", "fleet-table--ok", "fleet-table--dim", "fleet-table--live",
         "fleet-table--canary", "fleet-table--rollback", "fleet-table--bar", "fleet-table--version",
+        "fleet-table--worse",
     }
 
     DEFAULT_CSS = """
@@ -114,6 +148,7 @@ class FleetTable(ScrollView, can_focus=True):
         & > .fleet-table--canary { background: $warning-muted; color: $text; text-style: bold; }
         & > .fleet-table--rollback { background: $primary-muted; color: $text; text-style: bold; }
         & > .fleet-table--bar { color: $success; }
+        & > .fleet-table--worse { background: $error-muted; }
     }
     """
 
@@ -147,6 +182,15 @@ class FleetTable(ScrollView, can_focus=True):
         self._strips: LRUCache[tuple, Strip] = LRUCache(512)
         self._anchor: str | None = None
         self._columns_cache: tuple[int, tuple[Column, ...], int, int] | None = None
+        self.signals: ServiceSignals | None = None
+
+    def set_signals(self, signals: ServiceSignals | None) -> None:
+        """The service's golden signals and verdicts, shown in the generation headers."""
+        if signals is self.signals:
+            return
+        self.signals = signals
+        self._strips.clear()
+        self.refresh()
 
     # ----------------------------------------------------------------------------------------- data
     def set_rows(self, rows: list[Row], widths: dict[str, int] | None = None, *, keep: str | None = None) -> None:
@@ -378,7 +422,7 @@ class FleetTable(ScrollView, can_focus=True):
         is_cursor = index == self.cursor
         # keyed by the row object, not its position: a filter keystroke reuses every line still on screen
         if isinstance(row, Section):
-            key = (id(row.gen), row.shown, row.filtered, width, is_cursor, self.has_focus)
+            key = (id(row.gen), row.shown, row.filtered, width, is_cursor, self.has_focus, id(self.signals))
         else:
             key = (row, width, is_cursor, self.has_focus, row.inst.id in self.marks)
         cached = self._strips.get(key)
@@ -391,6 +435,9 @@ class FleetTable(ScrollView, can_focus=True):
             post = Style(bgcolor=cursor.bgcolor)
         if isinstance(row, Section):
             base = self.get_component_rich_style("fleet-table--section")
+            verdict = self.signals.verdicts.get(row.gen.version) if self.signals is not None else None
+            if verdict is not None and verdict.worse:
+                base = base + self.get_component_rich_style("fleet-table--worse")
             strip = self._to_strip(self._section_text(row), width, base=base, post=post)
         else:
             strip = self._to_strip(self._entry_text(row.inst, width), width, post=post)
@@ -415,6 +462,16 @@ class FleetTable(ScrollView, can_focus=True):
         text.append(f"{st.healthy}/{st.total} healthy", healthy_style)
         if row.filtered:
             text.append(f" ({row.shown} shown)", s("dim"))
+        ss = self.signals
+        gs = ss.generations.get(g.version) if ss is not None else None
+        verdict = ss.verdicts.get(g.version) if ss is not None else None
+        if gs is not None and (gs.requests or gs.cpu):
+            text.append("  ")
+            text.append_text(signal_text(gs, verdict, 8, bad=s("unhealthy"), dim=s("dim")))
+        if verdict is not None and verdict.worse:
+            text.append("  ✗ ", s("unhealthy"))
+            reason = verdict.reason.removeprefix(f"{g.version}: ")     # the header starts with the version
+            text.append(printable(reason), s("unhealthy"))
         text.append("  ")
         text.append(f"{st.drift} drift", s("drift") if st.drift else s("dim"))
         text.append("  ")

@@ -7,6 +7,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from fleettui.domain.model import Service
+from fleettui.domain.signals import ServiceSignals
 from fleettui.format import printable
 
 
@@ -14,7 +15,7 @@ def _short(text: str, width: int = 10) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def service_prompt(s: Service, compact: bool = False) -> Content:
+def service_prompt(s: Service, compact: bool = False, signals: ServiceSignals | None = None) -> Content:
     hosts = s.instances
     healthy = sum(1 for i in hosts if i.is_healthy)
     drift = sum(1 for i in hosts if i.drifted)
@@ -24,13 +25,21 @@ def service_prompt(s: Service, compact: bool = False) -> Content:
     ok = healthy == len(hosts)
     live = s.live
     gap = " " if compact else "  "
+    alarm = bool(signals and (signals.firing or signals.worse))
+    mark = []
+    if signals is not None and signals.worse:
+        mark.append(("✗ worse", "bold $text-error"))
+    if signals is not None and signals.firing:
+        mark.append((f"{' ' if mark else ''}{len(signals.firing)} alarm{'s' if len(signals.firing) != 1 else ''}",
+                     "bold $text-error"))
     return Content.assemble(
-        (s.name, "bold"), gap, (f"{gens} gen", "$text-muted"),
+        (printable(s.name), "bold $text-error" if alarm else "bold"), gap, (f"{gens} gen", "$text-muted"),
         (f"{gap}live {_short(printable(live.version))}" if live else "", "$text-muted"),
         "\n",
         (f"{healthy}/{len(hosts)} {'✓' if ok else '✗'}", "$text-success" if ok else "bold $text-error"),
         gap, (f"{drift} drift", "$drift" if drift else "$text-muted"),
         gap, (f"{aged} aged", ("bold $text-error" if aged_error else "$text-warning") if aged else "$text-muted"),
+        *((("\n",) + tuple(mark)) if mark else ()),
     )
 
 
@@ -44,6 +53,9 @@ class ServiceList(OptionList):
 
     services: tuple[Service, ...] = ()
 
+    def _prompt(self, s: Service) -> Content:
+        return service_prompt(s, self.narrow, self.app.state.service_signals(s.name))
+
     @property
     def narrow(self) -> bool:
         return 0 < self.size.width < 30
@@ -54,16 +66,16 @@ class ServiceList(OptionList):
         names = [o.id for o in self.options]
         if names == [s.name for s in services]:
             for s in services:
-                self.replace_option_prompt(s.name, service_prompt(s, self.narrow))
+                self.replace_option_prompt(s.name, self._prompt(s))
         else:
-            self.set_options(Option(service_prompt(s, self.narrow), id=s.name) for s in services)
+            self.set_options(Option(self._prompt(s), id=s.name) for s in services)
         if selected is not None:
             self.select_name(selected)
 
     def on_resize(self) -> None:
         if self.services:
             for s in self.services:
-                self.replace_option_prompt(s.name, service_prompt(s, self.narrow))
+                self.replace_option_prompt(s.name, self._prompt(s))
 
     def select_name(self, name: str) -> None:
         try:

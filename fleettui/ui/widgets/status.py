@@ -5,6 +5,7 @@ from textual.content import Content
 from textual.widget import Widget
 
 from fleettui.domain.model import Service
+from fleettui.domain.signals import ServiceSignals
 from fleettui.format import printable
 from fleettui.ui.widgets.header import age_words, hhmmss
 
@@ -16,6 +17,25 @@ def rollback_line(s: Service, hint: bool = True) -> Content:
         return Content.assemble(("B: " if hint else "rollback: ", "bold $text-success"),
                                 (printable(rb.reason), "$text-success"))
     return Content.assemble(("rollback not ready: ", "bold $text-warning"), (printable(rb.reason), "$text-warning"))
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def signal_lines(ss: ServiceSignals | None, svc: Service, hint: bool = True) -> list[Content]:
+    """The verdicts that say worse (with what B would do) and the alarms in ALARM, one line each."""
+    if ss is None:
+        return []
+    out = []
+    for verdict in ss.worse:
+        tail = " — B takes it out of traffic" if hint and svc.rollback.ready else ""
+        out.append(Content.assemble(("✗ ", "bold $text-error"), (printable(verdict.reason), "bold $text-error"),
+                                    (tail, "$text-error")))
+    for alarm in ss.firing:
+        out.append(Content.assemble((" ALARM ", "bold $text on $error"), " ", (printable(alarm.name), "bold $text-error"),
+                                    (f" {_short(printable(alarm.reason), 70)}" if alarm.reason else "", "$text-error")))
+    return out
 
 
 class ServiceStatus(Widget):
@@ -55,6 +75,7 @@ class ServiceStatus(Widget):
                 head += [(" · ", "$text-muted"), (f"{marked} marked", "bold $text-accent")]
             head += ["    "]
             lines.append(Content.assemble(*head, rollback_line(svc, hint=not app.read_only)))
+            lines += signal_lines(app.state.service_signals(svc.name), svc, hint=not app.read_only)
             for w in svc.warnings:
                 lines.append(Content.assemble(("⚠ ", "$text-warning"), (printable(w), "$text-warning")))
         if snap is not None:
