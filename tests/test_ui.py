@@ -241,6 +241,13 @@ def test_enter_opens_host_detail_with_expected_and_actual(demo_ctx):
             template = static_text(screen, "#detail-template")
             assert "v2" in template and "target groups" in template
             assert "Owner" in static_text(screen, "#detail-tags")
+            # the host's console output, read from AWS (moto answers a fixed boot log), without SSH
+            await until(pilot, lambda: "Linux version" in static_text(screen, "#detail-console"), timeout=30)
+            console = screen.query_one("#detail-console")
+            assert f"instanceId={rows[0].inst.id}" in str(console.border_title)
+            await pilot.press("c")
+            await pilot.pause()
+            assert app.clipboard == rows[0].inst.id
             await pilot.press("escape")
             await pilot.pause()
             assert app.screen is app.main
@@ -635,6 +642,9 @@ def test_rollback_key_opens_the_plan_and_y_runs_it(demo, demo_ctx):
             await loaded(app, pilot, count + 1)                 # the fleet is refreshed after the action
             sections = section_lines(app)
             assert "100%" in sections[1] and "live" in sections[1] and "rollback target" in sections[0]
+            # the banner offers the way back, from the journal
+            status = str(app.main.query_one("#status").render())
+            assert "rolled back from 1.6.0 to 1.5.0" in status and "W to shift forward again" in status
             records = list(app.actions.journal.records().values())
             assert len(records) == 1 and records[0].status == "succeeded" and records[0].plan.verb == "rollback"
     run(go())

@@ -17,6 +17,12 @@ from fleettui.ui.widgets.footer import FleetFooter
 from fleettui.ui.widgets.header import FleetHeader
 
 
+def console_url(inst: Instance) -> str:
+    """The instance in the AWS console."""
+    r = inst.region
+    return f"https://{r}.console.aws.amazon.com/ec2/home?region={r}#InstanceDetails:instanceId={inst.id}"
+
+
 def _date(t) -> str:
     return t.strftime("%Y-%m-%d %H:%M UTC") if t else "unknown"
 
@@ -36,7 +42,9 @@ class HostDetailScreen(Screen):
         Binding("escape", "back", "Back"),
         Binding("j,down", "scroll('down')", "Scroll", show=False),
         Binding("k,up", "scroll('up')", "Scroll", show=False),
+        Binding("c", "copy_id", "Copy id", tooltip="Copy the instance id to the clipboard (OSC 52)"),
     ]
+    CONSOLE_LINES = 20
 
     def __init__(self, inst: Instance, gen: Generation, service: Service | None) -> None:
         super().__init__(id="detail")
@@ -55,15 +63,39 @@ class HostDetailScreen(Screen):
             with Horizontal(classes="detail-row"):
                 yield Static(self._template(), id="detail-template", classes="box")
                 yield Static(self._tags(), id="detail-tags", classes="box")
+            yield Static(Text("reading the console output…", style="dim"), id="detail-console", classes="box")
         yield FleetFooter()
 
     def on_mount(self) -> None:
         self.query_one(FleetHeader).set_class(self.app.production, "production")
         for box, title in (("findings", f"Findings ({len(self.inst.findings)})"), ("instance", "Instance"),
                            ("image", "Image"), ("template", "Launch template · ASG · target groups"),
-                           ("tags", f"Tags ({len(self.inst.tags)})")):
+                           ("tags", f"Tags ({len(self.inst.tags)})"),
+                           ("console", f"Console output (last {self.CONSOLE_LINES} lines) · {console_url(self.inst)}")):
             self.query_one(f"#detail-{box}").border_title = title
         self.query_one("#detail-body").focus()
+        self.run_worker(self._console(), name="console", exit_on_error=False)
+
+    async def _console(self) -> None:
+        """GetConsoleOutput, decoded: how an operator looks at one host without SSH."""
+        from fleettui.aws.cloudwatch import console_output
+        from fleettui.errors import FleetError
+
+        box = self.query_one("#detail-console", Static)
+        if self.app.gateway is None:
+            box.update(Text("no AWS connection yet", style="dim"))
+            return
+        try:
+            text = await console_output(self.app.gateway, self.inst.region, self.inst.id)
+        except FleetError as e:
+            box.update(Text(f"console output unavailable: {printable(e)}", style=self._c("text-warning")))
+            return
+        lines = [printable(line) for line in text.splitlines()][-self.CONSOLE_LINES:]
+        box.update(Text("\n".join(lines) if lines else "(empty: the instance has written nothing yet)"))
+
+    def action_copy_id(self) -> None:
+        self.app.copy_to_clipboard(self.inst.id)
+        self.notify(f"copied {self.inst.id}", timeout=3)
 
     def action_back(self) -> None:
         self.dismiss()

@@ -10,6 +10,24 @@ from fleettui.format import printable
 from fleettui.ui.widgets.header import age_words, hhmmss
 
 
+def way_back(records: list, svc: Service) -> Content | None:
+    """After a rollback (the newest change of the service's traffic), the way forward again."""
+    from fleettui.domain.history import last_rollback
+
+    rec = last_rollback(records, svc.name)
+    if rec is None:
+        return None
+    plan = rec.plan
+    away = [v for v, w in plan.weights_before.items() if w and not plan.weights_after.get(v)]
+    if not any(svc.generation(v) for v in away):
+        return None
+    when = rec.created[11:16] if len(rec.created) >= 16 else rec.created
+    return Content.assemble(("↶ ", "$text-accent"),
+                            (f"rolled back from {printable(', '.join(away))} to {printable(plan.generation or '?')} "
+                             f"at {when} UTC by {printable(str(rec.who).rsplit('/', 1)[-1])}", "$text-accent"),
+                            (" — W to shift forward again, :audit for the record", "$text-muted"))
+
+
 def rollback_line(s: Service, hint: bool = True) -> Content:
     """What B does right now, in words ("B: take 1.6.0 out of traffic → 1.5.0 gets 100%"), or why it cannot."""
     rb = s.rollback
@@ -76,6 +94,9 @@ class ServiceStatus(Widget):
             head += ["    "]
             lines.append(Content.assemble(*head, rollback_line(svc, hint=not app.read_only)))
             lines += signal_lines(app.state.service_signals(svc.name), svc, hint=not app.read_only)
+            back = way_back(app.journal_records(), svc)
+            if back is not None:
+                lines.append(back)
             for w in svc.warnings:
                 lines.append(Content.assemble(("⚠ ", "$text-warning"), (printable(w), "$text-warning")))
         if snap is not None:
