@@ -188,8 +188,11 @@ def sample_app(read_only: bool = False, profile: str = "staging", snapshot=None)
     async def signals_fetch(_gw, _snap):
         return sample_signals(NOW)
 
+    async def console_fetch(_gw, _region, instance_id):
+        return f"[    0.000000] Linux version 6.1.0 (sample)\ncloud-init: {instance_id} up\n"
+
     return make_app(Context(config=config, read_only=read_only), clock=lambda: NOW, auto_refresh=False, fetch=fetch,
-                    signals_fetch=signals_fetch)
+                    signals_fetch=signals_fetch, console_fetch=console_fetch)
 
 
 @pytest.fixture(autouse=True)
@@ -218,7 +221,7 @@ class TestReadWrite:
 
     def test_detail(self, snap_compare):
         # the host with an instance type outside its launch template
-        assert snap_compare(sample_app(), press=["slash", *"m5.xlarge", "enter", "enter"], terminal_size=SIZE,
+        assert snap_compare(sample_app(), press=["slash", *"m5.xlarge", "enter", "enter", "k"], terminal_size=SIZE,
                             run_before=_loaded)
 
     def test_help(self, snap_compare):
@@ -338,7 +341,7 @@ class TestSmallTerminal:
         assert snap_compare(sample_app(), press=["question_mark"], terminal_size=SMALL, run_before=_loaded)
 
     def test_detail(self, snap_compare):
-        assert snap_compare(sample_app(), press=["slash", *"m5.xlarge", "enter", "enter"], terminal_size=SMALL,
+        assert snap_compare(sample_app(), press=["slash", *"m5.xlarge", "enter", "enter", "k"], terminal_size=SMALL,
                             run_before=_loaded)
 
     def test_generation(self, snap_compare):

@@ -152,6 +152,12 @@ class FleetApp(App[int]):
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return {"drift": "#d670d6"}
 
+    async def console_fetch(self, gw, region: str, instance_id: str) -> str:
+        """A host's console output (decoded), for the host detail."""
+        from fleettui.aws.cloudwatch import console_output
+
+        return await console_output(gw, region, instance_id)
+
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:
         """Every notification (screens' too) is plain text with control characters escaped: they carry versions,
@@ -405,17 +411,22 @@ def _log_traceback(err: BaseException | None) -> str | None:
 
 
 def make_app(ctx: Context, *, clock: Clock | None = None, actions_factory=None, auto_refresh: bool = True,
-             fetch: Fetch | None = None, signals_fetch: SignalsFetch | None = None) -> FleetApp:
+             fetch: Fetch | None = None, signals_fetch: SignalsFetch | None = None,
+             console_fetch=None) -> FleetApp:
     """The app for ``ctx``.
 
     ``clock`` () -> aware datetime ("now" for ages and STALE); ``actions_factory`` (gateway) -> Actions;
     ``auto_refresh`` False refreshes once at start and then only on ``r``; ``fetch`` (gateway) -> Snapshot
     replaces the AWS inventory (snapshot tests, benchmarks): like the inventory it runs on the refresh's
     background loop with the gateway opened there, so it must not touch the app. ``signals_fetch`` (gateway,
-    snapshot) -> Signals replaces CloudWatch the same way.
+    snapshot) -> Signals replaces CloudWatch the same way. ``console_fetch`` async (gateway, region, instance id)
+    -> str replaces GetConsoleOutput for the host detail (snapshot apps).
     """
-    return FleetApp(ctx, clock=clock, actions_factory=actions_factory, auto_refresh=auto_refresh, fetch=fetch,
-                    signals_fetch=signals_fetch)
+    app = FleetApp(ctx, clock=clock, actions_factory=actions_factory, auto_refresh=auto_refresh, fetch=fetch,
+                   signals_fetch=signals_fetch)
+    if console_fetch is not None:
+        app.console_fetch = console_fetch
+    return app
 
 
 def run_tui(ctx: Context) -> int:

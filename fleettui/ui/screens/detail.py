@@ -78,7 +78,6 @@ class HostDetailScreen(Screen):
 
     async def _console(self) -> None:
         """GetConsoleOutput, decoded: how an operator looks at one host without SSH."""
-        from fleettui.aws.cloudwatch import console_output
         from fleettui.errors import FleetError
 
         box = self.query_one("#detail-console", Static)
@@ -86,7 +85,7 @@ class HostDetailScreen(Screen):
             box.update(Text("no AWS connection yet", style="dim"))
             return
         try:
-            text = await console_output(self.app.gateway, self.inst.region, self.inst.id)
+            text = await self.app.console_fetch(self.app.gateway, self.inst.region, self.inst.id)
         except FleetError as e:
             box.update(Text(f"console output unavailable: {printable(e)}", style=self._c("text-warning")))
             return
