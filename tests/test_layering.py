@@ -117,3 +117,26 @@ def test_the_emulator_imports_no_layer_of_the_app():
     offenders = [(str(p.relative_to(PKG)), m) for p, tree in _modules("emulator") for m in _imports(tree, p)
                  if any(_within(m, b) for b in banned)]
     assert offenders == []
+
+
+def test_no_two_modules_import_each_other():
+    """Imports point one way: no pair of fleettui modules imports each other (at run time; TYPE_CHECKING-only
+    imports are not imports)."""
+    mods = {".".join(("fleettui", *p.relative_to(PKG).with_suffix("").parts)).removesuffix(".__init__"): tree
+            for p, tree in _modules()}
+    edges: dict[str, set[str]] = {m: set() for m in mods}
+    for m, tree in mods.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                node.body = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                subs = [f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in mods]
+                targets = subs if subs and len(subs) == len(node.names) else [node.module, *subs]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            edges[m].update(t for t in targets if t in mods and t != m)
+    both = sorted({tuple(sorted((a, b))) for a in edges for b in edges[a] if a in edges[b]})
+    assert both == []

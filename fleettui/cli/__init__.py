@@ -37,6 +37,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     for name, default in GLOBAL_DEFAULTS.items():
         if not hasattr(args, name):
             setattr(args, name, default)
+    args.parse = parse          # for commands that re-read a command line (`plan VERB …`) without importing this
     return args
 
 

@@ -154,7 +154,6 @@ def report(outcome, as_json: bool) -> int:
 
 def cmd_plan(args) -> int:
     from fleettui.actions.verbs import VERBS
-    from fleettui.cli import parse
 
     if not args.rest:
         raise ConfigError("plan: name an action, e.g. `fleettui plan rollback web`")
@@ -168,7 +167,7 @@ def cmd_plan(args) -> int:
         forwarded.append("--demo")
     if args.read_only:
         forwarded.append("--read-only")
-    new = parse(forwarded + ["--dry-run"])
+    new = args.parse(forwarded + ["--dry-run"])
     if new.handler is not cmd_verb:
         raise ConfigError(f"plan: {args.rest[0]!r} is not an action ({', '.join(VERBS)})")
     return cmd_verb(new)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleettui.actions.steps import PLAN_TAG, STEP_TAG, StepContext, WorldMoved, precheck
+from fleettui.actions.steps.base import PLAN_TAG, STEP_TAG, StepContext, WorldMoved, precheck
 from fleettui.aws.elbv2 import tg_name_of
 from fleettui.domain.plan import Step
 from fleettui.format import format_weight

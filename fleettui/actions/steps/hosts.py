@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from fleettui.actions.steps import PLAN_TAG, STEP_TAG, StepContext, kind
+from fleettui.actions.steps.base import PLAN_TAG, STEP_TAG, StepContext, kind
 from fleettui.aws.ec2 import template_key
 from fleettui.errors import FleetError
 

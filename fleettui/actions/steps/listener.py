@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleettui.actions.steps import StepContext, kind
+from fleettui.actions.steps.base import StepContext, kind
 from fleettui.aws.elbv2 import tg_name_of
 from fleettui.errors import FleetError
 

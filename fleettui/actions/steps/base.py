@@ -1,0 +1,128 @@
+"""Step kinds: what each step of a plan does in AWS. One module per subject (hosts, target groups, listener,
+Auto Scaling); each handler is registered here with :func:`kind` and must be safe to run again (a plan cut
+off anywhere is resumed by re-running the steps not yet journaled as succeeded).
+
+A handler takes a :class:`StepContext` and returns a detail dict for the journal (or None).
+
+A step kind may also have a precondition (:func:`precheck`, in :mod:`fleettui.actions.steps.checks`): reads of
+what the step depends on, run by the executor right before the step, fresh or resumed. When the world moved
+(a replacement host is gone, the listener was changed by someone else) it raises :class:`WorldMoved` with one
+line, and the plan stops there, resumable.
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from fleettui.aws.autoscaling import AutoScaling
+from fleettui.aws.ec2 import Ec2
+from fleettui.aws.elbv2 import Elbv2
+from fleettui.aws.gateway import Gateway
+from fleettui.domain.plan import Plan, Step
+from fleettui.errors import FleetError
+
+PLAN_TAG = "fleettui:plan"
+STEP_TAG = "fleettui:step"
+
+Handler = Callable[["StepContext"], Awaitable[dict[str, Any] | None]]
+
+
+@dataclass(frozen=True)
+class StepKind:
+    name: str
+    description: str
+    run: Handler
+
+
+STEPS: dict[str, StepKind] = {}
+CHECKS: dict[str, Handler] = {}
+
+
+class WorldMoved(FleetError):
+    """A step's precondition no longer holds in AWS."""
+
+
+def precheck(*names: str) -> Callable[[Handler], Handler]:
+    """Register ``fn`` as the precondition of the step kinds ``names``."""
+    def register(fn: Handler) -> Handler:
+        for name in names:
+            assert name not in CHECKS, name
+            CHECKS[name] = fn
+        return fn
+    return register
+
+
+def kind(name: str, description: str) -> Callable[[Handler], Handler]:
+    """Register a step handler under ``name``."""
+    def register(fn: Handler) -> Handler:
+        assert name not in STEPS, name
+        STEPS[name] = StepKind(name, description, fn)
+        return fn
+    return register
+
+
+@dataclass
+class StepContext:
+    """What a step handler works with: the plan, its step, AWS, and the plan's memory across re-runs."""
+
+    gw: Gateway
+    plan: Plan
+    step: Step
+    memo: dict[str, dict[str, Any]]
+    journal_note: Callable[[Plan, Step, dict[str, Any]], None]
+    poll: float = 5.0
+    timeout: float = 900.0
+    _adapters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def params(self):
+        return self.step.params
+
+    @property
+    def region(self) -> str:
+        return self.step.region
+
+    @property
+    def ec2(self) -> Ec2:
+        return self._adapters.setdefault("ec2", Ec2(self.gw, self.region))
+
+    @property
+    def elbv2(self) -> Elbv2:
+        return self._adapters.setdefault("elbv2", Elbv2(self.gw, self.region))
+
+    @property
+    def autoscaling(self) -> AutoScaling:
+        return self._adapters.setdefault("autoscaling", AutoScaling(self.gw, self.region))
+
+    def remembered(self, step_id: str | None = None) -> dict[str, Any]:
+        return self.memo.get(step_id or self.step.id, {})
+
+    def note(self, **note: Any) -> None:
+        """Remember ``note`` for this step in the journal *before* acting on it: a re-run reads it back."""
+        self.journal_note(self.plan, self.step, note)
+        self.memo.setdefault(self.step.id, {}).update(note)
+
+    async def launched(self, step_id: str) -> list[dict[str, Any]]:
+        """Hosts that launch step ``step_id`` of this plan started (found by their plan/step tags)."""
+        return await self.ec2.tagged({PLAN_TAG: self.plan.id, STEP_TAG: step_id}, states=["pending", "running"])
+
+    async def launched_ids(self) -> list[str]:
+        return [i["InstanceId"] for i in await self.launched(self.params["launch_step"])]
+
+    async def target_groups(self) -> list[str]:
+        """The step's target groups: by ARN, and by name (created by an earlier step of the plan)."""
+        arns = list(self.params.get("target_groups") or ())
+        names = list(self.params.get("target_group_names") or ())
+        if names:
+            arns += await self.elbv2.target_group_arns(names)
+        return arns
+
+    async def wait_for(self, what: str, check: Callable[[], Awaitable[bool]]) -> None:
+        """Read back until ``check`` is true (bounded): used where AWS offers no waiter."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        while not await check():
+            if loop.time() > deadline:
+                raise FleetError(f"gave up after {self.timeout:g}s waiting for {what}")
+            await asyncio.sleep(self.poll)
