@@ -246,7 +246,9 @@ class FaultProxy:
         service = m.group(2) if m else (request.host.split(".")[0] or "unknown")
         params = parse_qs(body.decode("latin-1")) if body else {}
         action = (params.get("Action") or request.query.getall("Action", None) or ["(none)"])[0]
-        if "/operation/" in request.path:      # Smithy RPC v2 CBOR (CloudWatch): /service/<S>/operation/<Action>
+        if request.headers.get("X-Amz-Target"):          # JSON protocol (CloudWatch): Service.Action
+            action = request.headers["X-Amz-Target"].rsplit(".", 1)[-1]
+        elif "/operation/" in request.path:               # Smithy RPC v2 CBOR: /service/<S>/operation/<Action>
             action = request.path.rsplit("/operation/", 1)[1]
         key = f"{service}.{action}"
         with self._lock:
