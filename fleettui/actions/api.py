@@ -76,7 +76,10 @@ class Actions:
 
     async def unfinished(self) -> list[PlanRecord]:
         """Plans left unfinished against this AWS (account + endpoint), oldest first: what resume and the start-up
-        offer consider. Plans of another account or endpoint are never offered."""
+        offer consider. Plans of another account or endpoint are never offered. (Nothing unfinished at all: no
+        need to ask STS which account this is.)"""
+        if not self.journal.unfinished():
+            return []
         return self.journal.unfinished(await self.scope())
 
     async def resumable(self, plan_id: str | None = None) -> PlanRecord | None:
