@@ -55,11 +55,6 @@ class Context:
 def open_context(*, config_path: str | Path | None = None, demo: bool = False, read_only: bool | None = None,
                  profile: str | None = None, regions: list[str] | None = None, progress=None) -> Context:
     """Load config (or start and seed the embedded AWS for --demo) and apply command-line overrides."""
-    from fleettui.config.checks import region_problem
-
-    for r in regions or ():
-        if problem := region_problem(r, "--region"):
-            raise ConfigError(problem)
     server = None
     if demo:
         from fleettui.emulator import start_demo  # moto is heavy: import only when asked for

@@ -307,14 +307,14 @@ def test_config_text(seeded):
     doc = tomllib.loads(demo_config_text(f, seeded.server.endpoint_url))
     assert doc["aws"] == {"profile": "demo", "regions": [USE1, EUW1], "endpoint_url": seeded.server.endpoint_url}
     assert doc["defaults"] == {"warn_age": "14d", "max_age": "30d", "refresh_seconds": 10, "read_only": False,
-                               "min_healthy_percent": 75}
+                               "min_healthy_percent": 75, "latency_stat": "Average"}
     svcs = {s["name"]: s for s in doc["service"]}
     assert list(svcs) == ["web", "api", "worker", "cache"]
     assert svcs["web"] == {
         "name": "web", "regions": [USE1], "selector": {"Service": "web"}, "version_tag": "Version",
         "launch_template": "web-lt", "launch_template_version": "$Default", "listener_arn": f.listener_arns["web"],
         "generation_tag": "fleettui:version", "required_tags": ["Owner", "CostCenter"],
-        "instance_roles": ["web-role"], "shift_steps": [10, 25, 50, 100]}
+        "instance_roles": ["web-role"], "shift_steps": [10, 25, 50, 100], "alarms": ["web-"]}
     assert svcs["api"]["instance_roles"] == ["api-role"]
     assert svcs["worker"]["instance_roles"] == svcs["cache"]["instance_roles"] == []   # no instance profile
     assert svcs["api"]["listener_arn"] == f.listener_arns["api"] and svcs["api"]["regions"] == [EUW1]

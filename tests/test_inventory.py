@@ -74,7 +74,7 @@ def test_only_selected_services(demo):
 def test_status_json_contract(demo, capsys):
     assert main(["status", "--config", str(demo.config_path), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert set(doc) == {"generated_at", "profile", "regions", "services", "errors"}
+    assert set(doc) == {"generated_at", "profile", "regions", "services", "errors", "signals_error"}
     assert doc["errors"] == []                  # one {"region", "message"} per region that could not be read
     web = next(s for s in doc["services"] if s["name"] == "web")
     # the contract's keys are all there (additions are allowed: role, other_rules, rollback)

@@ -234,7 +234,7 @@ def test_region_without_the_template_refuses_at_plan_time(demo, tmp_path):
 # -- --region ----------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("region, says", [
-    ("mars-1", "--region mars-1: not a region name"),
+    ("mars-1", '--region "mars-1" is not a region name'),
     ("eu-central-1", "--region eu-central-1: not in "),
 ])
 def test_region_flag_typo_is_one_line_exit_2_and_no_request(demo, tmp_path, region, says):

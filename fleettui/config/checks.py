@@ -149,11 +149,6 @@ def _endpoint(v: Any) -> str:
     return v
 
 
-def region_problem(v: str, where: str) -> str | None:
-    """None if ``v`` is a region name, else the one-line problem (for overrides such as ``--region``)."""
-    return None if _REGION_RE.match(v) else f"{where} {_show(v)} is not a region name (allowed: e.g. eu-west-1)"
-
-
 def _name(v: Any) -> str:
     if not isinstance(v, str):
         raise _wrong_type(v, _NAME)

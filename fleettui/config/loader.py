@@ -11,7 +11,7 @@ from typing import Any
 from fleettui import paths
 from fleettui.config import aws, defaults, service
 from fleettui.config.aws import AwsConfig
-from fleettui.config.checks import _REGION_RE, _Reader
+from fleettui.config.checks import _show, _REGION_RE, _Reader
 from fleettui.config.defaults import Defaults
 from fleettui.config.service import ServiceConfig
 from fleettui.errors import ConfigError
@@ -38,7 +38,8 @@ class Config:
         where = f"{self.path}" if self.path else "the config"
         for r in regions:
             if not _REGION_RE.match(r):
-                raise ConfigError(f"{flag} {r}: not a region name (allowed: {allowed}, the regions of {where})")
+                raise ConfigError(f"{flag} {_show(r)} is not a region name (allowed: {allowed}, the regions of "
+                                  f"{where})")
             if r not in self.regions:
                 raise ConfigError(f"{flag} {r}: not in {where} (allowed: {allowed})")
         return replace(self, aws=replace(self.aws, regions=tuple(dict.fromkeys(regions))),
