@@ -77,15 +77,16 @@ def test_cli_hostile_reason_in_audit_and_audit_id(demo, capsys, isolated_home):
     assert created["reason"] == REASON                      # the journal keeps what the operator typed
     pid = created["plan_id"]
     capsys.readouterr()
-    assert main(["audit"]) == 0
+    cfg = ["--config", str(demo.config_path)]        # the journal of this endpoint (each endpoint has its own)
+    assert main(["audit", *cfg]) == 0
     out, err = capsys.readouterr()
     assert_plain(out + err)
     assert printable(REASON) in out and pid in out
-    assert main(["audit", pid]) == 0
+    assert main(["audit", pid, *cfg]) == 0
     out, err = capsys.readouterr()
     assert_plain(out + err)
     assert printable(REASON) in out and HOSTILE in out
-    assert main(["audit", pid, "--json"]) == 0               # JSON keeps the exact value
+    assert main(["audit", pid, "--json", *cfg]) == 0               # JSON keeps the exact value
     assert json.loads(capsys.readouterr().out)[0]["reason"] == REASON
 
 
@@ -139,7 +140,7 @@ def test_piped_output_prints_whole_rows_whatever_columns_says(demo, capsys, monk
     assert main(["rollback", "web", *cfg, "--yes", "--reason", "INC-1234 " + "very long reason " * 8]) == 0
     pid = next(e for e in journal_events(isolated_home)
                if e["event"] == "plan_created")["plan_id"]
-    for args in (["status", *cfg], ["plan", "replace", "web", "--drifted", *cfg], ["audit"], ["audit", pid]):
+    for args in (["status", *cfg], ["plan", "replace", "web", "--drifted", *cfg], ["audit", *cfg], ["audit", pid, *cfg]):
         capsys.readouterr()
         assert main(args) == 0, args
         out = capsys.readouterr().out
@@ -166,7 +167,7 @@ def test_narrow_terminal_wraps_instead_of_cutting_ids(demo, capsys, monkeypatch,
     assert main(["rollback", "web", *cfg, "--yes", "--reason", "pager"]) == 0
     pid = next(e for e in journal_events(isolated_home)
                if e["event"] == "plan_created")["plan_id"]
-    assert main(["audit"]) == 0 and main(["audit", pid]) == 0 and main(["status", *cfg]) == 0
+    assert main(["audit", *cfg]) == 0 and main(["audit", pid, *cfg]) == 0 and main(["status", *cfg]) == 0
     text = console.file.getvalue()
     assert pid in text
     for version in ("1.4.0", "1.5.0", "1.6.0", "2.2.0", "2.3.0", "3.1.0"):
@@ -183,7 +184,7 @@ def test_audit_id_shows_each_steps_text_region_and_the_instances_it_touched(demo
                                                      Service="api")}
     assert len(terminated) == 8
     capsys.readouterr()
-    assert main(["audit", created["plan_id"]]) == 0
+    assert main(["audit", created["plan_id"], *cfg]) == 0
     out = capsys.readouterr().out
     for st in created["plan"]["steps"]:
         row = next(ln for ln in out.splitlines() if ln.startswith(st["id"] + " "))
