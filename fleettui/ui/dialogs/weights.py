@@ -41,7 +41,7 @@ class WeightsDialog(FitsScreen, ModalScreen[tuple[str, int] | None]):
         self.current = current_weights(service)
         default = selected if selected in self.versions else (self._default_version())
         self.index = self.versions.index(default) if default in self.versions else 0
-        self.weight = self.current.get(self.version, 0)
+        self.weight = round(self.current.get(self.version, 0))      # whole percent steps from what AWS holds
 
     def _default_version(self) -> str | None:
         # the newest generation that is not live: usually the canary being rolled forward
@@ -111,7 +111,7 @@ class WeightsDialog(FitsScreen, ModalScreen[tuple[str, int] | None]):
         if not self.versions:
             return
         self.index = (self.index + delta) % len(self.versions)
-        self.weight = self.current.get(self.version, 0)
+        self.weight = round(self.current.get(self.version, 0))      # whole percent steps from what AWS holds
         self._error(None)
         self._draw()
 
