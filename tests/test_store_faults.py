@@ -220,7 +220,7 @@ def test_foreign_and_torn_lines_are_skipped_with_one_warning_each(demo, cfg, cap
     assert "line 3: not a JSON object (list)" in warnings[2] and "line 4: not JSON" in warnings[3]
     assert "line 5: plan_created in another format" in warnings[4] and "and 2 more" in warnings[5]
     # the next plan is journaled on its own line after the torn one, and audit sees it
-    assert cli("shift", "web", "--to", "1.5.0", "--weight", "10", cfg=cfg) == 0
+    assert cli("shift", "web", "--to", "1.6.0", "--weight", "20", cfg=cfg) == 0
     capsys.readouterr()
     assert main(["audit", "--json", "--config", str(cfg)]) == 0
     records = json.loads(capsys.readouterr().out)
