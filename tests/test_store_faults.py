@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from faults import (
-    REPO, FaultProxy, bake_web_version, journal_events, journal_paths, listener_weights, wait_for, write_config,
+    REPO, FaultProxy, bake_web_version, full_rollout, journal_events, journal_paths, listener_weights, wait_for, write_config,
 )
 from fleettui.cli import main
 from fleettui.store.local import JsonlJournal, endpoint_dir, fresh_endpoint_dir, journal_path_for
@@ -124,7 +124,7 @@ def test_resume_refuses_a_plan_of_another_account_and_never_offers_it(demo, cfg,
     for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(k)
     assert cli("resume", cfg=cfg) == 0
-    assert listener_weights(demo)["web-1-4-0"] == 100
+    assert listener_weights(demo)["web-1-5-0"] == 100      # the rollback rule: the canary 1.6.0 is undone
 
 
 def test_unfinished_is_scoped_in_the_action_layer(demo, cfg, monkeypatch):
@@ -322,6 +322,7 @@ def test_release_removes_the_tag(demo, cfg):
 def test_heartbeat_never_overwrites_a_lock_taken_meanwhile(demo, proxy, cfg, tmp_path, isolated_home):
     """Our lock lapsed mid-plan and another operator took it: the renewal sees that and stops the plan before its
     next step; their lock stays, untouched."""
+    full_rollout(demo, "1.6.0")                            # so that the ramp has three real steps
     hold = proxy.hold("elasticloadbalancing.ModifyListener", where="after", nth=2)
     proc = subprocess.Popen([sys.executable, "-m", "fleettui", "rollback", "web", "--ramp", "25,50,100",
                              "--config", str(cfg), "--yes"], cwd=REPO, stdout=subprocess.PIPE,
@@ -337,7 +338,7 @@ def test_heartbeat_never_overwrites_a_lock_taken_meanwhile(demo, proxy, cfg, tmp
         in line and "UTC" in line
     assert "stopped with 2 of 3 steps done in AWS (s1, s2)" in line
     assert lock_tag(demo) == theirs                        # neither renewed over nor released
-    assert listener_weights(demo)["web-1-4-0"] == 50       # s3 never ran
+    assert listener_weights(demo)["web-1-5-0"] == 50       # s3 never ran
     finished = [e for e in journal_events(isolated_home) if e["event"] == "plan_finished"]
     assert finished[-1]["status"] == "failed" and finished[-1]["failed_step"] == "s3"
 
