@@ -962,17 +962,17 @@ def test_enter_on_a_generation_opens_its_view_with_weights_history(demo, demo_ct
             await loaded(app, pilot, 2)
             table = app.main.table
             table.cursor = next(i for i, r in enumerate(table.rows)
-                                if isinstance(r, Section) and r.gen.version == "1.4.0")
+                                if isinstance(r, Section) and r.gen.version == "1.5.0")   # the generation B gave 100%
             await pilot.press("enter")
             await pilot.pause()
             screen = app.screen
             assert isinstance(screen, GenerationScreen)
-            gen = app.snapshot.service("web").generation("1.4.0")
+            gen = app.snapshot.service("web").generation("1.5.0")
             facts = static_text(screen, "#generation-facts")
-            assert gen.image.id in facts and f"v{gen.launch_template_version}" in facts and "web-1-4-0" in facts
+            assert gen.image.id in facts and f"v{gen.launch_template_version}" in facts and "web-1-5-0" in facts
             assert "100%" in static_text(screen, "#generation-weights")
             history = static_text(screen, "#generation-history")
-            assert "rollback" in history and "0% → 100%" in history and "succeeded" in history
+            assert "rollback" in history and "90% → 100%" in history and "succeeded" in history
             assert len(static_text(screen, "#generation-hosts").splitlines()) >= gen.total
             assert footer_descriptions(app)[0] == "Back"
             await pilot.press("escape")

@@ -199,8 +199,8 @@ class Gateway:
             raise
         except Exception as e:  # noqa: BLE001 - translated below
             if isinstance(e, TimeoutError) and cm.expired():
-                raise AwsError(f"cannot reach {self.endpoint} for {service}:{operation} in {region}: no answer "
-                               f"within {budget:g}s (every attempt included)") from None
+                raise AwsError(f"cannot reach {self.endpoint} for {service}:{operation} in {region}: no answer from "
+                               f"{self.endpoint} within {budget:g}s (every attempt included)") from None
             raise translate_error(e, service, region, operation, self.endpoint) from None
 
     async def wait(self, service: str, region: str, waiter: str, *, delay: float, timeout: float, **params) -> None:
