@@ -1,4 +1,3 @@
-import pytest
 """Strings from AWS and from the operator are text: never Rich/Textual markup, never terminal control.
 
 Hostile values go where each can really come from: an image's Version tag (and its target group's
@@ -16,6 +15,8 @@ from __future__ import annotations
 import io
 import json
 import re
+
+import pytest
 
 from faults import instances, journal_events, listener_weights
 from fleettui.cli import main
