@@ -62,7 +62,8 @@ def main(config_path: str) -> None:
         ActionAuthenticatorMixin.request_count = 0
         print(json.dumps({"endpoint_url": server.endpoint_url, "keys": keys, "policies": policies,
                           "listener_arns": fleet.listener_arns, "drift": fleet.drift,
-                          "generations": fleet.generations, "asgs": fleet.asgs}), flush=True)
+                          "generations": fleet.generations, "asgs": fleet.asgs,
+                          "images": [[*key, ami] for key, ami in fleet.images.items()]}), flush=True)
         sys.stdin.read()        # until the test closes our stdin
     finally:
         server.stop()

@@ -16,7 +16,6 @@ import io
 import json
 import re
 
-import pytest
 
 from faults import instances, journal_events, listener_weights
 from fleettui.cli import main
@@ -136,7 +135,6 @@ def test_cli_error_line_escapes_what_the_operator_typed(capsys):
 ELLIPSIS = "…"
 
 
-@pytest.mark.xfail(strict=False, reason="merge regression found at the end of stop 9: the replace plan prints an instance id that is not web's; to fix next session")
 def test_piped_output_prints_whole_rows_whatever_columns_says(demo, capsys, monkeypatch, isolated_home):
     monkeypatch.setenv("COLUMNS", "60")
     cfg = ["--config", str(demo.config_path)]
@@ -156,7 +154,7 @@ def test_piped_output_prints_whole_rows_whatever_columns_says(demo, capsys, monk
     main(["plan", "replace", "web", "--drifted", *cfg])
     out = capsys.readouterr().out
     web_ids = {i["InstanceId"] for i in instances(demo, Service="web")}
-    shown = set(re.findall(r"i-[0-9a-f]{17}", out))
+    shown = set(re.findall(r"\bi-[0-9a-f]{17}\b", out))      # not the tail of an ami-… (the plan shows images)
     assert shown and shown <= web_ids
 
 

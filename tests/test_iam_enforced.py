@@ -28,7 +28,8 @@ class AuthAws:
         self.info = info
         self.config_path = config_path
         self.endpoint_url = info["endpoint_url"]
-        self.fleet = type("Fleet", (), {"listener_arns": info["listener_arns"]})
+        self.fleet = type("Fleet", (), {"listener_arns": info["listener_arns"],
+                                        "images": {tuple(k[:3]): k[3] for k in info["images"]}})
 
     def client(self, service: str, region: str = "us-east-1"):
         import boto3
@@ -92,7 +93,6 @@ def test_read_only_policy_status_works(auth_aws, monkeypatch, capsys):
     assert {s["name"] for s in doc["services"]} == {"web", "api", "worker", "cache"}
 
 
-@pytest.mark.xfail(strict=False, reason="merge regression found at the end of stop 9 (ec2:DeleteTags joined the mutations); to fix next session")
 def test_read_only_policy_aws_refuses_every_mutation_with_the_hook_bypassed(auth_aws, monkeypatch):
     """Defence in depth: fleettui's own hook is switched off here; AWS itself says AccessDenied to every mutating
     operation fleettui declares, and nothing changes."""
@@ -114,6 +114,7 @@ def test_read_only_policy_aws_refuses_every_mutation_with_the_hook_bypassed(auth
         ("ec2", "RunInstances"): dict(LaunchTemplate={"LaunchTemplateName": "web-lt"}, MinCount=1, MaxCount=1),
         ("ec2", "TerminateInstances"): dict(InstanceIds=web_ids[:1]),
         ("ec2", "CreateTags"): dict(Resources=web_ids[:1], Tags=[{"Key": "x", "Value": "y"}]),
+        ("ec2", "DeleteTags"): dict(Resources=web_ids[:1], Tags=[{"Key": "Service"}]),
         ("elbv2", "RegisterTargets"): dict(TargetGroupArn=tg, Targets=[{"Id": web_ids[0]}]),
         ("elbv2", "DeregisterTargets"): dict(TargetGroupArn=tg, Targets=[{"Id": web_ids[0]}]),
         ("elbv2", "ModifyListener"): dict(ListenerArn=listener, DefaultActions=[
@@ -186,14 +187,13 @@ def test_read_only_policy_the_tui_shows_the_fleet(auth_aws, monkeypatch):
         ctx.close()
 
 
-@pytest.mark.xfail(strict=False, reason="merge regression found at the end of stop 9 (new hosts' Name tags, DeleteTags); to fix next session")
 def test_operator_policy_suffices_for_every_verb(auth_aws, monkeypatch, isolated_home, capsys):
     """Every verb of the demo end to end as the operator user: rollback, decommission, launch, shift, and replace
     of bare EC2 hosts and of Auto Scaling hosts (with the service locks: listener tags and launch template tags)."""
     bake_web_version(auth_aws, "1.7.0")                     # as a CI pipeline would (admin)
     auth_aws.become(monkeypatch, "operator")
-    assert cli(auth_aws, "rollback", "web") == 0
-    assert listener_weights(auth_aws) == {"web-1-4-0": 100, "web-1-5-0": 0, "web-1-6-0": 0}
+    assert cli(auth_aws, "rollback", "web") == 0           # undo the newest generation (the 1.6.0 canary)
+    assert listener_weights(auth_aws) == {"web-1-4-0": 0, "web-1-5-0": 100, "web-1-6-0": 0}
     assert cli(auth_aws, "decommission", "web", "1.6.0") == 0
     assert "web-1-6-0" not in target_group_names(auth_aws)
     assert cli(auth_aws, "launch", "web", "--count", "15") == 0
