@@ -16,7 +16,6 @@ import io
 import json
 import re
 
-
 from faults import instances, journal_events, listener_weights
 from fleettui.cli import main
 from fleettui.cli.common import CliConsole
