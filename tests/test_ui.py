@@ -650,6 +650,52 @@ def test_rollback_key_opens_the_plan_and_y_runs_it(demo, demo_ctx):
     run(go())
 
 
+def test_rollback_plan_t_chooses_another_target(demo, demo_ctx, isolated_home):
+    """B shows the rule's plan; t lists the candidates (the rule's target first, marked); choosing 1.4.0 plans
+    and runs a rollback to it: the listener sends it all the traffic and the journal holds that plan."""
+    from faults import journal_events
+    from fleettui.ui.dialogs.rollback_target import RollbackTargetDialog
+
+    async def go():
+        app = make_app(demo_ctx, auto_refresh=False, actions_factory=fast_actions(demo_ctx))
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await loaded(app, pilot)
+            await pilot.press("B")
+            dialog = await screen_with_id(app, pilot, "confirm")
+            assert "1.5.0 90% → 100%" in static_text(dialog, "#confirm-body")
+            assert "t: another target" in widget_text(dialog.query_one(".hint"))
+            await pilot.press("t")
+            chooser = await screen_with_id(app, pilot, "rollback-target")
+            assert isinstance(chooser, RollbackTargetDialog)
+            rows = [line for line in static_text(chooser, "#rollback-target-table").splitlines() if "1." in line]
+            assert [r.replace("▶", " ").split()[0] for r in rows] == ["1.5.0", "1.4.0"], rows
+            assert rows[0].startswith("▶") and "rollback target" in rows[0] and "15/15" in rows[0]
+            assert "deprecated" in rows[1] and "45d" in rows[1] and "rollback target" not in rows[1]
+            await pilot.press("escape")                            # back to the rule's plan: nothing chosen
+            dialog = await screen_with_id(app, pilot, "confirm")
+            assert "1.5.0 90% → 100%" in static_text(dialog, "#confirm-body")
+            await pilot.press("t")
+            await screen_with_id(app, pilot, "rollback-target")
+            await pilot.press("j", "enter")
+            await until(pilot, lambda: app.screen.id == "confirm" and "1.4.0 0% → 100%" in
+                        static_text(app.screen, "#confirm-body"))
+            body = static_text(app.screen, "#confirm-body")
+            assert "1.5.0 90% → 0%" in body and "1.6.0 10% → 0%" in body
+            assert "not the rollback target (1.5.0)" in body            # the plan says it is not the rule's
+            assert listener_weights(demo) == {"web-1-4-0": 0, "web-1-5-0": 90, "web-1-6-0": 10}   # nothing yet
+            await pilot.press("y")
+            progress = await screen_with_id(app, pilot, "progress")
+            await until(pilot, lambda: progress.finished, timeout=60)
+            assert not progress.failed
+            assert listener_weights(demo) == {"web-1-4-0": 100, "web-1-5-0": 0, "web-1-6-0": 0}
+    run(go())
+    created = [e for e in journal_events(isolated_home) if e["event"] == "plan_created"]
+    assert len(created) == 1, created                             # only the chosen plan was journaled
+    assert created[0]["verb"] == "rollback" and created[0]["plan"]["generation"] == "1.4.0"
+    finished = [e for e in journal_events(isolated_home) if e["event"] == "plan_finished"]
+    assert [e["status"] for e in finished] == ["succeeded"], finished
+
+
 def test_refused_plan_cannot_run_and_cancel_changes_nothing(demo, demo_ctx):
     from textual.widgets import Button
 
