@@ -254,6 +254,58 @@ def test_enter_opens_host_detail_with_expected_and_actual(demo_ctx):
     run(go())
 
 
+def test_host_detail_shows_cpu_trend_and_target_health_reason(demo, demo_ctx):
+    """Host detail reads, when it opens: the host's CPUUtilization over the signals window from CloudWatch (the
+    demo seeds every host's) and its DescribeTargetHealth state with AWS's reason when it is not healthy (here a
+    host stopped by someone else after the refresh: moto answers unused / Target.InvalidState)."""
+    from datetime import datetime, timedelta, timezone
+
+    from fleettui.emulator.metrics import seed_metrics
+
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    seed_metrics(demo.endpoint_url, demo.fleet, now=now, minutes=20)       # as `fleettui --demo` does
+
+    async def open_detail(app, pilot, entry):
+        app.main.table.cursor = app.main.table.rows.index(entry)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, HostDetailScreen))
+        return app.screen
+
+    async def go():
+        app = make_app(demo_ctx, auto_refresh=False, clock=lambda: now)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(app, pilot)
+            web = [r for r in host_rows(app) if r.gen.service == "web" and r.gen.version == "1.5.0"]
+            first, second = web[0], web[1]
+            # what CloudWatch holds for the first host over the same window
+            resp = demo.client("cloudwatch").get_metric_data(MetricDataQueries=[{"Id": "c", "MetricStat": {
+                "Metric": {"Namespace": "AWS/EC2", "MetricName": "CPUUtilization",
+                           "Dimensions": [{"Name": "InstanceId", "Value": first.inst.id}]},
+                "Period": 60, "Stat": "Average"}}], StartTime=now - timedelta(minutes=15), EndTime=now,
+                ScanBy="TimestampAscending")["MetricDataResults"][0]
+            values = resp["Values"]
+            assert len(values) == 15, resp
+            screen = await open_detail(app, pilot, first)
+            await until(pilot, lambda: "now " in static_text(screen, "#detail-cpu"))
+            cpu = static_text(screen, "#detail-cpu")
+            assert f"now {values[-1]:.1f}%" in cpu and f"min {min(values):.1f}%" in cpu
+            assert f"max {max(values):.1f}%" in cpu and "last 15 min" in cpu
+            spark = next(line.strip("│ ") for line in cpu.splitlines() if set(line.strip("│ ")) <= set("▁▂▃▄▅▆▇█")
+                         and line.strip("│ "))
+            assert len(spark) == 15, cpu
+            await until(pilot, lambda: "healthy" in static_text(screen, "#detail-health"))
+            health = static_text(screen, "#detail-health")
+            assert "web-1-5-0" in health and "healthy" in health and "Target." not in health
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is app.main)
+            demo.client("ec2").stop_instances(InstanceIds=[second.inst.id])      # someone else, after the refresh
+            screen = await open_detail(app, pilot, second)
+            await until(pilot, lambda: "Target." in static_text(screen, "#detail-health"))
+            health = static_text(screen, "#detail-health")
+            assert "unused" in health and "Target.InvalidState" in health and "stopped state" in health
+    run(go())
+
+
 def test_help_lists_bindings_and_settings(demo_ctx):
     async def go():
         app = make_app(demo_ctx, auto_refresh=False)
