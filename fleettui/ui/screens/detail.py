@@ -208,8 +208,8 @@ class HostDetailScreen(Screen):
         t = Table(expand=True, box=None, header_style=f"bold {self._c('text-muted')}", pad_edge=False)
         t.add_column("kind", no_wrap=True)
         t.add_column("severity", no_wrap=True)
-        t.add_column("expected", overflow="fold")
-        t.add_column("actual", overflow="fold")
+        t.add_column("expected", overflow="fold", ratio=1)      # every wrapping column shares the width: at 80
+        t.add_column("actual", overflow="fold", ratio=1)        # columns the last one no longer gets one letter
         t.add_column("what it means", overflow="fold", ratio=2)
         for f in self.inst.findings:
             color = self._c("text-error") if f.severity == "error" else self._c("text-warning")
