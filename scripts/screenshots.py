@@ -4,8 +4,9 @@
     .venv/bin/python scripts/screenshots.py [--out screenshots] [--size 160x45]
 
 main.svg (the dashboard), filter.svg (`/drift`), detail.svg (a host with an instance type outside its launch
-template), help.svg (`?`), rollback.svg (`B`: the precomputed rollback plan, before `y`), generation.svg (`enter`
-on a generation header), small.svg (the decommission dialog at 80×24). Nothing is changed in the emulated AWS;
+template, with its target health and CPU trend), help.svg (`?`), rollback.svg (`B`: the precomputed rollback plan,
+before `y`), rollback-target.svg (`t` in it: the other candidates), generation.svg (`enter` on web's 1.6.0 canary header: its signals beside live's and the verdict),
+small.svg (the decommission dialog at 80×24). Nothing is changed in the emulated AWS;
 the journal goes to a throw-away directory.
 """
 from __future__ import annotations
@@ -32,15 +33,21 @@ async def _until(pilot, predicate, timeout: float = 60.0) -> None:
 
 async def shoot(ctx, out: Path, size: tuple[int, int]) -> list[Path]:
     from fleettui.ui.app import make_app
+    from fleettui.ui.data.view import Section
 
     written: list[Path] = []
 
-    async def one(name: str, keys: list[str], ready=None, at: tuple[int, int] | None = None) -> None:
+    async def one(name: str, keys: list[str], ready=None, at: tuple[int, int] | None = None, cursor=None) -> None:
+        """``cursor`` (row) -> bool: the table row to put the cursor on before the keys."""
         app = make_app(ctx, auto_refresh=False)
         async with app.run_test(size=at or size) as pilot:
             await _until(pilot, lambda: app.refresh_count >= 1 and app.signals is not None)
             if app.snapshot is None:
                 raise RuntimeError(f"the demo fleet could not be read: {app.last_error}")
+            if cursor is not None:
+                table = app.main.table
+                table.cursor = next(n for n, row in enumerate(table.rows) if cursor(row))
+                await pilot.pause()
             for key in keys:
                 await pilot.press(key)
             if ready is not None:
@@ -52,10 +59,15 @@ async def shoot(ctx, out: Path, size: tuple[int, int]) -> list[Path]:
 
     await one("main", [])
     await one("filter", ["slash", *"drift", "enter"])
-    await one("detail", ["slash", *"m5.xlarge", "enter", "enter"], lambda app: app.screen.id == "detail")
+    await one("detail", ["slash", *"m5.xlarge", "enter", "enter"],
+              lambda app: app.screen.id == "detail" and all(
+                  "reading" not in str(app.screen.query_one(f"#detail-{box}").render())
+                  for box in ("health", "cpu", "console")))
     await one("help", ["question_mark"], lambda app: app.screen.id == "help")
     await one("rollback", ["B"], lambda app: app.screen.id == "confirm")
-    await one("generation", ["g", "enter"], lambda app: app.screen.id == "generation")
+    await one("rollback-target", ["B", "t"], lambda app: app.screen.id == "rollback-target")
+    await one("generation", ["enter"], lambda app: app.screen.id == "generation",
+              cursor=lambda row: isinstance(row, Section) and row.gen.service == "web" and row.gen.version == "1.6.0")
     await one("small", ["g", "ctrl+d"], lambda app: app.screen.id == "confirm", at=(80, 24))
     return written
 

@@ -254,6 +254,58 @@ def test_enter_opens_host_detail_with_expected_and_actual(demo_ctx):
     run(go())
 
 
+def test_host_detail_shows_cpu_trend_and_target_health_reason(demo, demo_ctx):
+    """Host detail reads, when it opens: the host's CPUUtilization over the signals window from CloudWatch (the
+    demo seeds every host's) and its DescribeTargetHealth state with AWS's reason when it is not healthy (here a
+    host stopped by someone else after the refresh: moto answers unused / Target.InvalidState)."""
+    from datetime import datetime, timedelta, timezone
+
+    from fleettui.emulator.metrics import seed_metrics
+
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    seed_metrics(demo.endpoint_url, demo.fleet, now=now, minutes=20)       # as `fleettui --demo` does
+
+    async def open_detail(app, pilot, entry):
+        app.main.table.cursor = app.main.table.rows.index(entry)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, HostDetailScreen))
+        return app.screen
+
+    async def go():
+        app = make_app(demo_ctx, auto_refresh=False, clock=lambda: now)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(app, pilot)
+            web = [r for r in host_rows(app) if r.gen.service == "web" and r.gen.version == "1.5.0"]
+            first, second = web[0], web[1]
+            # what CloudWatch holds for the first host over the same window
+            resp = demo.client("cloudwatch").get_metric_data(MetricDataQueries=[{"Id": "c", "MetricStat": {
+                "Metric": {"Namespace": "AWS/EC2", "MetricName": "CPUUtilization",
+                           "Dimensions": [{"Name": "InstanceId", "Value": first.inst.id}]},
+                "Period": 60, "Stat": "Average"}}], StartTime=now - timedelta(minutes=15), EndTime=now,
+                ScanBy="TimestampAscending")["MetricDataResults"][0]
+            values = resp["Values"]
+            assert len(values) == 15, resp
+            screen = await open_detail(app, pilot, first)
+            await until(pilot, lambda: "now " in static_text(screen, "#detail-cpu"))
+            cpu = static_text(screen, "#detail-cpu")
+            assert f"now {values[-1]:.1f}%" in cpu and f"min {min(values):.1f}%" in cpu
+            assert f"max {max(values):.1f}%" in cpu and "last 15 min" in cpu
+            spark = next(line.strip("│ ") for line in cpu.splitlines() if set(line.strip("│ ")) <= set("▁▂▃▄▅▆▇█")
+                         and line.strip("│ "))
+            assert len(spark) == 15, cpu
+            await until(pilot, lambda: "healthy" in static_text(screen, "#detail-health"))
+            health = static_text(screen, "#detail-health")
+            assert "web-1-5-0" in health and "healthy" in health and "Target." not in health
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is app.main)
+            demo.client("ec2").stop_instances(InstanceIds=[second.inst.id])      # someone else, after the refresh
+            screen = await open_detail(app, pilot, second)
+            await until(pilot, lambda: "Target." in static_text(screen, "#detail-health"))
+            health = static_text(screen, "#detail-health")
+            assert "unused" in health and "Target.InvalidState" in health and "stopped state" in health
+    run(go())
+
+
 def test_help_lists_bindings_and_settings(demo_ctx):
     async def go():
         app = make_app(demo_ctx, auto_refresh=False)
@@ -648,6 +700,52 @@ def test_rollback_key_opens_the_plan_and_y_runs_it(demo, demo_ctx):
             records = list(app.actions.journal.records().values())
             assert len(records) == 1 and records[0].status == "succeeded" and records[0].plan.verb == "rollback"
     run(go())
+
+
+def test_rollback_plan_t_chooses_another_target(demo, demo_ctx, isolated_home):
+    """B shows the rule's plan; t lists the candidates (the rule's target first, marked); choosing 1.4.0 plans
+    and runs a rollback to it: the listener sends it all the traffic and the journal holds that plan."""
+    from faults import journal_events
+    from fleettui.ui.dialogs.rollback_target import RollbackTargetDialog
+
+    async def go():
+        app = make_app(demo_ctx, auto_refresh=False, actions_factory=fast_actions(demo_ctx))
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await loaded(app, pilot)
+            await pilot.press("B")
+            dialog = await screen_with_id(app, pilot, "confirm")
+            assert "1.5.0 90% → 100%" in static_text(dialog, "#confirm-body")
+            assert "t: another target" in widget_text(dialog.query_one(".hint"))
+            await pilot.press("t")
+            chooser = await screen_with_id(app, pilot, "rollback-target")
+            assert isinstance(chooser, RollbackTargetDialog)
+            rows = [line for line in static_text(chooser, "#rollback-target-table").splitlines() if "1." in line]
+            assert [r.replace("▶", " ").split()[0] for r in rows] == ["1.5.0", "1.4.0"], rows
+            assert rows[0].startswith("▶") and "rollback target" in rows[0] and "15/15" in rows[0]
+            assert "deprecated" in rows[1] and "45d" in rows[1] and "rollback target" not in rows[1]
+            await pilot.press("escape")                            # back to the rule's plan: nothing chosen
+            dialog = await screen_with_id(app, pilot, "confirm")
+            assert "1.5.0 90% → 100%" in static_text(dialog, "#confirm-body")
+            await pilot.press("t")
+            await screen_with_id(app, pilot, "rollback-target")
+            await pilot.press("j", "enter")
+            await until(pilot, lambda: app.screen.id == "confirm" and "1.4.0 0% → 100%" in
+                        static_text(app.screen, "#confirm-body"))
+            body = static_text(app.screen, "#confirm-body")
+            assert "1.5.0 90% → 0%" in body and "1.6.0 10% → 0%" in body
+            assert "not the rollback target (1.5.0)" in body            # the plan says it is not the rule's
+            assert listener_weights(demo) == {"web-1-4-0": 0, "web-1-5-0": 90, "web-1-6-0": 10}   # nothing yet
+            await pilot.press("y")
+            progress = await screen_with_id(app, pilot, "progress")
+            await until(pilot, lambda: progress.finished, timeout=60)
+            assert not progress.failed
+            assert listener_weights(demo) == {"web-1-4-0": 100, "web-1-5-0": 0, "web-1-6-0": 0}
+    run(go())
+    created = [e for e in journal_events(isolated_home) if e["event"] == "plan_created"]
+    assert len(created) == 1, created                             # only the chosen plan was journaled
+    assert created[0]["verb"] == "rollback" and created[0]["plan"]["generation"] == "1.4.0"
+    finished = [e for e in journal_events(isolated_home) if e["event"] == "plan_finished"]
+    assert [e["status"] for e in finished] == ["succeeded"], finished
 
 
 def test_refused_plan_cannot_run_and_cancel_changes_nothing(demo, demo_ctx):

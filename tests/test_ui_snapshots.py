@@ -191,8 +191,16 @@ def sample_app(read_only: bool = False, profile: str = "staging", snapshot=None)
     async def console_fetch(_gw, _region, instance_id):
         return f"[    0.000000] Linux version 6.1.0 (sample)\ncloud-init: {instance_id} up\n"
 
+    async def cpu_fetch(_gw, _region, _instance_id):
+        return (31.0, 33.5, 30.2, 35.8, 41.0, 47.5, 52.3, None, 61.9, 70.4, 78.0, 84.6, 88.1, 91.7, 93.2)
+
+    async def health_fetch(_gw, _region, _arn, _instance_id):
+        return {"State": "unhealthy", "Reason": "Target.FailedHealthChecks",
+                "Description": "Health checks failed with these codes: [502]"}
+
     return make_app(Context(config=config, read_only=read_only), clock=lambda: NOW, auto_refresh=False, fetch=fetch,
-                    signals_fetch=signals_fetch, console_fetch=console_fetch)
+                    signals_fetch=signals_fetch, console_fetch=console_fetch, cpu_fetch=cpu_fetch,
+                    health_fetch=health_fetch)
 
 
 @pytest.fixture(autouse=True)

@@ -94,6 +94,14 @@ class Elbv2:
         resp = await self.gw.call("elbv2", self.region, "describe_target_health", TargetGroupArn=arn)
         return {d["Target"]["Id"]: d["TargetHealth"]["State"] for d in resp.get("TargetHealthDescriptions", ())}
 
+    async def target_health_of(self, arn: str, instance_id: str) -> dict[str, Any] | None:
+        """One host's TargetHealth in target group ``arn`` (State, and when not healthy Reason and Description,
+        e.g. ``Target.FailedHealthChecks``), or None when AWS lists nothing for it."""
+        resp = await self.gw.call("elbv2", self.region, "describe_target_health", TargetGroupArn=arn,
+                                  Targets=[{"Id": instance_id}])
+        return next((d.get("TargetHealth") or {} for d in resp.get("TargetHealthDescriptions", ())
+                     if d["Target"]["Id"] == instance_id), None)
+
     async def targets(self, arn: str) -> list[dict[str, Any]]:
         resp = await self.gw.call("elbv2", self.region, "describe_target_health", TargetGroupArn=arn)
         return list(resp.get("TargetHealthDescriptions", ()))

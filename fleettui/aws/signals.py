@@ -148,3 +148,18 @@ async def fetch_signals(gw: Gateway, snap: Snapshot, config: Config, now: dateti
         services[svc.name] = ServiceSignals(MappingProxyType(gens), MappingProxyType(verdicts), svc_alarms)
     error = f"signals unavailable: {'; '.join(errors)}" if errors else None
     return Signals(generated_at=now, services=MappingProxyType(services), error=error, window_s=window)
+
+
+async def instance_cpu(gw: Gateway, config: Config, region: str, instance_id: str,
+                       now: datetime | None = None) -> Points:
+    """One host's CPUUtilization (Average per signals period) over the signals window, oldest first: the host
+    detail's trend. One GetMetricData call."""
+    d = config.defaults
+    end = (now or datetime.now(timezone.utc)).replace(second=0, microsecond=0)
+    start = end - timedelta(seconds=d.signals_window_s)
+    query = {"Id": "cpu", "ReturnData": True, "MetricStat": {
+        "Metric": {"Namespace": "AWS/EC2", "MetricName": "CPUUtilization",
+                   "Dimensions": [{"Name": "InstanceId", "Value": instance_id}]},
+        "Period": int(d.signals_period_s), "Stat": "Average"}}
+    got = await CloudWatch(gw, region).metric_data([query], start, end)
+    return _points(got.get("cpu", []), start, d.signals_period_s, int(d.signals_window_s // d.signals_period_s))

@@ -1,7 +1,8 @@
 """CloudWatch datapoints for the demo fleet, relative to now so the demo always looks live.
 
 web 1.5.0 (live, 90%): ≈0.2% 5xx, ≈180 ms; web 1.6.0 (canary, 10%): ≈4% 5xx and ≈900 ms, rising; web 1.4.0: no
-traffic; api 2.3.0 healthy, 2.2.0 idle; worker: CPU of each host; the alarm ``web-5xx`` (on 1.6.0's target group)
+traffic; api 2.3.0 healthy, 2.2.0 idle; every host's CPU (worker's is its signal; the others' show in the host
+detail); the alarm ``web-5xx`` (on 1.6.0's target group)
 in ALARM. A generation named in ``bad`` (``demo serve --bad VERSION`` / ``:demo bad VERSION``) gets the bad profile.
 Values vary smoothly (no randomness): the same minute always has the same numbers.
 """
@@ -23,7 +24,7 @@ def _lb(listener_arn: str) -> str:
 
 
 def _datapoints(fleet, t: datetime, age_min: float, weights: dict[str, dict[str, float]], bad: set[str],
-                cpu_hosts: dict[str, list[str]]) -> dict:
+                cpu_hosts: dict[str, dict[str, list[str]]]) -> dict:
     """region -> namespace -> MetricData items for minute ``t`` (``age_min`` minutes ago)."""
     out: dict[str, dict[str, list]] = {}
     wave = 1 + 0.15 * math.sin(age_min / 7)
@@ -48,23 +49,31 @@ def _datapoints(fleet, t: datetime, age_min: float, weights: dict[str, dict[str,
                 {"MetricName": "UnHealthyHostCount", "Dimensions": dims, "Timestamp": t, "Value": 0.0,
                  "Unit": "Count"},
             ]
-    for region, ids in cpu_hosts.items():
-        for n, iid in enumerate(ids):
-            cpu = 35 + 20 * math.sin(age_min / 9 + n) ** 2
-            out.setdefault(region, {}).setdefault("AWS/EC2", []).append(
-                {"MetricName": "CPUUtilization", "Dimensions": [{"Name": "InstanceId", "Value": iid}],
-                 "Timestamp": t, "Value": round(cpu, 1), "Unit": "Percent"})
+    for region, services in cpu_hosts.items():
+        for service, ids in services.items():
+            for n, iid in enumerate(ids):
+                cpu = 35 + 20 * math.sin(age_min / 9 + n) ** 2
+                out.setdefault(region, {}).setdefault("AWS/EC2", []).append(
+                    {"MetricName": "CPUUtilization", "Dimensions": [{"Name": "InstanceId", "Value": iid}],
+                     "Timestamp": t, "Value": round(cpu, 1), "Unit": "Percent"})
     return out
 
 
-def _cpu_hosts(endpoint_url: str, fleet, services=("worker",)) -> dict[str, list[str]]:
-    """region -> running hosts of the services without a load balancer (their signal is CPU)."""
-    out: dict[str, list[str]] = {}
+def _cpu_hosts(endpoint_url: str, fleet) -> dict[str, dict[str, list[str]]]:
+    """region -> service -> its running hosts (sorted ids): each host's CPU (the signal of a service without a
+    load balancer; the host detail's trend for all)."""
+    out: dict[str, dict[str, list[str]]] = {}
     for region in fleet.regions:
         ec2 = boto3_client("ec2", region, endpoint_url)
         pages = ec2.get_paginator("describe_instances").paginate(Filters=[
-            {"Name": "tag:Service", "Values": list(services)}, {"Name": "instance-state-name", "Values": ["running"]}])
-        out[region] = sorted(i["InstanceId"] for page in pages for r in page["Reservations"] for i in r["Instances"])
+            {"Name": "tag-key", "Values": ["Service"]}, {"Name": "instance-state-name", "Values": ["running"]}])
+        by_service: dict[str, list[str]] = {}
+        for page in pages:
+            for r in page["Reservations"]:
+                for i in r["Instances"]:
+                    service = next(t["Value"] for t in i.get("Tags", ()) if t["Key"] == "Service")
+                    by_service.setdefault(service, []).append(i["InstanceId"])
+        out[region] = {s: sorted(ids) for s, ids in sorted(by_service.items())}
     return out
 
 

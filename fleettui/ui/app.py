@@ -158,6 +158,18 @@ class FleetApp(App[int]):
 
         return await console_output(gw, region, instance_id)
 
+    async def cpu_fetch(self, gw, region: str, instance_id: str):
+        """A host's CPUUtilization over the signals window (Points, oldest first), for the host detail."""
+        from fleettui.aws.signals import instance_cpu
+
+        return await instance_cpu(gw, self.config, region, instance_id, now=self.now())
+
+    async def health_fetch(self, gw, region: str, tg_arn: str, instance_id: str):
+        """A host's TargetHealth in one target group (State, Reason, Description) or None, for the host detail."""
+        from fleettui.aws.elbv2 import Elbv2
+
+        return await Elbv2(gw, region).target_health_of(tg_arn, instance_id)
+
     def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:
         """Every notification (screens' too) is plain text with control characters escaped: they carry versions,
@@ -412,7 +424,7 @@ def _log_traceback(err: BaseException | None) -> str | None:
 
 def make_app(ctx: Context, *, clock: Clock | None = None, actions_factory=None, auto_refresh: bool = True,
              fetch: Fetch | None = None, signals_fetch: SignalsFetch | None = None,
-             console_fetch=None) -> FleetApp:
+             console_fetch=None, cpu_fetch=None, health_fetch=None) -> FleetApp:
     """The app for ``ctx``.
 
     ``clock`` () -> aware datetime ("now" for ages and STALE); ``actions_factory`` (gateway) -> Actions;
@@ -420,12 +432,18 @@ def make_app(ctx: Context, *, clock: Clock | None = None, actions_factory=None, 
     replaces the AWS inventory (snapshot tests, benchmarks): like the inventory it runs on the refresh's
     background loop with the gateway opened there, so it must not touch the app. ``signals_fetch`` (gateway,
     snapshot) -> Signals replaces CloudWatch the same way. ``console_fetch`` async (gateway, region, instance id)
-    -> str replaces GetConsoleOutput for the host detail (snapshot apps).
+    -> str replaces GetConsoleOutput for the host detail (snapshot apps); ``cpu_fetch`` async (gateway, region,
+    instance id) -> Points and ``health_fetch`` async (gateway, region, target group arn, instance id) -> TargetHealth
+    dict replace its CPU trend and target health the same way.
     """
     app = FleetApp(ctx, clock=clock, actions_factory=actions_factory, auto_refresh=auto_refresh, fetch=fetch,
                    signals_fetch=signals_fetch)
     if console_fetch is not None:
         app.console_fetch = console_fetch
+    if cpu_fetch is not None:
+        app.cpu_fetch = cpu_fetch
+    if health_fetch is not None:
+        app.health_fetch = health_fetch
     return app
 
 

@@ -51,6 +51,8 @@ class Flows:
             self._run(self._shift(svc, intent.to), "weights")
         elif verb.dialog == "launch":
             self._run(self._launch(svc, intent), "launch")
+        elif verb.name == "rollback":
+            self._run(self._rollback(svc, intent), name)
         else:
             self._run(self.plan_confirm_execute(intent), name)
 
@@ -77,10 +79,27 @@ class Flows:
         await self.plan_confirm_execute(type(intent)(svc.name, lt_version=lt_version, count=count),
                                         note=lambda plan: decommissioned_note(plan, defaults))
 
+    async def _rollback(self, svc, intent) -> None:
+        """The rollback rule's plan first (`y` runs it); `t` in it lists the other candidates and plans the
+        chosen one instead (esc there goes back to the plan shown before)."""
+        from fleettui.actions.verbs.rollback import candidates
+        from fleettui.ui.dialogs.confirm import CHOOSE_TARGET
+        from fleettui.ui.dialogs.rollback_target import RollbackTargetDialog
+
+        while await self.plan_confirm_execute(intent, choose_target=True) == CHOOSE_TARGET:
+            svc = self.app.state.service(svc.name) or svc          # the newest snapshot's view of it
+            cands = candidates(svc)
+            picked = await self.app.push_screen_wait(RollbackTargetDialog(svc.name, cands, intent.to or next(
+                (c.version for c in cands if c.default), None)))
+            if picked is not None:
+                default = any(c.default and c.version == picked for c in cands)
+                intent = type(intent)(svc.name, ramp=intent.ramp, to=None if default else picked)
+
     # ------------------------------------------------------------------------------------------ plan → run
-    async def plan_confirm_execute(self, intent, note=None) -> None:
-        """``note`` (plan) -> a line for the confirmation, or None."""
-        from fleettui.ui.dialogs.confirm import ConfirmPlanDialog
+    async def plan_confirm_execute(self, intent, note=None, choose_target: bool = False) -> str | None:
+        """``note`` (plan) -> a line for the confirmation, or None. Returns CHOOSE_TARGET when the operator
+        pressed `t` in a ``choose_target`` confirmation (nothing ran), else None."""
+        from fleettui.ui.dialogs.confirm import CHOOSE_TARGET, ConfirmPlanDialog
 
         app = self.app
         try:
@@ -88,12 +107,16 @@ class Flows:
             plan = await app.actions.plan(intent, None if app.stale else app.snapshot)
         except FleetError as e:
             app.notify(f"cannot plan {intent.verb}: {e}", severity="error", timeout=8, markup=False)
-            return
-        reason = await app.push_screen_wait(ConfirmPlanDialog(plan, resume_note=note(plan) if note else None))
+            return None
+        reason = await app.push_screen_wait(ConfirmPlanDialog(plan, resume_note=note(plan) if note else None,
+                                                              choose_target=choose_target))
+        if reason == CHOOSE_TARGET:
+            return reason
         if reason is None:
             app.notify(f"{plan.verb} cancelled: nothing was changed", timeout=3)
-            return
+            return None
         await self.execute(plan, reason)
+        return None
 
     async def execute(self, plan, reason: str, record=None) -> None:
         from fleettui.ui.screens.progress import ProgressScreen

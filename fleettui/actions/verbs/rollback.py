@@ -115,7 +115,8 @@ def candidates(svc) -> list[Candidate]:
 def _warnings(svc, target, to: str | None) -> tuple[str, ...]:
     out = []
     if to is not None and svc.rollback_target is not None and target is not svc.rollback_target:
-        out.append(f"{target.version} is not the rollback target ({svc.rollback_target.version}): chosen with --to")
+        out.append(f"{target.version} is not the rollback target ({svc.rollback_target.version}): chosen instead "
+                   "(--to, or t in the TUI)")
     if target.image.state != "available":
         out.append(f"{target.version}'s image {target.image.id} is {target.image.state}: its hosts serve, but "
                    "cannot be replaced from it")

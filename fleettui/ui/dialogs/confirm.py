@@ -1,6 +1,6 @@
 """Confirm a plan (posting style: a ModalScreen, y / n / escape). Cancel is focused; a refused plan cannot run;
 when the plan asks for a typed phrase, Run stays disabled until it matches. Dismisses with the reason (str) to
-run, or None to cancel."""
+run, or None to cancel; with ``choose_target`` (the rollback plan), ``t`` dismisses with :data:`CHOOSE_TARGET`."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -18,6 +18,8 @@ from fleettui.ui.widgets.colors import rich_color
 from fleettui.ui.widgets.footer import FleetFooter
 from fleettui.ui.widgets.prompt import KeyInput as Input
 
+CHOOSE_TARGET = "\0choose-target"       # what `t` dismisses with: never a reason (no NUL gets through the Input)
+
 
 class ConfirmPlanDialog(FitsScreen, ModalScreen[str | None]):
     """Focus moves Cancel → reason → phrase → Run (Tab; shift+Tab back); the plan scrolls with pgup/pgdn."""
@@ -25,6 +27,7 @@ class ConfirmPlanDialog(FitsScreen, ModalScreen[str | None]):
     BINDINGS = [
         Binding("y", "run", "Run"),
         Binding("n,escape", "cancel", "Cancel"),
+        Binding("t", "choose_target", "Target", tooltip="Choose another rollback target"),
         Binding("tab", "focus_step(1)", "Next field", show=False),
         Binding("shift+tab", "focus_step(-1)", "Previous field", show=False),
         Binding("pagedown", "scroll_plan(1)", "Scroll plan", show=False),
@@ -32,9 +35,11 @@ class ConfirmPlanDialog(FitsScreen, ModalScreen[str | None]):
     ]
     FIT_SCROLL = "#confirm-plan"
 
-    def __init__(self, plan: Plan, *, title: str | None = None, resume_note: str | None = None) -> None:
+    def __init__(self, plan: Plan, *, title: str | None = None, resume_note: str | None = None,
+                 choose_target: bool = False) -> None:
         super().__init__(id="confirm")
         self.plan = plan
+        self.choose_target = choose_target
         self.title_text = title or f"{plan.verb} {plan.service}"
         self.resume_note = resume_note
 
@@ -56,11 +61,18 @@ class ConfirmPlanDialog(FitsScreen, ModalScreen[str | None]):
         yield FleetFooter()
 
     def _hint(self) -> str:
+        target = " · t: another target" if self.choose_target else ""
         if not self.plan.runnable:
-            return "this plan cannot run · n/esc closes"
+            return f"this plan cannot run · n/esc closes{target}"
         if self.plan.confirm_phrase:
-            return "type the phrase, then Run · n/esc cancels"
-        return "y runs · n/esc cancels · tab: reason"
+            return f"type the phrase, then Run · n/esc cancels{target}"
+        return f"y runs · n/esc cancels{target} · tab: reason"
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        return self.choose_target if action == "choose_target" else True
+
+    def action_choose_target(self) -> None:
+        self.dismiss(CHOOSE_TARGET)
 
     def on_mount(self) -> None:
         box = self.query_one("#confirm-box")

@@ -1,4 +1,5 @@
-"""Enter on a host: every finding with expected vs actual, tags, image, launch template, ASG, target groups."""
+"""Enter on a host: every finding with expected vs actual, its target health (state and AWS's reason) and CPU
+trend read when the screen opens, tags, image, launch template, ASG, target groups, console output."""
 from __future__ import annotations
 
 from rich.console import Group
@@ -11,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from fleettui.domain.model import Generation, Image, Instance, Service
+from fleettui.domain.signals import sparkline, window_words
 from fleettui.format import format_age, printable
 from fleettui.ui.widgets.colors import rich_color
 from fleettui.ui.widgets.footer import FleetFooter
@@ -37,6 +39,18 @@ def _kv(rows: list[tuple[str, object]], key_style: str) -> Table:
     return t
 
 
+def cpu_text(points, period_s: float, accent: str, muted: str) -> Text:
+    """The sparkline of ``points`` with the latest, lowest and highest value."""
+    present = [v for v in points if v is not None]
+    if not present:
+        return Text("no CPUUtilization datapoints in the window (detailed monitoring off, or the host is new)",
+                    style=muted)
+    latest = next(v for v in reversed(points) if v is not None)
+    return Text.assemble((sparkline(points), accent), "\n",
+                         f"now {latest:.1f}%", ("  min ", muted), f"{min(present):.1f}%", ("  max ", muted),
+                         f"{max(present):.1f}%", "\n", (f"Average per {window_words(period_s)}", muted))
+
+
 class HostDetailScreen(Screen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -58,6 +72,9 @@ class HostDetailScreen(Screen):
             yield Static(self._title(), id="detail-title")
             yield Static(self._findings(), id="detail-findings", classes="box")
             with Horizontal(classes="detail-row"):
+                yield Static(Text("reading target health…", style="dim"), id="detail-health", classes="box")
+                yield Static(Text("reading CPUUtilization…", style="dim"), id="detail-cpu", classes="box")
+            with Horizontal(classes="detail-row"):
                 yield Static(self._instance(), id="detail-instance", classes="box")
                 yield Static(self._image(), id="detail-image", classes="box")
             with Horizontal(classes="detail-row"):
@@ -69,12 +86,74 @@ class HostDetailScreen(Screen):
     def on_mount(self) -> None:
         self.query_one(FleetHeader).set_class(self.app.production, "production")
         for box, title in (("findings", f"Findings ({len(self.inst.findings)})"), ("instance", "Instance"),
+                           ("health", "Target health (now)"),
+                           ("cpu", f"CPU · last {window_words(self.app.config.defaults.signals_window_s)}"),
                            ("image", "Image"), ("template", "Launch template · ASG · target groups"),
                            ("tags", f"Tags ({len(self.inst.tags)})"),
                            ("console", f"Console output (last {self.CONSOLE_LINES} lines) · {console_url(self.inst)}")):
             self.query_one(f"#detail-{box}").border_title = title
         self.query_one("#detail-body").focus()
         self.run_worker(self._console(), name="console", exit_on_error=False)
+        self.run_worker(self._health(), name="health", exit_on_error=False)
+        self.run_worker(self._cpu(), name="cpu", exit_on_error=False)
+
+    def _target_groups(self) -> tuple[str, ...]:
+        """The groups the host was in at the refresh, else its generation's (where it should be)."""
+        return tuple(self.inst.target_groups) or tuple(self.gen.target_group_arns)
+
+    async def _health(self) -> None:
+        """DescribeTargetHealth for this host in each of its target groups: the state and, when it is not
+        healthy, AWS's reason (e.g. Target.FailedHealthChecks) and description."""
+        from fleettui.errors import FleetError
+
+        box = self.query_one("#detail-health", Static)
+        arns = self._target_groups()
+        if not arns:
+            box.update(Text(f"in no target group: no load balancer health (state {printable(self.inst.health)})",
+                            style=self._c("text-muted")))
+            return
+        if self.app.gateway is None:
+            box.update(Text("no AWS connection yet", style="dim"))
+            return
+        t = Table.grid(padding=(0, 2))
+        t.add_column(style=self._c("text-muted"), no_wrap=True)
+        t.add_column(overflow="fold")
+        for arn in arns:
+            name = arn.split(":")[-1].split("/")[1] if "/" in arn else arn
+            try:
+                th = await self.app.health_fetch(self.app.gateway, self.inst.region, arn, self.inst.id)
+            except FleetError as e:
+                t.add_row(Text(printable(name)), Text(f"unavailable: {printable(e)}", style=self._c("text-warning")))
+                continue
+            if th is None:
+                t.add_row(Text(printable(name)), Text("not listed by the target group", style=self._c("text-error")))
+                continue
+            state = th.get("State") or "?"
+            line = Text(printable(state), style=f"bold {self._c('text-success' if state == 'healthy' else 'text-error')}")
+            if th.get("Reason"):
+                line.append(f"  {printable(th['Reason'])}", style=self._c("text-error"))
+            if th.get("Description"):
+                line.append(f"\n{printable(th['Description'])}")
+            if state == "healthy" and not th.get("Reason"):
+                line.append("  (AWS gives a reason only when it is not healthy)", style=self._c("text-muted"))
+            t.add_row(Text(printable(name)), line)
+        box.update(t)
+
+    async def _cpu(self) -> None:
+        """CPUUtilization of this host (Average per signals period) over the signals window, as a sparkline."""
+        from fleettui.errors import FleetError
+
+        box = self.query_one("#detail-cpu", Static)
+        if self.app.gateway is None:
+            box.update(Text("no AWS connection yet", style="dim"))
+            return
+        try:
+            points = await self.app.cpu_fetch(self.app.gateway, self.inst.region, self.inst.id)
+        except FleetError as e:
+            box.update(Text(f"CPU unavailable: {printable(e)}", style=self._c("text-warning")))
+            return
+        box.update(cpu_text(points, self.app.config.defaults.signals_period_s, self._c("text-accent"),
+                            self._c("text-muted")))
 
     async def _console(self) -> None:
         """GetConsoleOutput, decoded: how an operator looks at one host without SSH."""
@@ -129,8 +208,8 @@ class HostDetailScreen(Screen):
         t = Table(expand=True, box=None, header_style=f"bold {self._c('text-muted')}", pad_edge=False)
         t.add_column("kind", no_wrap=True)
         t.add_column("severity", no_wrap=True)
-        t.add_column("expected", overflow="fold")
-        t.add_column("actual", overflow="fold")
+        t.add_column("expected", overflow="fold", ratio=1)      # every wrapping column shares the width: at 80
+        t.add_column("actual", overflow="fold", ratio=1)        # columns the last one no longer gets one letter
         t.add_column("what it means", overflow="fold", ratio=2)
         for f in self.inst.findings:
             color = self._c("text-error") if f.severity == "error" else self._c("text-warning")

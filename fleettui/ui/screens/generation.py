@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from fleettui.domain.model import Generation, Service
 from fleettui.domain.signals import millis, percent, sparkline
-from fleettui.format import format_age, printable
+from fleettui.format import format_age, format_weight, printable
 from fleettui.ui.screens.detail import _date, _kv
 from fleettui.ui.widgets.colors import rich_color
 from fleettui.ui.widgets.fleet_table import latency_label, weight_text
@@ -150,15 +150,16 @@ class GenerationScreen(Screen):
         t = Table(box=None, pad_edge=False, header_style=f"bold {self._c('text-muted')}", expand=True)
         t.add_column("when (UTC)", no_wrap=True)
         t.add_column("verb", no_wrap=True)
-        t.add_column(v, no_wrap=True)
+        t.add_column(Text(printable(v)), no_wrap=True)
         t.add_column("status", no_wrap=True)
         t.add_column("who · reason", overflow="fold", ratio=1)
         for r in self.history:
             before, after = r.plan.weights_before.get(v), r.plan.weights_after.get(v)
-            change = f"{'—' if before is None else before}% → {'—' if after is None else after}%"
+            change = f"{format_weight(before)} → {format_weight(after)}"      # as AWS holds them: 90%, 0.4%
             color = {"succeeded": "text-success", "failed": "text-error"}.get(r.status, "text-warning")
-            t.add_row(r.created[:16].replace("T", " "), r.plan.verb, change, Text(r.status, style=self._c(color)),
-                      Text(f"{r.who.split('/')[-1]} · {r.reason or '—'}"))
+            t.add_row(Text(r.created[:16].replace("T", " ")), Text(printable(r.plan.verb)), Text(change),
+                      Text(printable(r.status), style=self._c(color)),
+                      Text(printable(f"{r.who.split('/')[-1]} · {r.reason or '—'}")))
         return t
 
     def _hosts(self) -> Table:
