@@ -33,6 +33,15 @@ class WorldMoved(FleetError):
     """A step's precondition no longer holds in AWS."""
 
 
+class Stopped(FleetError):
+    """A rollout stopped: aborted by its analysis (``external`` False: this process rolled back and journals it)
+    or by an operator's abort (``external`` True: the operator's fleettui rolls back and journals it)."""
+
+    def __init__(self, message: str, *, external: bool, evidence: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.external, self.evidence = external, evidence or {}
+
+
 def precheck(*names: str) -> Callable[[Handler], Handler]:
     """Register ``fn`` as the precondition of the step kinds ``names``."""
     def register(fn: Handler) -> Handler:
@@ -63,6 +72,8 @@ class StepContext:
     journal_note: Callable[[Plan, Step, dict[str, Any]], None]
     poll: float = 5.0
     timeout: float = 900.0
+    controls: Callable[[], list[dict[str, Any]]] = lambda: []     # this plan's rollout_control events
+    heartbeat: Callable[[], Awaitable[None]] | None = None        # renew the service lock (long waits)
     _adapters: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -20,6 +20,12 @@ async def listener_add(ctx: StepContext) -> None:
 @kind("set_weights", "set the forward weights of a listener's default action or rule, and read them back")
 async def set_weights(ctx: StepContext) -> dict[str, Any]:
     p = ctx.params
+    if "stage" in p:     # a rollout's shift: its operator's abort and promote-full apply
+        from fleettui.actions.steps.rollout import controls, promoted_past
+
+        skip = promoted_past(ctx, controls(ctx))
+        if skip:
+            return skip
     wanted = {a: int(w) for a, w in p["weights"].items()}
     rule = p.get("rule_arn")
 
