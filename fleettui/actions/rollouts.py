@@ -59,7 +59,9 @@ def abort_plan(rec: PlanRecord) -> Plan:
     """All traffic back to the rollout's stable generation: the abort weights it planned, one change per rule."""
     analysis = next(s for s in rec.plan.steps if s.kind == "analysis")
     stable = analysis.params["stable"]
-    steps = tuple(Step(f"s{n}", "set_weights", analysis.region, f"all traffic back to {stable}", params)
+    # the emergency path: whatever the weights are now (no comparison with the rollout's plan-time weights)
+    steps = tuple(Step(f"s{n}", "set_weights", analysis.region, f"all traffic back to {stable}",
+                       {k: v for k, v in params.items() if k != "generations"})
                   for n, params in enumerate(analysis.params["abort"], 1))
     return Plan(id=new_plan_id(), verb="rollback", service=rec.plan.service,
                 summary=f"{rec.plan.service}: abort rollout {rec.plan.id} of {rec.plan.generation} → {stable} gets 100%",

@@ -36,6 +36,7 @@ def promoted_past(ctx: StepContext, c: Controls) -> dict[str, Any] | None:
     back, and the last stage still bakes and is analysed)."""
     p = ctx.params
     if c.promote_full and int(p.get("stage", 0)) < int(p.get("stages", 0)):
+        ctx.note(skipped=f"promote-full by {c.promote_full}")
         return {"skipped": f"promote-full by {c.promote_full}"}
     return None
 
