@@ -202,7 +202,7 @@ def test_too_little_traffic_holds_until_promote(demo, isolated_home):
             assert not task.done(), task.result()
             await asyncio.sleep(0.05)
         assert listener_weights(demo)["web-1-7-0"] == 50      # held at the step, not promoted
-        v = rollouts.view(a, "web")
+        v = rollouts.view(a.journal, "web")
         assert v.phase == "holding" and "not enough traffic to judge" in v.hold
         await rollouts.control(a, "web", "promote")
         return await asyncio.wait_for(task, 20)
@@ -247,7 +247,7 @@ def test_pause_holds_the_bake_and_resume_continues(demo, isolated_home):
         await rollouts.control(a, "web", "pause")
         await asyncio.sleep(1.5)                     # longer than the bake: paused, it must not end
         assert not task.done()
-        assert rollouts.view(a, "web").phase == "paused"
+        assert rollouts.view(a.journal, "web").phase == "paused"
         await rollouts.control(a, "web", "resume")
         return await asyncio.wait_for(task, 20)
 
@@ -322,3 +322,50 @@ def test_sigkill_during_bake_resume_waits_only_the_rest(demo, isolated_home, tmp
     bake = next(e for e in ev if e["event"] == "step_succeeded" and e["step"] == "s2")
     assert bake["detail"]["resumed"] is True
     assert ev[-1]["status"] == "succeeded" and listener_weights(demo)["web-1-7-0"] == 100
+
+
+# -- the TUI ------------------------------------------------------------------------------------------------
+
+def test_tui_O_opens_the_rollout_dialog_banner_shows_the_hold_and_P_promotes(demo, demo_ctx):
+    from textual.widgets import Static
+
+    from fleettui.ui.app import make_app
+    from fleettui.ui.data.view import Section
+
+    from test_ui import SIZE, fast_actions, loaded, screen_with_id, until, widget_text
+
+    launched(demo)
+    put(demo, "1.5.0", requests=1000)
+    put(demo, "1.7.0", requests=1, minutes=3)              # too little traffic: the first analysis holds
+
+    async def go():
+        app = make_app(demo_ctx, auto_refresh=False, actions_factory=fast_actions(demo_ctx))
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await loaded(app, pilot)
+            table = app.main.table
+            table.cursor = next(i for i, r in enumerate(table.rows)
+                                if isinstance(r, Section) and r.gen.version == "1.7.0")
+            await pilot.press("O")
+            dialog = await screen_with_id(app, pilot, "rollout")
+            assert dialog.query_one("#steps").value == "25,50,100"      # the demo config's rollout_steps
+            assert dialog.query_one("#bake").value == "20s"
+            await pilot.press("ctrl+u", *"50,100", "tab", "ctrl+u", *"1s", "enter")
+            confirm = await screen_with_id(app, pilot, "confirm")
+            body = widget_text(confirm.query_one("#confirm-body", Static))
+            assert "bake 1s at 50%" in body and "analysis at 50%" in body and "back to 1.5.0" in body
+            await pilot.press("y")
+            progress = await screen_with_id(app, pilot, "progress")
+
+            def rollout_text():
+                return widget_text(progress.query_one("#progress-rollout", Static))
+
+            await until(pilot, lambda: "holding" in rollout_text(), timeout=60)
+            text = rollout_text()
+            assert "step 1/2 at 50%" in text and "not enough traffic to judge" in text and "… 1.7.0" in text
+            assert listener_weights(demo)["web-1-7-0"] == 50
+            await pilot.press("P")
+            await until(pilot, lambda: progress.finished, timeout=60)
+            assert not progress.failed
+            assert listener_weights(demo)["web-1-7-0"] == 100
+
+    asyncio.run(go())

@@ -25,17 +25,18 @@ async def running(actions, service: str) -> PlanRecord | None:
     return recs[-1] if recs else None
 
 
-def last(actions, service: str) -> PlanRecord | None:
-    recs = [r for r in actions.journal.records().values() if r.plan.verb == "rollout" and r.plan.service == service]
+def last(journal, service: str) -> PlanRecord | None:
+    recs = [r for r in journal.records().values() if r.plan.verb == "rollout" and r.plan.service == service]
     return recs[-1] if recs else None
 
 
-def view(actions, service: str, now: datetime | None = None) -> RolloutView | None:
-    """The newest rollout of ``service`` (running or not) as the banner and ``rollout status`` show it."""
-    rec = last(actions, service)
+def view(journal, service: str, now: datetime | None = None) -> RolloutView | None:
+    """The newest rollout of ``service`` in ``journal`` (running or not) as the banner and ``rollout status``
+    show it."""
+    rec = last(journal, service)
     if rec is None:
         return None
-    events = [e for e in actions.journal.events() if e.get("plan_id") == rec.plan.id]
+    events = [e for e in journal.events() if e.get("plan_id") == rec.plan.id]
     return rollout_view(rec, events, now or datetime.now(timezone.utc))
 
 

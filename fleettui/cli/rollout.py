@@ -50,7 +50,7 @@ def cmd_control(args) -> int:
         actions.config.service(service)
         seen = None
         while True:
-            v = rollouts.view(actions, service)
+            v = rollouts.view(actions.journal, service)
             if v is None:
                 out.print(f"no rollout of {service} in the journal", markup=False)
                 return 0

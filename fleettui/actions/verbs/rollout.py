@@ -115,6 +115,7 @@ class RolloutVerb(Verb):
     key = "O"
     label = "Rollout"
     tooltip = "Roll the generation under the cursor out in steps (bake, analysis, auto-abort)"
+    dialog = "rollout"
     intent = Rollout
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
