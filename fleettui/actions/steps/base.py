@@ -10,6 +10,7 @@ from fleettui.aws.ec2 import Ec2
 from fleettui.aws.elbv2 import Elbv2
 from fleettui.aws.gateway import Gateway
 from fleettui.domain.plan import Plan, Step
+from fleettui.domain.rollout import Controls, controls_at
 from fleettui.errors import FleetError
 
 PLAN_TAG = "fleettui:plan"
@@ -127,3 +128,22 @@ class StepContext:
             if loop.time() > deadline:
                 raise FleetError(f"gave up after {self.timeout:g}s waiting for {what}")
             await asyncio.sleep(self.poll)
+
+
+# -- a rollout's operator controls, as the steps of a rollout plan read them ----------------------------------
+
+def controls(ctx: StepContext) -> Controls:
+    c = controls_at(ctx.controls(), int(ctx.params.get("stage", 0)))
+    if c.abort:
+        raise Stopped(f"aborted by {c.abort}", external=True)
+    return c
+
+
+def promoted_past(ctx: StepContext, c: Controls) -> dict[str, Any] | None:
+    """With promote-full, every step before the last stage's shift is skipped (the shift to 100% is still read
+    back, and the last stage still bakes and is analysed)."""
+    p = ctx.params
+    if c.promote_full and int(p.get("stage", 0)) < int(p.get("stages", 0)):
+        ctx.note(skipped=f"promote-full by {c.promote_full}")
+        return {"skipped": f"promote-full by {c.promote_full}"}
+    return None

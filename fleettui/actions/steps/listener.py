@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleettui.actions.steps.base import StepContext, kind
+from fleettui.actions.steps.base import StepContext, controls, kind, promoted_past
 from fleettui.aws.elbv2 import tg_name_of
 from fleettui.errors import FleetError
 
@@ -21,8 +21,6 @@ async def listener_add(ctx: StepContext) -> None:
 async def set_weights(ctx: StepContext) -> dict[str, Any]:
     p = ctx.params
     if "stage" in p:     # a rollout's shift: its operator's abort and promote-full apply
-        from fleettui.actions.steps.rollout import controls, promoted_past
-
         skip = promoted_past(ctx, controls(ctx))
         if skip:
             return skip

@@ -8,11 +8,12 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from fleettui.actions.steps.base import StepContext, Stopped, kind
+from fleettui.actions.steps.base import StepContext, Stopped, controls, kind, promoted_past
+from fleettui.actions.steps.listener import set_weights
 from fleettui.aws.cloudwatch import CloudWatch
 from fleettui.aws.signals import matching_alarms, rollout_signals
 from fleettui.domain.plan import Step
-from fleettui.domain.rollout import FAIL, HOLD, Controls, analyze, bake_remaining, controls_at
+from fleettui.domain.rollout import FAIL, HOLD, analyze, bake_remaining
 from fleettui.domain.signals import judge
 from fleettui.errors import FleetError
 from fleettui.store import LockLost
@@ -22,23 +23,6 @@ HEARTBEAT_S = 60.0          # renew the service lock this often while a step wai
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def controls(ctx: StepContext) -> Controls:
-    c = controls_at(ctx.controls(), int(ctx.params.get("stage", 0)))
-    if c.abort:
-        raise Stopped(f"aborted by {c.abort}", external=True)
-    return c
-
-
-def promoted_past(ctx: StepContext, c: Controls) -> dict[str, Any] | None:
-    """With promote-full, every step before the last stage's shift is skipped (the shift to 100% is still read
-    back, and the last stage still bakes and is analysed)."""
-    p = ctx.params
-    if c.promote_full and int(p.get("stage", 0)) < int(p.get("stages", 0)):
-        ctx.note(skipped=f"promote-full by {c.promote_full}")
-        return {"skipped": f"promote-full by {c.promote_full}"}
-    return None
 
 
 class Waiter:
@@ -107,8 +91,6 @@ async def _measure(ctx: StepContext) -> Any:
 
 async def roll_back(ctx: StepContext) -> None:
     """All traffic to the stable generation: one change of every rule that serves the service, read back."""
-    from fleettui.actions.steps.listener import set_weights
-
     for n, params in enumerate(ctx.params["abort"], 1):
         sub = StepContext(ctx.gw, ctx.plan, Step(f"{ctx.step.id}-abort{n}", "set_weights", ctx.region,
                                                  "all traffic to the stable generation", params),
