@@ -100,40 +100,54 @@ async def roll_back(ctx: StepContext) -> None:
 
 @kind("analysis", "judge a rollout step: target health, alarms, canary vs live (failing: roll back)")
 async def analysis(ctx: StepContext) -> dict[str, Any]:
+    """Pass: on to the next step. Fail: roll back (auto-abort) or, with auto-abort off, hold. Too little traffic
+    (or AWS unreadable): hold, measuring again every ``recheck`` seconds — on once a verdict can be made, or when
+    the operator promotes; never on a guess. ``--pause-at``: hold after a pass until promoted."""
     p = ctx.params
     c = controls(ctx)
     skip = promoted_past(ctx, c)
     if skip:
         return skip
-    try:
-        result = await _measure(ctx)
-    except FleetError as e:   # no reading, no verdict: hold rather than guess
-        result = None
-        reason = f"analysis could not read AWS: {e}"
-    else:
-        ctx.note(analysis=result.to_dict())          # the evidence, journaled before acting on it
-        reason = ""
-    if result is not None and result.state == FAIL:
-        if p.get("auto_abort", True):
-            evidence = {"checks": [ch.to_dict() for ch in result.failing], "to": p["stable"]}
-            await roll_back(ctx)
-            why = "; ".join(ch.text for ch in result.failing)
-            raise Stopped(f"auto-abort at {p['weight']}%: {why}: all traffic back to {p['stable']}", external=False,
-                          evidence=evidence)
-        reason = "analysis failed (auto-abort is off): " + "; ".join(ch.text for ch in result.failing)
-    elif result is not None and result.state == HOLD:
-        reason = next(ch.text for ch in result.checks if ch.state == HOLD)
-    if not reason and p.get("pause") and not c.promote:
-        reason = f"paused at {p['weight']}% (--pause-at): waiting for promote"
-    if reason and not (c.promote or c.promote_full):
-        ctx.note(holding=f"{reason} — promote or abort")
-        waiter = Waiter(ctx)
-        while True:
-            c = controls(ctx)
-            if c.promote or c.promote_full:
+    recheck = max(1.0, min(30.0, float(p.get("seconds_between_checks", p.get("window_s", 60)))))
+    loop = asyncio.get_running_loop()
+    waiter = Waiter(ctx)
+    result, held, measure_at, last = None, "", 0.0, None
+    while True:
+        c = controls(ctx)
+        if measure_at is not None and loop.time() >= measure_at:
+            try:
+                result, error = await _measure(ctx), None
+            except FleetError as e:   # no reading, no verdict: hold rather than guess
+                result, error = None, f"analysis could not read AWS: {e}"
+            if result is not None and result.to_dict() != last:
+                ctx.note(analysis=result.to_dict())      # the evidence, journaled before acting on it
+                last = result.to_dict()
+            measure_at = loop.time() + recheck
+            if result is not None and result.state == FAIL:
+                why = "; ".join(ch.text for ch in result.failing)
+                if p.get("auto_abort", True):
+                    evidence = {"checks": [ch.to_dict() for ch in result.failing], "to": p["stable"]}
+                    await roll_back(ctx)
+                    raise Stopped(f"auto-abort at {p['weight']}%: {why}: all traffic back to {p['stable']}",
+                                  external=False, evidence=evidence)
+                reason, measure_at = f"analysis failed (auto-abort is off): {why}", None
+            elif result is not None and result.state == HOLD:
+                reason = next(ch.text for ch in result.checks if ch.state == HOLD)
+            elif result is None:
+                reason = error
+            elif p.get("pause"):
+                reason, measure_at = f"paused at {p['weight']}% (--pause-at): waiting for promote", None
+            else:
+                reason = ""
+            if not reason:
                 break
-            await waiter.tick()
-    detail = {"analysis": result.to_dict() if result else None}
+        if c.promote or c.promote_full:
+            break
+        if reason != held:
+            ctx.note(holding=f"{reason} — promote or abort")
+            held = reason
+        await waiter.tick()
+    detail: dict[str, Any] = {"analysis": result.to_dict() if result else None}
     if c.promote or c.promote_full:
         detail["promoted_by"] = c.promote or c.promote_full
     return detail
