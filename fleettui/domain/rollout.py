@@ -161,11 +161,13 @@ class RolloutView:
     hold: str | None = None
     who: str = ""
     error: str | None = None
+    weights: Mapping[str, int] | None = None      # every generation's weight at this step (None: only the canary's)
 
     @property
     def line(self) -> str:
-        text = (f"rollout {self.canary}: step {self.stage}/{self.stages} at {self.weight}% "
-                f"({self.stable} {100 - self.weight}%) — {self.phase}")
+        others = ", ".join(f"{v} {w}%" for v, w in (self.weights or {}).items() if v != self.canary)
+        text = (f"rollout {self.canary}: step {self.stage}/{self.stages} at {self.weight}%"
+                + (f" ({others})" if others else "") + f" — {self.phase}")
         if self.phase == "baking" and self.remaining is not None:
             text += f" {max(0, int(self.remaining))}s left"
         if self.hold:
@@ -184,6 +186,7 @@ def rollout_view(record: Any, events: Sequence[Mapping[str, Any]], now: datetime
     at = current or last
     stage, n = int(at.params.get("stage", 1)), int(at.params.get("stages", 1))
     weight = int(at.params.get("weight", 0))
+    weights = {str(v): int(w) for v, w in (at.params.get("stage_weights") or {}).items()}
     analysis_step = next((s for s in steps if s.kind == "analysis"), None)
     stable = str(analysis_step.params.get("stable")) if analysis_step else "?"
     analysis = None
@@ -212,4 +215,4 @@ def rollout_view(record: Any, events: Sequence[Mapping[str, Any]], now: datetime
         hold = memo.get("holding")
         phase = "holding" if hold else "analysis"
     return RolloutView(plan.id, plan.service, plan.generation or "?", stable, record.status, stage, n, weight,
-                       phase, deadline, remaining, analysis, hold, record.who, error)
+                       phase, deadline, remaining, analysis, hold, record.who, error, weights)

@@ -127,6 +127,9 @@ class Flows:
             progress.finish(outcome)
             if outcome.ok:
                 app.notify(f"✓ {plan.summary}", timeout=6, markup=False)
+            elif outcome.status == "aborted":
+                app.notify(f"{plan.verb} {plan.service} aborted: {outcome.error}", severity="error", timeout=10,
+                           markup=False)
             else:
                 app.notify(f"{plan.verb} {plan.service} failed at "
                            f"{outcome.failed_step.id if outcome.failed_step else '?'}: {outcome.error}",

@@ -75,8 +75,10 @@ async def _measure(ctx: StepContext) -> Any:
     for arn in p["canary_groups"]:
         health.update((await ctx.elbv2.target_health(arn)).values())
     region = p["listener_arn"].split(":")[3]
+    others = set(p.get("other_dims") or ())     # an alarm on another generation's target group is about that one
     alarms = matching_alarms(tuple(p.get("alarm_prefixes") or ()), set(p.get("alarm_dims") or ()),
-                             await CloudWatch(ctx.gw, region).alarms())
+                             [a for a in await CloudWatch(ctx.gw, region).alarms()
+                              if not {d.get("Value") for d in a.get("Dimensions") or ()} & others])
     firing = [f"{a.name} ({a.reason})" if a.reason else a.name for a in alarms if a.firing]
     state, reason = None, ""
     if p.get("compare", True):

@@ -64,14 +64,15 @@ def plan_rollout(snapshot: Snapshot, cfg: ServiceConfig, intent: Rollout, period
         raise PlanError(f"--pause-at {intent.pause_at} is not one of the steps ahead ({','.join(map(str, todo))})")
     groups = {g.version: list(g.target_group_arns) for g in svc.generations if g.target_group_arns}
     abort = plan_shift(snapshot, cfg, {v: 100 if v == stable.version else 0 for v in groups})
-    dims = [lb_dimension(svc.listener_arn)] + [tg_dimension(a) for arns in groups.values() for a in arns]
+    dims = [lb_dimension(svc.listener_arn)] + [tg_dimension(a) for a in canary.target_group_arns]
+    other_dims = [tg_dimension(a) for v, arns in groups.items() if v != canary.version for a in arns]
     out: list[Step] = []
     capacity = 100
     n = len(todo)
     for k, w in enumerate(todo, 1):
         weights = weights_for_shift(svc, canary.version, w)
         capacity = min(capacity, capacity_after_weights(svc, weights))
-        stage = {"stage": k, "stages": n, "weight": w}
+        stage = {"stage": k, "stages": n, "weight": w, "stage_weights": {v: x for v, x in weights.items() if x}}
         for st in plan_shift(snapshot, cfg, weights).steps:
             out.append(Step(f"s{len(out) + 1}", st.kind, st.region, f"step {k}/{n}: {st.description}",
                             {**dict(st.params), **stage}))
@@ -85,7 +86,7 @@ def plan_rollout(snapshot: Snapshot, cfg: ServiceConfig, intent: Rollout, period
                         canary=canary.version, stable=stable.version, listener_arn=svc.listener_arn,
                         canary_groups=list(canary.target_group_arns), stable_groups=list(stable.target_group_arns),
                         window_s=max(bake, MIN_PERIODS * period_s), period_s=period_s, latency_stat=cfg.latency_stat,
-                        alarm_prefixes=list(cfg.alarms), alarm_dims=dims, compare=w < 100, pause=pause,
+                        alarm_prefixes=list(cfg.alarms), alarm_dims=dims, other_dims=other_dims, compare=w < 100, pause=pause,
                         auto_abort=intent.auto_abort, abort=[dict(s.params) for s in abort.steps], **stage))
     before = current
     on_fail = (f"failing analysis → all traffic back to {stable.version}" if intent.auto_abort

@@ -95,9 +95,15 @@ class ProgressScreen(FitsScreen, ModalScreen[None]):
     def finish(self, outcome) -> None:
         self.finished = True
         result = self.query_one("#progress-result", Static)
+        if self.plan.verb == "rollout":
+            self.query_one("#progress-rollout", Static).display = False
         if outcome.ok:
             self.query_one(ProgressBar).update(progress=len(self.plan.steps))
             result.update(Text(f"✓ done: {printable(self.plan.summary)}", style=f"bold {self._c('text-success')}"))
+        elif outcome.status == "aborted":     # a rollout rolled back: over, nothing to resume
+            self.failed = True
+            result.update(Text(f"✗ aborted: {printable(outcome.error)}\nthe rollout is over (plan {self.plan.id}, "
+                               "`fleettui audit` has the evidence)", style=f"bold {self._c('text-error')}"))
         else:
             self.failed = True
             left = [s.id for s in self.plan.steps if s.id not in outcome.done]
