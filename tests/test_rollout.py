@@ -120,6 +120,27 @@ def test_controls_apply_to_their_stage_abort_and_promote_full_to_all():
     assert controls_at(ev, 2).abort == "c"
 
 
+def test_view_folds_the_journal_into_step_weights_countdown_and_hold():
+    from types import SimpleNamespace
+
+    from fleettui.domain.plan import Step
+    from fleettui.domain.rollout import rollout_view
+
+    stage = {"stage": 1, "stages": 2, "weight": 25, "stage_weights": {"1.7.0": 25, "1.5.0": 68, "1.6.0": 7}}
+    steps = (Step("s1", "set_weights", "us-east-1", "", stage), Step("s2", "bake", "us-east-1", "", stage),
+             Step("s3", "analysis", "us-east-1", "", {**stage, "stable": "1.5.0"}))
+    plan = SimpleNamespace(id="p-1", service="web", generation="1.7.0", steps=steps)
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    rec = SimpleNamespace(plan=plan, done={"s1"}, status="running", who="ops",
+                          memo={"s2": {"deadline": (t0 + timedelta(seconds=20)).isoformat()}})
+    v = rollout_view(rec, [], t0 + timedelta(seconds=8))
+    assert v.line == "rollout 1.7.0: step 1/2 at 25% (1.5.0 68%, 1.6.0 7%) — baking 12s left"
+    paused = [{"event": "rollout_control", "action": "pause", "stage": 1, "who": "b", "ts": t0.isoformat()}]
+    assert rollout_view(rec, paused, t0 + timedelta(seconds=8)).phase == "paused"
+    rec.done, rec.memo["s3"] = {"s1", "s2"}, {"holding": "1.7.0: not enough traffic to judge — promote or abort"}
+    assert rollout_view(rec, [], t0).line.endswith("— holding: 1.7.0: not enough traffic to judge — promote or abort")
+
+
 # -- against moto ---------------------------------------------------------------------------------------
 
 def test_rollout_passes_every_step_to_100_percent(demo, isolated_home):
