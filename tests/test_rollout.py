@@ -390,3 +390,23 @@ def test_tui_O_opens_the_rollout_dialog_banner_shows_the_hold_and_P_promotes(dem
             assert listener_weights(demo)["web-1-7-0"] == 100
 
     asyncio.run(go())
+
+
+def test_rollout_through_throttling_and_lost_responses_ends_right_with_a_complete_journal(
+        demo, isolated_home, tmp_path, monkeypatch):
+    from faults import FaultProxy, RetryClock, assert_journal_complete, write_config
+
+    good(demo)
+    RetryClock(monkeypatch, factor=10)
+    with FaultProxy(demo.endpoint_url, seed=1313, throttle=0.2, error5xx=0.02, drop_before=0.025,
+                    drop_after=0.025) as proxy:
+        proxy.script("elasticloadbalancing.ModifyListener", "drop_after")     # the first shift's answer is lost
+        cfg = write_config(demo, proxy.url, tmp_path / "proxied.toml")
+        assert main(["rollout", "web", "--to", "1.7.0", "--steps", "50,100", "--bake", "1s", "--yes",
+                     "--config", str(cfg)]) == 0
+        stats = proxy.stats()
+    assert stats["injected"].get("throttle", 0) >= 3, stats["injected"]
+    assert stats["injected_by"].get(("drop_after", "elasticloadbalancing.ModifyListener"), 0) >= 1
+    assert listener_weights(demo) == {"web-1-4-0": 0, "web-1-5-0": 0, "web-1-6-0": 0, "web-1-7-0": 100}
+    plans = assert_journal_complete(journal_events(isolated_home))
+    assert sorted(p["verb"] for p in plans.values()) == ["launch", "rollout"]     # two journals (two endpoints)
