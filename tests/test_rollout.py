@@ -410,3 +410,27 @@ def test_rollout_through_throttling_and_lost_responses_ends_right_with_a_complet
     assert listener_weights(demo) == {"web-1-4-0": 0, "web-1-5-0": 0, "web-1-6-0": 0, "web-1-7-0": 100}
     plans = assert_journal_complete(journal_events(isolated_home))
     assert sorted(p["verb"] for p in plans.values()) == ["launch", "rollout"]     # two journals (two endpoints)
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_sigkill_between_shift_and_verify_resume_converges(demo, isolated_home, tmp_path, where):
+    """Killed while the second stage's ModifyListener is in flight: never delivered (before), or applied with the
+    response lost (after); `fleettui resume` ends the rollout at 100% with every step journaled."""
+    from faults import FaultProxy, assert_journal_complete, write_config
+
+    good(demo)
+    with FaultProxy(demo.endpoint_url) as proxy:
+        cfg = write_config(demo, proxy.url, tmp_path / "proxied.toml")
+        hold = proxy.hold("elasticloadbalancing.ModifyListener", where=where, nth=2)
+        proc = spawn(["rollout", "web", "--to", "1.7.0", "--steps", "50,100", "--bake", "1s", "--yes",
+                      "--config", str(cfg)], tmp_path, "rollout")
+        wait_for(lambda: hold.reached.is_set() or proc.poll() is not None, 90, "the second listener change")
+        assert proc.poll() is None, outputs(proc)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(10) == -signal.SIGKILL
+        assert listener_weights(demo)["web-1-7-0"] == (50 if where == "before" else 100)
+        proxy.release_all()
+        assert main(["resume", "--config", str(cfg), "--yes"]) == 0
+        assert proxy.forwarded["elasticloadbalancing.ModifyListener"] == 2
+    assert listener_weights(demo)["web-1-7-0"] == 100
+    assert_journal_complete(journal_events(isolated_home))
