@@ -19,6 +19,7 @@ from fleettui.errors import FleetError
 from fleettui.store import LockLost
 
 HEARTBEAT_S = 60.0          # renew the service lock this often while a step waits
+RECHECK_S = 30.0            # a hold for too little traffic measures again this often
 
 
 def now() -> datetime:
@@ -103,14 +104,13 @@ async def roll_back(ctx: StepContext) -> None:
 @kind("analysis", "judge a rollout step: target health, alarms, canary vs live (failing: roll back)")
 async def analysis(ctx: StepContext) -> dict[str, Any]:
     """Pass: on to the next step. Fail: roll back (auto-abort) or, with auto-abort off, hold. Too little traffic
-    (or AWS unreadable): hold, measuring again every ``recheck`` seconds — on once a verdict can be made, or when
+    (or AWS unreadable): hold, measuring again every RECHECK_S seconds — on once a verdict can be made, or when
     the operator promotes; never on a guess. ``--pause-at``: hold after a pass until promoted."""
     p = ctx.params
     c = controls(ctx)
     skip = promoted_past(ctx, c)
     if skip:
         return skip
-    recheck = max(1.0, min(30.0, float(p.get("seconds_between_checks", p.get("window_s", 60)))))
     loop = asyncio.get_running_loop()
     waiter = Waiter(ctx)
     result, held, measure_at, last = None, "", 0.0, None
@@ -124,7 +124,7 @@ async def analysis(ctx: StepContext) -> dict[str, Any]:
             if result is not None and result.to_dict() != last:
                 ctx.note(analysis=result.to_dict())      # the evidence, journaled before acting on it
                 last = result.to_dict()
-            measure_at = loop.time() + recheck
+            measure_at = loop.time() + RECHECK_S
             if result is not None and result.state == FAIL:
                 why = "; ".join(ch.text for ch in result.failing)
                 if p.get("auto_abort", True):
