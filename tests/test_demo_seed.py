@@ -314,7 +314,8 @@ def test_config_text(seeded):
         "name": "web", "regions": [USE1], "selector": {"Service": "web"}, "version_tag": "Version",
         "launch_template": "web-lt", "launch_template_version": "$Default", "listener_arn": f.listener_arns["web"],
         "generation_tag": "fleettui:version", "required_tags": ["Owner", "CostCenter"],
-        "instance_roles": ["web-role"], "shift_steps": [10, 25, 50, 100], "alarms": ["web-"]}
+        "instance_roles": ["web-role"], "shift_steps": [10, 25, 50, 100], "alarms": ["web-"],
+        "rollout_steps": [25, 50, 100], "bake": "20s"}
     assert svcs["api"]["instance_roles"] == ["api-role"]
     assert svcs["worker"]["instance_roles"] == svcs["cache"]["instance_roles"] == []   # no instance profile
     assert svcs["api"]["listener_arn"] == f.listener_arns["api"] and svcs["api"]["regions"] == [EUW1]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from fleettui.actions import steps
-from fleettui.actions.steps import PLAN_TAG, STEP_TAG, StepContext  # noqa: F401  (PLAN_TAG: re-exported)
+from fleettui.actions.steps import PLAN_TAG, STEP_TAG, StepContext, Stopped  # noqa: F401  (PLAN_TAG: re-exported)
 from fleettui.aws.gateway import Gateway
 from fleettui.domain.history import EventKind, PlanRecord, PlanStatus
 from fleettui.domain.plan import Plan, Step
@@ -32,7 +32,7 @@ class StepEvent:
 @dataclass
 class Outcome:
     plan: Plan
-    status: str                          # succeeded | failed
+    status: str                          # succeeded | failed | aborted (a rollout rolled back)
     failed_step: Step | None = None
     error: str | None = None
     done: tuple[str, ...] = ()
@@ -78,6 +78,14 @@ class Executor:
             mark = len(self.gw.mutations)
             try:
                 detail = await self.step(plan, st, record.memo)
+            except Stopped as e:         # a rollout aborted: by its analysis (journaled here) or by an operator
+                self.journal.append(EventKind.STEP_FAILED, plan.id, step=st.id, error=str(e),
+                                    request_ids=self._request_ids(mark))
+                if not e.external:
+                    self.journal.append(EventKind.PLAN_FINISHED, plan.id, status=PlanStatus.ABORTED.value,
+                                        error=str(e), failed_step=st.id, **e.evidence)
+                await self._emit(StepEvent(plan, st, index, "failed", str(e)))
+                return Outcome(plan, PlanStatus.ABORTED.value, st, str(e), tuple(record.done))
             except Exception as e:  # noqa: BLE001 - journaled and shown, never a traceback
                 msg = str(e) if isinstance(e, FleetError) else f"internal error: {e.__class__.__name__}: {e}"
                 self.journal.append(EventKind.STEP_FAILED, plan.id, step=st.id, error=msg,
@@ -108,12 +116,17 @@ class Executor:
     async def step(self, plan: Plan, st: Step, memo: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
         """Run one step (its handler from the step registry) and return its detail for the journal; its
         precondition first, if its kind has one (re-read what it depends on: the world may have moved)."""
-        ctx = StepContext(self.gw, plan, st, memo, self._note, poll=self.poll, timeout=self.timeout)
+        ctx = StepContext(self.gw, plan, st, memo, self._note, poll=self.poll, timeout=self.timeout,
+                          controls=lambda: self.controls(plan.id), heartbeat=self.heartbeat)
         kinds = steps.load()
         check = steps.CHECKS.get(st.kind)
         if check is not None:
             await check(ctx)
         return await kinds[st.kind].run(ctx)
+
+    def controls(self, plan_id: str) -> list[dict[str, Any]]:
+        return [e for e in self.journal.events()
+                if e.get("plan_id") == plan_id and e.get("event") == EventKind.ROLLOUT_CONTROL]
 
     def _request_ids(self, mark: int) -> list[str]:
         return [f"{op} {rid}" for op, rid in self.gw.mutations[mark:]]

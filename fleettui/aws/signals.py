@@ -88,6 +88,11 @@ def _service_alarms(svc: Service, prefixes: tuple[str, ...], alarms: list[dict[s
     if svc.listener_arn:
         dims.add(lb_dimension(svc.listener_arn))
         dims.update(tg_dimension(a) for g in svc.generations for a in g.target_group_arns)
+    return matching_alarms(prefixes, dims, alarms)
+
+
+def matching_alarms(prefixes, dims: set[str], alarms: list[dict[str, Any]]) -> tuple[Alarm, ...]:
+    """The alarms named by a prefix or whose dimensions name one of ``dims``, firing first."""
     out = []
     for a in alarms:
         values = {d.get("Value") for d in a.get("Dimensions") or ()}
@@ -163,3 +168,33 @@ async def instance_cpu(gw: Gateway, config: Config, region: str, instance_id: st
         "Period": int(d.signals_period_s), "Stat": "Average"}}
     got = await CloudWatch(gw, region).metric_data([query], start, end)
     return _points(got.get("cpu", []), start, d.signals_period_s, int(d.signals_window_s // d.signals_period_s))
+
+
+async def rollout_signals(gw: Gateway, listener_arn: str, groups: dict[str, list[str]], window_s: float,
+                          period_s: float, latency_stat: str, now: datetime | None = None
+                          ) -> dict[str, GenerationSignals]:
+    """Golden signals of the generations in ``groups`` (version -> target group ARNs) over the last ``window_s``
+    seconds: what a rollout's analysis judges (one GetMetricData call)."""
+    region = listener_arn.split(":")[3]
+    lb = lb_dimension(listener_arn)
+    now = now or datetime.now(timezone.utc)
+    start = now - timedelta(seconds=window_s)
+    size = max(1, int(window_s // period_s))
+    queries, what = [], {}
+    for version, arns in groups.items():
+        for arn in arns:
+            dims = [{"Name": "TargetGroup", "Value": tg_dimension(arn)}, {"Name": "LoadBalancer", "Value": lb}]
+            for (name, stat), kind in zip(ELB_METRICS, ("requests", "errors", "latency", "unhealthy")):
+                qid = f"q{len(queries) + 1}"
+                what[qid] = (version, kind)
+                queries.append({"Id": qid, "ReturnData": True, "MetricStat": {
+                    "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": name, "Dimensions": dims},
+                    "Period": int(period_s), "Stat": stat or latency_stat}})
+    got = await CloudWatch(gw, region).metric_data(queries, start, now) if queries else {}
+    raw: dict[str, dict[str, list[Points]]] = defaultdict(lambda: defaultdict(list))
+    for qid, (version, kind) in what.items():
+        raw[version][kind].append(_points(got.get(qid, []), start, period_s, size))
+    return {v: GenerationSignals(version=v, window_s=window_s, latency_stat=latency_stat,
+                                 requests=sum_points(m["requests"]), errors=sum_points(m["errors"]),
+                                 latency=mean_points(m["latency"]), unhealthy=sum_points(m["unhealthy"]))
+            for v, m in raw.items()}

@@ -105,7 +105,10 @@ async def progress_run(actions, plan, reason: str, quiet: bool, resume_record=No
 
 def cmd_verb(args) -> int:
     from fleettui.actions.verbs import VERBS
+    from fleettui.cli import rollout
 
+    if rollout.is_control(args):        # `rollout status|promote|… SERVICE`
+        return rollout.cmd_control(args)
     intent = VERBS[args.verb].intent_from_args(args)
 
     async def body(actions) -> int:
@@ -139,6 +142,9 @@ def report(outcome, as_json: bool) -> int:
                    "failed_step": outcome.failed_step.id if outcome.failed_step else None,
                    "done": list(outcome.done)}, sys.stdout, indent=2)
         print()
+    elif outcome.status == "aborted":
+        out.print(Text.assemble(("aborted", "red"), f": {printable(outcome.error)} (plan {outcome.plan.id})"),
+                  crop=False)
     elif outcome.ok:
         out.print(Text.assemble(("done", "green"), f": {printable(outcome.plan.summary)} (plan {outcome.plan.id})"),
                   crop=False)

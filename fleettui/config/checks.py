@@ -234,7 +234,8 @@ def _shift_steps(v: Any) -> tuple[int, ...]:
 
 # A table spec: key in the file -> check. Keys named differently in the dataclasses are renamed by _FIELD.
 Spec = dict[str, Callable[[Any], Any]]
-_FIELD = {"signals_window": "signals_window_s", "signals_period": "signals_period_s", "warn_age": "warn_age_s", "max_age": "max_age_s"}
+_FIELD = {"signals_window": "signals_window_s", "signals_period": "signals_period_s", "warn_age": "warn_age_s", "max_age": "max_age_s",
+          "bake": "bake_s"}
 
 
 def _fmt_seconds(s: float) -> str:

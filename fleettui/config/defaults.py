@@ -5,7 +5,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fleettui.config.checks import Spec, _bool, _duration, _latency_stat, _percent, _period, _Reader, _refresh, _str
+from fleettui.config.checks import (Spec, _bool, _duration, _latency_stat, _percent, _period, _Reader, _refresh,
+                                    _shift_steps, _str)
 
 
 @dataclass(frozen=True)
@@ -20,12 +21,15 @@ class Defaults:
     signals_period_s: float = 60.0             # CloudWatch period of each datapoint
     signals_refresh_seconds: float = 60.0      # signals poll on their own cadence (metrics are per minute)
     latency_stat: str = "p99"                  # TargetResponseTime statistic shown (moto: use Average/Maximum)
+    rollout_steps: tuple[int, ...] = (10, 25, 50, 100)   # a rollout's weight steps (per service: rollout_steps)
+    bake_s: float = 600.0                      # a rollout's bake at each step before its analysis (per service: bake)
 
 
 SPEC: Spec = {
     "warn_age": _duration, "max_age": _duration, "refresh_seconds": _refresh, "read_only": _bool,
     "min_healthy_percent": _percent, "production_pattern": _str, "signals_window": _duration,
-    "signals_period": _period, "signals_refresh_seconds": _refresh, "latency_stat": _latency_stat}
+    "signals_period": _period, "signals_refresh_seconds": _refresh, "latency_stat": _latency_stat,
+    "rollout_steps": _shift_steps, "bake": _duration}
 
 
 def read(r: _Reader, data: dict, env: Mapping[str, str], sections: dict[str, Any]) -> Defaults:

@@ -32,6 +32,8 @@ class ServiceConfig:
     min_healthy_percent: int = 75
     alarms: tuple[str, ...] = ()                    # CloudWatch alarm names or name prefixes of this service
     latency_stat: str = "p99"
+    rollout_steps: tuple[int, ...] = (10, 25, 50, 100)   # `fleettui rollout` weight steps
+    bake_s: float = 600.0                           # `fleettui rollout` bake at each step
 
     @property
     def listener_region(self) -> str | None:
@@ -43,7 +45,7 @@ SPEC: Spec = {
     "launch_template_version": _lt_version, "listener_arn": _listener_arn, "generation_tag": _str,
     "target_group_prefix": _str, "required_tags": _str_list, "tags": _tags, "instance_roles": _str_list, "shift_steps": _shift_steps,
     "warn_age": _duration, "max_age": _duration, "min_healthy_percent": _percent, "alarms": _str_list,
-    "latency_stat": _latency_stat}
+    "latency_stat": _latency_stat, "rollout_steps": _shift_steps, "bake": _duration}
 
 
 def read(r: _Reader, data: dict, env: Mapping[str, str], sections: dict[str, Any]) -> tuple[ServiceConfig, ...]:
@@ -82,7 +84,7 @@ def _service(r: _Reader, s: dict, i: int, seen: dict[str, int], aws: AwsConfig, 
                                         f"{', '.join(regions)} (allowed: a listener in one of the service's regions)")
     base = {"warn_age_s": defaults.warn_age_s, "max_age_s": defaults.max_age_s,
             "min_healthy_percent": defaults.min_healthy_percent, "target_group_prefix": f"{name}-",
-            "latency_stat": defaults.latency_stat}
+            "latency_stat": defaults.latency_stat, "rollout_steps": defaults.rollout_steps, "bake_s": defaults.bake_s}
     cfg = ServiceConfig(**{**base, **values})
     r.ages(label, cfg.warn_age_s, cfg.max_age_s)
     return cfg

@@ -3,7 +3,8 @@
 One event per line in any store (local JSONL, the team's table): ``plan_created`` (who, reason, region, the
 whole plan), ``plan_resumed``, ``step_started``, ``step_note`` (what a step must remember to be re-run safely),
 ``step_succeeded`` / ``step_failed`` (with AWS request ids), ``warning``, ``plan_finished`` (succeeded | failed
-| abandoned | refused), ``lock_cleared`` (an operator removed a service's lock by hand). A plan with no
+| abandoned | refused), ``lock_cleared`` (an operator removed a service's lock by hand), ``rollout_control`` (promote, pause, resume,
+abort of a running rollout; see :mod:`fleettui.domain.rollout`). A plan with no
 ``plan_finished``, or one that finished ``failed``, can be resumed -- only against the AWS its ``plan_created``
 names (its :class:`Scope`).
 """
@@ -26,6 +27,7 @@ class EventKind(str, Enum):
     WARNING = "warning"
     PLAN_FINISHED = "plan_finished"
     LOCK_CLEARED = "lock_cleared"
+    ROLLOUT_CONTROL = "rollout_control"      # an operator's promote/pause/resume/abort of a running rollout
 
 
 class PlanStatus(str, Enum):
@@ -34,6 +36,7 @@ class PlanStatus(str, Enum):
     FAILED = "failed"
     ABANDONED = "abandoned"
     REFUSED = "refused"          # journaled, then stopped before anything ran (e.g. the service was locked)
+    ABORTED = "aborted"          # a rollout rolled back (by its analysis or an operator): final
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,7 @@ def plan_states(events: Iterable[Mapping[str, Any]]) -> dict[str, PlanRecord]:
             rec.failed.pop(e["step"], None)
         elif kind == EventKind.STEP_FAILED:
             rec.failed[e["step"]] = e.get("error", "")
-        elif kind == EventKind.PLAN_FINISHED:
+        elif kind == EventKind.PLAN_FINISHED and rec.status != PlanStatus.ABORTED:
             rec.status = str(e.get("status", PlanStatus.SUCCEEDED.value))
     return out
 

@@ -77,6 +77,25 @@ def _cpu_hosts(endpoint_url: str, fleet) -> dict[str, dict[str, list[str]]]:
     return out
 
 
+def _with_new_generations(endpoint_url: str, fleet):
+    """``fleet`` with the target groups its listeners forward to now (a generation launched since the seeding, e.g.
+    web 1.7.0 by ``L``: its ``fleettui:version`` tag names it), so the feed follows a rollout onto it."""
+    from dataclasses import replace
+
+    groups = {s: dict(v) for s, v in fleet.target_groups.items()}
+    for service, arn in fleet.listener_arns.items():
+        elb = boto3_client("elbv2", arn.split(":")[3], endpoint_url)
+        action = elb.describe_listeners(ListenerArns=[arn])["Listeners"][0]["DefaultActions"][0]
+        new = [g["TargetGroupArn"] for g in (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+               if g["TargetGroupArn"] not in groups.get(service, {}).values()]
+        if new:
+            for d in elb.describe_tags(ResourceArns=new)["TagDescriptions"]:
+                tags = {t["Key"]: t["Value"] for t in d.get("Tags", ())}
+                if tags.get("fleettui:version"):
+                    groups.setdefault(service, {})[tags["fleettui:version"]] = d["ResourceArn"]
+    return replace(fleet, target_groups=groups)
+
+
 def _put(endpoint_url: str, batches: dict) -> None:
     for region, namespaces in batches.items():
         cw = boto3_client("cloudwatch", region, endpoint_url)
@@ -140,8 +159,9 @@ class LiveFeed:
         while not self._stop.wait(self.interval):
             try:
                 now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
-                _put(self.endpoint_url, _datapoints(self.fleet, now, 0, _weights(self.endpoint_url, self.fleet),
-                                                    self.bad, _cpu_hosts(self.endpoint_url, self.fleet)))
+                fleet = _with_new_generations(self.endpoint_url, self.fleet)
+                _put(self.endpoint_url, _datapoints(fleet, now, 0, _weights(self.endpoint_url, fleet),
+                                                    self.bad, _cpu_hosts(self.endpoint_url, fleet)))
             except Exception:  # noqa: BLE001 - the emulator is going away; a demo feed never crashes anything
                 if self._stop.is_set():
                     return

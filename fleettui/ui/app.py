@@ -232,6 +232,13 @@ class FleetApp(App[int]):
             self._refresh_headers()
             if self.screen is self.main:
                 self.main.query_one("#status").refresh()
+        elif self.screen is self.main and self.rollout_running():
+            self.main.query_one("#status").refresh()        # the bake's countdown, the latest analysis
+
+    def rollout_running(self) -> bool:
+        svc = self.current_service
+        return svc is not None and any(r.plan.verb == "rollout" and r.plan.service == svc.name
+                                       and r.status == "running" for r in self.journal_records())
 
     def _refresh_headers(self, tick: bool = False) -> None:
         for header in self.screen.query(FleetHeader):

@@ -53,6 +53,8 @@ class Flows:
             self._run(self._launch(svc, intent), "launch")
         elif verb.name == "rollback":
             self._run(self._rollback(svc, intent), name)
+        elif verb.dialog == "rollout":
+            self._run(self._rollout(svc, intent), "rollout")
         else:
             self._run(self.plan_confirm_execute(intent), name)
 
@@ -94,6 +96,17 @@ class Flows:
             if picked is not None:
                 default = any(c.default and c.version == picked for c in cands)
                 intent = type(intent)(svc.name, ramp=intent.ramp, to=None if default else picked)
+
+    async def _rollout(self, svc, intent) -> None:
+        from dataclasses import replace
+
+        from fleettui.ui.dialogs.rollout import RolloutDialog
+
+        choice = await self.app.push_screen_wait(RolloutDialog(svc, self.app.config.service(svc.name), intent.to))
+        if choice is None:
+            return
+        steps, bake = choice
+        await self.plan_confirm_execute(replace(intent, steps=steps, bake_s=bake))
 
     # ------------------------------------------------------------------------------------------ plan → run
     async def plan_confirm_execute(self, intent, note=None, choose_target: bool = False) -> str | None:
@@ -137,6 +150,9 @@ class Flows:
             progress.finish(outcome)
             if outcome.ok:
                 app.notify(f"✓ {plan.summary}", timeout=6, markup=False)
+            elif outcome.status == "aborted":
+                app.notify(f"{plan.verb} {plan.service} aborted: {outcome.error}", severity="error", timeout=10,
+                           markup=False)
             else:
                 app.notify(f"{plan.verb} {plan.service} failed at "
                            f"{outcome.failed_step.id if outcome.failed_step else '?'}: {outcome.error}",
@@ -144,6 +160,25 @@ class Flows:
         finally:
             app.state.executing = False
             app.post_message(ActionFinished())
+
+    # ------------------------------------------------------------------------------------------ rollout controls
+    def control(self, service: str, what: str) -> None:
+        """promote | promote_full | pause | resume | abort of ``service``'s running rollout (whoever drives it)."""
+        self.app.run_worker(self._control(service, what), name=f"rollout {what}", group="control",
+                            exit_on_error=False)
+
+    async def _control(self, service: str, what: str) -> None:
+        from fleettui.actions import rollouts
+
+        app = self.app
+        try:
+            if what == "abort":
+                message, code = await rollouts.abort(app.actions, service, "aborted from the TUI")
+            else:
+                message, code = await rollouts.control(app.actions, service, what), 0
+        except FleetError as e:
+            message, code = str(e), 1
+        app.notify(message, severity="error" if code else "information", timeout=6, markup=False)
 
     # ------------------------------------------------------------------------------------------ resume
     def offer_resume(self) -> None:

@@ -12,12 +12,12 @@ line, and the plan stops there, resumable.
 from __future__ import annotations
 
 from fleettui.actions.steps.base import (  # noqa: F401  (the registry's public names)
-    CHECKS, PLAN_TAG, STEP_TAG, STEPS, StepContext, StepKind, WorldMoved, kind, precheck,
+    CHECKS, PLAN_TAG, STEP_TAG, STEPS, StepContext, StepKind, Stopped, WorldMoved, kind, precheck,
 )
 
 
 def load() -> dict[str, StepKind]:
     """The registry with every step module imported."""
-    from fleettui.actions.steps import autoscaling, checks, hosts, listener, target_groups  # noqa: F401
+    from fleettui.actions.steps import autoscaling, checks, hosts, listener, rollout, target_groups  # noqa: F401
 
     return STEPS

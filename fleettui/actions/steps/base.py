@@ -10,6 +10,7 @@ from fleettui.aws.ec2 import Ec2
 from fleettui.aws.elbv2 import Elbv2
 from fleettui.aws.gateway import Gateway
 from fleettui.domain.plan import Plan, Step
+from fleettui.domain.rollout import Controls, controls_at
 from fleettui.errors import FleetError
 
 PLAN_TAG = "fleettui:plan"
@@ -31,6 +32,15 @@ CHECKS: dict[str, Handler] = {}
 
 class WorldMoved(FleetError):
     """A step's precondition no longer holds in AWS."""
+
+
+class Stopped(FleetError):
+    """A rollout stopped: aborted by its analysis (``external`` False: this process rolled back and journals it)
+    or by an operator's abort (``external`` True: the operator's fleettui rolls back and journals it)."""
+
+    def __init__(self, message: str, *, external: bool, evidence: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.external, self.evidence = external, evidence or {}
 
 
 def precheck(*names: str) -> Callable[[Handler], Handler]:
@@ -63,6 +73,8 @@ class StepContext:
     journal_note: Callable[[Plan, Step, dict[str, Any]], None]
     poll: float = 5.0
     timeout: float = 900.0
+    controls: Callable[[], list[dict[str, Any]]] = lambda: []     # this plan's rollout_control events
+    heartbeat: Callable[[], Awaitable[None]] | None = None        # renew the service lock (long waits)
     _adapters: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -116,3 +128,22 @@ class StepContext:
             if loop.time() > deadline:
                 raise FleetError(f"gave up after {self.timeout:g}s waiting for {what}")
             await asyncio.sleep(self.poll)
+
+
+# -- a rollout's operator controls, as the steps of a rollout plan read them ----------------------------------
+
+def controls(ctx: StepContext) -> Controls:
+    c = controls_at(ctx.controls(), int(ctx.params.get("stage", 0)))
+    if c.abort:
+        raise Stopped(f"aborted by {c.abort}", external=True)
+    return c
+
+
+def promoted_past(ctx: StepContext, c: Controls) -> dict[str, Any] | None:
+    """With promote-full, every step before the last stage's shift is skipped (the shift to 100% is still read
+    back, and the last stage still bakes and is analysed)."""
+    p = ctx.params
+    if c.promote_full and int(p.get("stage", 0)) < int(p.get("stages", 0)):
+        ctx.note(skipped=f"promote-full by {c.promote_full}")
+        return {"skipped": f"promote-full by {c.promote_full}"}
+    return None

@@ -90,13 +90,14 @@ async def old_hosts_may_go(ctx: StepContext) -> None:
 
 
 def _same_rule_before(ctx: StepContext) -> Step | None:
-    """The previous set_weights step of the plan on the same listener rule (a ramp's earlier step)."""
+    """The previous set_weights step of the plan on the same listener rule (a ramp's earlier step; not one a
+    rollout's promote-full skipped)."""
     found = None
     for st in ctx.plan.steps:
         if st.id == ctx.step.id:
             return found
         if st.kind == "set_weights" and (st.params["listener_arn"], st.params.get("rule_arn")) == \
-                (ctx.params["listener_arn"], ctx.params.get("rule_arn")):
+                (ctx.params["listener_arn"], ctx.params.get("rule_arn")) and "skipped" not in ctx.remembered(st.id):
             found = st
     return found
 

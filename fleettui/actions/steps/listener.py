@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleettui.actions.steps.base import StepContext, kind
+from fleettui.actions.steps.base import StepContext, controls, kind, promoted_past
 from fleettui.aws.elbv2 import tg_name_of
 from fleettui.errors import FleetError
 
@@ -20,6 +20,10 @@ async def listener_add(ctx: StepContext) -> None:
 @kind("set_weights", "set the forward weights of a listener's default action or rule, and read them back")
 async def set_weights(ctx: StepContext) -> dict[str, Any]:
     p = ctx.params
+    if "stage" in p:     # a rollout's shift: its operator's abort and promote-full apply
+        skip = promoted_past(ctx, controls(ctx))
+        if skip:
+            return skip
     wanted = {a: int(w) for a, w in p["weights"].items()}
     rule = p.get("rule_arn")
 

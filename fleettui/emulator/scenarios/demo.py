@@ -151,7 +151,8 @@ def demo_config_text(fleet: DemoFleet, endpoint_url: str) -> str:
                      alarms=["web-"],
                      instance_roles=["web-role"],
                      comment="ALB, three generations: 1.4.0 rollback target (deprecated image), 1.5.0 live, "
-                             "1.6.0 canary"),
+                             "1.6.0 canary")
+        + 'rollout_steps = [25, 50, 100]\nbake = "20s"        # short, for the demo (real services: minutes)\n',
         service_toml("api", [euw1], "api-lt", listener_arn=fleet.listener_arns["api"], shift_steps=[10, 50, 100],
                      instance_roles=["api-role"],
                      comment="ALB in eu-west-1: 2.3.0 live, 2.2.0 rollback target"),

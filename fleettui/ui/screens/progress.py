@@ -19,7 +19,12 @@ from fleettui.ui.widgets.footer import FleetFooter
 
 
 class ProgressScreen(FitsScreen, ModalScreen[None]):
-    BINDINGS = [Binding("escape,enter,q", "close", "Close")]
+    BINDINGS = [Binding("escape,enter,q", "close", "Close"),
+                # a rollout's controls (the same as `fleettui rollout promote|promote-full|pause|resume|abort`)
+                Binding("P", "rollout('promote')", "Promote", tooltip="Next step now (skips the rest of the bake)"),
+                Binding("F", "rollout('promote_full')", "Promote 100%", tooltip="Straight to 100% (still verified)"),
+                Binding("Z", "rollout('pause')", "Pause/resume", tooltip="Pause or resume the bake"),
+                Binding("X", "rollout('abort')", "Abort", tooltip="All traffic back to the stable generation now")]
     FIT_SCROLL = "#progress-log"
 
     def __init__(self, plan: Plan, *, resuming: bool = False) -> None:
@@ -36,6 +41,8 @@ class ProgressScreen(FitsScreen, ModalScreen[None]):
                          id="progress-plan")
             yield ProgressBar(total=max(1, len(self.plan.steps)), show_eta=False, id="progress-bar")
             yield RichLog(id="progress-log", wrap=True, markup=False, highlight=False, min_width=20)
+            if self.plan.verb == "rollout":
+                yield Static("", id="progress-rollout")
             yield Static("", id="progress-result")
             yield Label("running… the plan goes on until it finishes or fails", classes="hint", id="progress-hint")
         yield FleetFooter()
@@ -45,7 +52,30 @@ class ProgressScreen(FitsScreen, ModalScreen[None]):
         self.query_one("#progress-box").border_title = Content(printable(f"{verb} {self.plan.verb} {self.plan.service}"))
         # room for every step's start and end line, up to a screenful
         self.query_one(RichLog).styles.height = max(4, min(16, 2 * len(self.plan.steps) + 2))
+        if self.plan.verb == "rollout":
+            self.set_interval(1.0, self.show_rollout)
         self.fit()
+
+    def show_rollout(self) -> None:
+        """The rollout's state from the journal: step, weights, bake countdown, the last analysis."""
+        from fleettui.ui.widgets.status import rollout_lines
+
+        if not self.finished:
+            lines = rollout_lines(self.app, self.plan.service)
+            self.query_one("#progress-rollout", Static).update(Content("\n").join(lines) if lines else "")
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "rollout":
+            return self.plan.verb == "rollout" and not self.finished and not self.app.read_only
+        return True
+
+    def action_rollout(self, what: str) -> None:
+        if what == "pause":
+            from fleettui.actions import rollouts
+
+            v = rollouts.view(self.app.journal, self.plan.service)
+            what = "resume" if v is not None and v.phase == "paused" else "pause"
+        self.app.flows.control(self.plan.service, what)
 
     def _c(self, name: str) -> str:
         return rich_color(self.app, name)
@@ -65,9 +95,15 @@ class ProgressScreen(FitsScreen, ModalScreen[None]):
     def finish(self, outcome) -> None:
         self.finished = True
         result = self.query_one("#progress-result", Static)
+        if self.plan.verb == "rollout":
+            self.query_one("#progress-rollout", Static).display = False
         if outcome.ok:
             self.query_one(ProgressBar).update(progress=len(self.plan.steps))
             result.update(Text(f"✓ done: {printable(self.plan.summary)}", style=f"bold {self._c('text-success')}"))
+        elif outcome.status == "aborted":     # a rollout rolled back: over, nothing to resume
+            self.failed = True
+            result.update(Text(f"✗ aborted: {printable(outcome.error)}\nthe rollout is over (plan {self.plan.id}, "
+                               "`fleettui audit` has the evidence)", style=f"bold {self._c('text-error')}"))
         else:
             self.failed = True
             left = [s.id for s in self.plan.steps if s.id not in outcome.done]

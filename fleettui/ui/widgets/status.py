@@ -6,6 +6,7 @@ from textual.widget import Widget
 
 from fleettui.domain.model import Service
 from fleettui.domain.signals import ServiceSignals
+from fleettui.errors import FleetError
 from fleettui.format import printable
 from fleettui.ui.widgets.header import age_words, hhmmss
 
@@ -56,6 +57,31 @@ def signal_lines(ss: ServiceSignals | None, svc: Service, hint: bool = True) -> 
     return out
 
 
+def rollout_lines(app, service: str) -> list[Content]:
+    """A running rollout of ``service`` (from the journal, whoever drives it): step k/n, weights, the bake's
+    countdown, each analysis check ✓/✗/… with its numbers."""
+    from fleettui.actions import rollouts
+    from fleettui.domain.rollout import MARK
+
+    try:
+        v = rollouts.view(app.journal, service, app.now())
+    except (FleetError, OSError, ValueError, KeyError):
+        return []
+    if v is None or v.status != "running":
+        return []
+    style = "$text-warning" if v.phase in ("holding", "paused", "aborting") else "$text-accent"
+    who = str(v.who).rsplit("/", 1)[-1]
+    out = [Content.assemble(("⇢ ", f"bold {style}"), (printable(v.line), f"bold {style}"),
+                            (f" · driven by {printable(who)} · plan {v.plan_id}", "$text-muted"))]
+    if v.analysis is not None:
+        marks = {"pass": "$text-success", "fail": "$text-error", "hold": "$text-warning", "skip": "$text-muted"}
+        parts: list = [("  last analysis: ", "$text-muted")]
+        for c in v.analysis.checks:
+            parts += [(f"{MARK.get(c.state, '?')} {printable(c.text)}", marks.get(c.state, "")), ("  ", "")]
+        out.append(Content.assemble(*parts))
+    return out
+
+
 class ServiceStatus(Widget):
     DEFAULT_CSS = """
     ServiceStatus {
@@ -94,6 +120,7 @@ class ServiceStatus(Widget):
             head += ["    "]
             lines.append(Content.assemble(*head, rollback_line(svc, hint=not app.read_only)))
             lines += signal_lines(app.state.service_signals(svc.name), svc, hint=not app.read_only)
+            lines += rollout_lines(app, svc.name)
             back = way_back(app.journal_records(), svc)
             if back is not None:
                 lines.append(back)
