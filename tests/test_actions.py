@@ -204,6 +204,19 @@ def test_guardrails_refuse(demo, intent, reason):
     assert plan.refusal and reason in plan.refusal
 
 
+def test_capacity_is_decided_by_the_worst_receiving_generation(demo):
+    """Traffic split between several generations: the one with the fewest healthy hosts per share of traffic
+    decides (1.6.0: 3 hosts for 50% = 40% of what live 1.5.0's 15 have for 100%), not the best (1.5.0: 15 for
+    50%, 200%). Between the two full-size generations the same split is allowed."""
+    plan = run(demo, lambda a: a.plan(Shift("web", weights=(("1.5.0", 50), ("1.6.0", 50)))))
+    assert plan.capacity_min == 40
+    assert plan.refusal == "healthy capacity would drop to 40% (min_healthy_percent is 75%)"
+    three = run(demo, lambda a: a.plan(Shift("web", weights=(("1.4.0", 40), ("1.5.0", 30), ("1.6.0", 30)))))
+    assert three.capacity_min == 67 and three.refusal.startswith("healthy capacity would drop to 67%")
+    even = run(demo, lambda a: a.plan(Shift("web", weights=(("1.4.0", 50), ("1.5.0", 50)))))
+    assert even.capacity_min == 100 and even.refusal is None
+
+
 def test_refuses_weight_to_generation_without_healthy_targets(demo):
     elb = demo.client("elbv2")
     tg = next(g for g in elb.describe_target_groups()["TargetGroups"] if g["TargetGroupName"] == "web-1-6-0")

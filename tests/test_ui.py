@@ -1051,3 +1051,26 @@ def test_services_pane_collapses_at_80_columns_and_s_toggles_it(demo_ctx):
             await pilot.pause()
             assert not left.display
     run(go())
+
+
+def test_prompt_error_line_shows_markup_as_typed(demo_ctx):
+    """The inline error line quotes what the operator typed: `x:[/]` (a closing tag with nothing to close, which
+    Rich markup rejects) is shown literally under both prompts, and the app keeps running."""
+    keys = ["x", "colon", "left_square_bracket", "slash", "right_square_bracket"]
+
+    async def go():
+        app = make_app(demo_ctx, auto_refresh=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(app, pilot)
+            command = app.main.command_bar
+            await pilot.press("colon", *keys, "enter")
+            await until(pilot, lambda: bool(command.error))
+            shown = str(command.query_one(".error", Static).render())
+            assert shown.startswith("✗ unknown command 'x:[/]' (commands: "), shown
+            await pilot.press("escape", "slash", *keys)
+            bar = app.main.filter_bar
+            await until(pilot, lambda: bool(bar.error))
+            shown = str(bar.query_one(".error", Static).render())
+            assert "x:[/]" in shown and shown == f"✗ {bar.error}", shown
+            assert app.is_running and app.return_code is None
+    run(go())
