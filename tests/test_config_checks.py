@@ -34,6 +34,7 @@ CASES = [
     (c._str, "x", (OK, "x")),
     (c._str, 1, (NO, "1 is an integer (allowed: a non-empty string)")),
     (c._str, " \t", (NO, "empty string (allowed: a non-empty string)")),
+    (c._str, datetime(2026, 1, 2, 3, 4), (NO, "2026-01-02 03:04:00 is a date/time (allowed: a non-empty string)")),
     # _bool
     (c._bool, False, (OK, False)),
     (c._bool, 0, (NO, "0 is an integer (allowed: true or false)")),
@@ -65,6 +66,8 @@ CASES = [
     (c._period, "90s", (NO, f'"90s" is not a whole number of minutes (allowed: {MINUTES})')),
     # _regions
     (c._regions, ["us-east-1", "us-gov-west-1"], (OK, ("us-east-1", "us-gov-west-1"))),
+    (c._regions, "us-east-1", (NO, '"us-east-1" is a string (allowed: a non-empty array of region names, e.g. '
+                                   '["eu-west-1", "us-east-1"])')),
     (c._regions, [], (NO, 'empty array (allowed: a non-empty array of region names, e.g. ["eu-west-1", '
                           '"us-east-1"])')),
     (c._regions, ["us-east-1", 1], (NO, '1 is not a region name (allowed: a non-empty array of region names, e.g. '
@@ -88,6 +91,8 @@ CASES = [
                       'digit)')),
     # _selector
     (c._selector, {"Service": "web"}, (OK, (("Service", "web"),))),
+    (c._selector, "web", (NO, '"web" is a string (allowed: a non-empty table of tag = "value", e.g. '
+                              '{ Service = "web" })')),
     (c._selector, {}, (NO, 'empty table (allowed: a non-empty table of tag = "value", e.g. { Service = "web" })')),
     (c._selector, {"": "x"}, (NO, 'empty tag key (allowed: a non-empty table of tag = "value", e.g. '
                                   '{ Service = "web" })')),
@@ -99,7 +104,7 @@ CASES = [
     (c._tags, {"AWS:x": "y"}, (NO, 'tag "AWS:x": the aws: prefix is reserved by AWS (allowed: ' + c._TAGS + ")")),
     (c._tags, {"Owner": 1}, (NO, "tag Owner: 1 is not a string (allowed: " + c._TAGS + ")")),
     # _lt_version
-    (c._lt_version, 1, (OK, "1")), (c._lt_version, "007", (OK, "7")), (c._lt_version, "$Latest", (OK, "$Latest")),
+    (c._lt_version, 1, (OK, "1")), (c._lt_version, "1", (OK, "1")), (c._lt_version, "007", (OK, "7")), (c._lt_version, "$Latest", (OK, "$Latest")),
     (c._lt_version, "$Default", (OK, "$Default")),
     (c._lt_version, 0, (NO, f"0 is not a launch template version (allowed: {LT})")),
     (c._lt_version, "0", (NO, f'"0" is not a launch template version (allowed: {LT})')),
@@ -108,6 +113,7 @@ CASES = [
     (c._lt_version, 1.5, (NO, f"1.5 is a number (allowed: {LT})")),
     # _listener_arn
     (c._listener_arn, ARN, (OK, ARN)),
+    (c._listener_arn, 1, (NO, f"1 is an integer (allowed: {ARN_ALLOWED})")),
     (c._listener_arn, ARN.replace("eu-west-1", "Frankfurt"),
      (NO, ('"' + ARN.replace("eu-west-1", "Frankfurt"))[:57] + "... is not a load balancer listener ARN (allowed: "
           f"{ARN_ALLOWED})")),                                   # shown quoted, cut at 57 characters + "..."

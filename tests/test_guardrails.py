@@ -117,3 +117,13 @@ def test_decommissioning_the_last_healthy_generation_alone_is_refused():
     plan = plan_decommission(snap, cfg, "1.4")
     assert plan.capacity_min == 100
     assert refusal(plan, snap, cfg, read_only=False) == "1.4 is the last generation with healthy hosts"
+
+
+def test_check_applies_read_only_and_still_asks_for_a_phrase_without_the_service():
+    snap, cfg = fleet({"1.4": 100})
+    plan = plan_shift(snap, cfg, {"1.5": 70, "1.6": 30})              # capacity 71%
+    assert check(plan, snap, cfg, read_only=True).refusal.startswith("read-only mode")
+    gone = check(plan, replace(snap, services=()), cfg, read_only=False)
+    assert (gone.refusal, gone.confirm_phrase) == ("service web is not in the snapshot", "web")
+    bare = check(replace(plan, weights_after={}), snap, cfg, read_only=False)    # no generation takes traffic
+    assert bare.confirm_phrase == "web"

@@ -310,3 +310,25 @@ def test_every_drift_finding_as_shown(case, want):
 ])
 def test_every_age_finding_as_shown(age_days, want):
     assert [tuple(vars(f).values()) for f in age_findings(age_days * DAY, 14 * DAY, 30 * DAY)] == want
+
+
+def test_a_generation_whose_image_is_gone_stops_the_rollback_rule():
+    """1.5's image is deregistered: its host is known by the AMI id, with no creation date (sorted first), so
+    nothing tells where it stands; rollback is not ready rather than jumping past it to 1.4."""
+    s, _ = _three((0, 0, 100))
+    assert s.generation("9.9") is None
+    raw_images = {"ami-a": image("ami-a", "1.4", 60), "ami-c": image("ami-c", "1.6", 2)}
+    arn = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web-{}/x"
+    listener_arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/x/y"
+    listener = {"ListenerArn": listener_arn, "DefaultActions": [{"Type": "forward", "ForwardConfig": {
+        "TargetGroups": [{"TargetGroupArn": arn.format(x), "Weight": w} for x, w in zip("abc", (0, 0, 100))]}}]}
+    tgs = {arn.format(x): {"name": f"web-{x}", "tags": {"fleettui:version": v}, "health": {f"i-{x}": "healthy"}}
+           for x, v in (("a", "1.4"), ("b", "1.5"), ("c", "1.6"))}       # i-b still registered and healthy
+    raw = RawService(config=svc_cfg(listener_arn=listener_arn), images=raw_images, listener=listener,
+                     instances=[inst("i-a", "ami-a", 1, 40), inst("i-b", "ami-b", 2, 10), inst("i-c", "ami-c", 3, 1)],
+                     lt_versions={"us-east-1": [lt(1, "ami-a"), lt(2, "ami-b"), lt(3, "ami-c", default=True)]},
+                     target_groups=tgs, rules={listener_arn: []})
+    svc = build_service(raw, NOW)
+    assert [g.version for g in svc.generations] == ["ami-b", "1.4", "1.6"]
+    assert svc.rollback_target is None and not svc.rollback.ready
+    assert svc.rollback.reason.startswith("cannot place ami-b among the generations: its image is missing")
