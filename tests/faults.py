@@ -18,8 +18,8 @@ whatever the interleaving of concurrent calls), it is either forwarded untouched
 - ``deny = True``: every request gets AWS's access-denied error (403, not retried).
 
 ``script(action, *fates)`` forces the fates of the next calls of one action (deterministic lost responses;
-also ``"garbage"``: an HTML 502 page instead of AWS XML, ``"stale"``: the last answer AWS gave to that action is
-replayed without forwarding (a read-back that lags), and ``"ok"``: untouched);
+also ``"garbage"``: an HTML 502 page instead of AWS XML, ``"stale"``: the last answer AWS gave to the same request
+(action and parameters) is replayed without forwarding (a read-back that lags), and ``"ok"``: untouched);
 ``rewrite(action, fn, times=n)`` passes answers of an action through ``fn(body) -> body`` until ``n`` were changed
 (``fn`` returns None to leave one alone);
 ``log`` lists every request's ``service.Action`` in arrival order (with its fate, if any);
@@ -100,7 +100,7 @@ class FaultProxy:
         self.down = False
         self.down_regions: set[str] = set()
         self.log: list[tuple[str, str]] = []             # (service.Action, fate) in arrival order
-        self._last: dict[str, tuple[int, bytes, list]] = {}   # the last upstream answer per action
+        self._last: dict[tuple[str, bytes], tuple[int, bytes, list]] = {}   # the last upstream answer per request
         self._rewrites: list[list] = []                  # [action, fn, times left]
         self.deny = False           # answer everything with AWS's access-denied error (not retried)
         self.service_fates: dict[str, str] = {}   # SigV4 service ("monitoring") -> "deny" | "down", for it alone
@@ -267,9 +267,9 @@ class FaultProxy:
             return self._denied(service, action)
         fate = self._fate(key)
         self._note(key, fate)
-        if fate == "stale" and key in self._last:
+        if fate == "stale" and (key, body) in self._last:
             self._count(fate, key)
-            status, payload, up_headers = self._last[key]
+            status, payload, up_headers = self._last[(key, body)]
             return self._respond(status, payload, up_headers)
         if fate in ("throttle", "error5xx"):
             self._count(fate, key)
@@ -295,7 +295,7 @@ class FaultProxy:
             up_headers = [(k, v) for k, v in up.headers.items() if k.lower() not in _HOP]
         with self._lock:
             self.forwarded[key] += 1
-            self._last[key] = (status, payload, up_headers)
+            self._last[(key, body)] = (status, payload, up_headers)
             rw = next((r for r in self._rewrites if _key_matches(r[0], key) and r[2] > 0), None)
         if rw is not None:
             changed = rw[1](payload)          # None: this answer is left alone and does not count

@@ -204,6 +204,19 @@ def test_guardrails_refuse(demo, intent, reason):
     assert plan.refusal and reason in plan.refusal
 
 
+def test_capacity_is_decided_by_the_worst_receiving_generation(demo):
+    """Traffic split between several generations: the one with the fewest healthy hosts per share of traffic
+    decides (1.6.0: 3 hosts for 50% = 40% of what live 1.5.0's 15 have for 100%), not the best (1.5.0: 15 for
+    50%, 200%). Between the two full-size generations the same split is allowed."""
+    plan = run(demo, lambda a: a.plan(Shift("web", weights=(("1.5.0", 50), ("1.6.0", 50)))))
+    assert plan.capacity_min == 40
+    assert plan.refusal == "healthy capacity would drop to 40% (min_healthy_percent is 75%)"
+    three = run(demo, lambda a: a.plan(Shift("web", weights=(("1.4.0", 40), ("1.5.0", 30), ("1.6.0", 30)))))
+    assert three.capacity_min == 67 and three.refusal.startswith("healthy capacity would drop to 67%")
+    even = run(demo, lambda a: a.plan(Shift("web", weights=(("1.4.0", 50), ("1.5.0", 50)))))
+    assert even.capacity_min == 100 and even.refusal is None
+
+
 def test_refuses_weight_to_generation_without_healthy_targets(demo):
     elb = demo.client("elbv2")
     tg = next(g for g in elb.describe_target_groups()["TargetGroups"] if g["TargetGroupName"] == "web-1-6-0")
@@ -215,15 +228,17 @@ def test_refuses_weight_to_generation_without_healthy_targets(demo):
 
 
 def test_refuses_decommissioning_last_healthy_generation(demo):
-    async def body(a):
-        for version in ("2.2.0",):
-            plan = await a.plan(Decommission("api", version))
-            assert (await a.execute(plan)).ok
-        await a.execute(await a.plan(Shift("api", weights=(("2.3.0", 100),))))
-        return await a.plan(Decommission("api", "2.3.0"))
+    """Only the last-healthy-generation guard stands in the way: api 2.2.0 takes no traffic (weight 0), and the
+    live 2.3.0 has no healthy host left (its targets deregistered), so the capacity guard has nothing to lose
+    (100%) — decommissioning 2.2.0 would leave the service without one healthy host."""
+    elb = demo.client("elbv2", "eu-west-1")
+    tg = demo.fleet.target_groups["api"]["2.3.0"]
+    targets = [d["Target"] for d in elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]]
+    elb.deregister_targets(TargetGroupArn=tg, Targets=targets)
 
-    plan = run(demo, body)
-    assert plan.refusal and ("last generation" in plan.refusal or "takes 100%" in plan.refusal)
+    plan = run(demo, lambda a: a.plan(Decommission("api", "2.2.0")))
+    assert plan.capacity_min == 100                      # the capacity guard alone would let it through
+    assert plan.refusal == "2.2.0 is the last generation with healthy hosts"
 
 
 def test_read_only_sends_zero_mutating_requests(demo):
@@ -252,7 +267,8 @@ def test_disallowed_operation_is_rejected_before_sending(demo):
 
 
 def test_rerun_of_interrupted_launch_does_not_duplicate(demo):
-    """Crash right after the launch step ran but before it was journaled: resuming launches nothing more."""
+    """Crash right after the launch step ran but before it was journaled: resuming launches nothing more (one
+    RunInstances in all, and no surplus host launched then terminated by the step's trim)."""
     bake_web_version(demo)
 
     async def body(a):
@@ -261,12 +277,18 @@ def test_rerun_of_interrupted_launch_does_not_duplicate(demo):
         record = ex.start(plan, "test")
         launch = next(s for s in plan.steps if s.kind == "launch")
         await ex.step(plan, launch, record.memo)    # ran, then "crashed" before step_succeeded
+        first = a.gw.sent["ec2.RunInstances"]
         outcome = await a.resume(a.journal.record(plan.id))
-        return plan, outcome
+        return plan, outcome, first, a.gw.sent["ec2.RunInstances"], a.gw.sent["ec2.TerminateInstances"]
 
-    plan, outcome = run(demo, body)
-    assert outcome.ok
+    plan, outcome, first, run_instances, terminations = run(demo, body)
+    assert outcome.ok, outcome.error
+    assert first >= 1 and run_instances == first and terminations == 0     # (one RunInstances per subnet)
     assert len(live_ids(demo, "web", **{PLAN_TAG: plan.id})) == 3
+    ec2 = demo.client("ec2")
+    tagged = [i for r in ec2.describe_instances(Filters=[{"Name": f"tag:{PLAN_TAG}", "Values": [plan.id]}])
+              ["Reservations"] for i in r["Instances"]]
+    assert len(tagged) == 3 and {i["State"]["Name"] for i in tagged} <= {"pending", "running"}
 
 
 def test_replace_drifted_hosts(demo):
@@ -319,12 +341,21 @@ def test_cli_rollback_yes_and_audit(demo, capsys):
 
 
 def test_cli_refusal_exit_2_and_dry_run_changes_nothing(demo, capsys):
-    assert main(["decommission", "web", "1.5.0", "--config", str(demo.config_path), "--yes"]) == 2
-    assert main(["launch", "web", "--config", str(demo.config_path), "--dry-run"]) in (0, 2)
-    assert main(["plan", "rollback", "web", "--config", str(demo.config_path)]) == 0
+    cfg = str(demo.config_path)
+    assert main(["decommission", "web", "1.5.0", "--config", cfg, "--yes"]) == 2
+    out = capsys.readouterr().out
+    assert "refused: 1.5.0 still takes 90% of traffic" in out and "dry run" not in out
+
+    before = len(live_ids(demo, "web"))
+    assert main(["launch", "web", "--config", cfg, "--dry-run"]) == 0        # 1.7.0 is baked: a plan, not refused
+    out = capsys.readouterr().out
+    assert "launch" in out and "refused" not in out
+    assert out.rstrip().endswith("dry run: nothing was changed")
+    assert len(live_ids(demo, "web")) == before and "web-1-7-0" not in listener_weights(demo)
+
+    assert main(["plan", "rollback", "web", "--config", cfg]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("dry run: nothing was changed")
     assert listener_weights(demo)["web-1-5-0"] == 90
-    text = capsys.readouterr().out
-    assert "refused" in text and "dry run" in text
 
 
 def test_waiter_says_gave_up_after_900s_only_after_900s(demo):

@@ -63,6 +63,11 @@ def _sub(old: str, new: str, count: int = 1):
 CONFIGS = [
     ("wrong type: integer as string", _sub("min_healthy_percent = 75", 'min_healthy_percent = "75"'),
      r'defaults\.min_healthy_percent: "75" is a string \(allowed: an integer 0-100\)'),
+    ("min_healthy_percent below 0 (would switch the capacity guard off)",
+     _sub("min_healthy_percent = 75", "min_healthy_percent = -1"),
+     r"defaults\.min_healthy_percent: -1 is out of range \(allowed: an integer 0-100\)"),
+    ("min_healthy_percent above 100", _sub("min_healthy_percent = 75", "min_healthy_percent = 101"),
+     r"defaults\.min_healthy_percent: 101 is out of range \(allowed: an integer 0-100\)"),
     ("wrong type: regions as string", _sub('regions = ["us-east-1", "eu-west-1"]', 'regions = "us-east-1"'),
      r"aws\.regions: \"us-east-1\" is a string"),
     ("wrong type: selector as string", _sub('selector = { Service = "web" }', 'selector = "web"'),

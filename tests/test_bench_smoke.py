@@ -79,6 +79,29 @@ def test_p2_requests_per_refresh_are_bounded_and_do_not_grow_with_the_fleet(benc
     assert counts[30] == counts[300]          # no per-instance calls: 10x the hosts, the very same requests
 
 
+def test_p2_refresh_reads_every_page_of_describe_instances(bench, clean_server, tmp_path, monkeypatch):
+    """The same refresh over several DescribeInstances pages per region: every host is fetched, one request per
+    page. moto pages by reservation and honours MaxResults (its default is 100; ours, AWS's maximum, is 1000), so
+    the page size is lowered here instead of seeding 1,001 reservations per region (~50 s on moto)."""
+    import fleettui.aws.ec2 as ec2_adapter
+    from fleettui.emulator.server import boto3_client
+
+    seeded = bench.seed(300, 3, tmp_path, server=clean_server)
+    reservations, hosts = {}, {}
+    for region in bench.REGIONS:
+        res = boto3_client("ec2", region, clean_server.endpoint_url).describe_instances(Filters=[
+            {"Name": "tag:Service", "Values": ["svc0", "svc1", "svc2"]},
+            {"Name": "instance-state-name", "Values": ["pending", "running"]}], MaxResults=1000)["Reservations"]
+        reservations[region] = len(res)
+        hosts[region] = sum(len(r["Instances"]) for r in res)
+    assert sum(hosts.values()) == 300 and min(reservations.values()) >= 3
+
+    monkeypatch.setattr(ec2_adapter, "INSTANCES_PAGE_SIZE", 2)
+    _config, r = one_refresh(bench, seeded)
+    assert r["per_region"] == hosts and r["hosts"] == 300            # a lost page loses hosts
+    assert r["sent"]["ec2.DescribeInstances"] == sum(math.ceil(n / 2) for n in reservations.values())
+
+
 def test_build_snapshot_of_the_synthetic_fleet(bench):
     fig = bench.bench_build(bench.QUICK)
     assert fig.data["hosts"] == 1000

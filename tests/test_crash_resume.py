@@ -317,9 +317,9 @@ def test_lagging_listener_read_back_is_waited_for_then_fails_with_the_reason(dem
     assert proxy.stats()["injected"]["stale"] == 5
     assert listener_weights(demo) == AFTER_ROLLBACK["weights"]
 
-    # never shows the new weights (read-back stuck): the step waits its time, then fails saying why
+    # never shows the new weights (read-back stuck): the step waits its time, then fails saying why (the shift is a
+    # real change: after the rollback 1.5.0 has 100%, and 1.6.0 gets 10% again)
     proxy.script("DescribeListeners", "ok", "ok", *["stale"] * 10_000)
-    # (the rollback left 1.5.0 at 100%: the canary goes back to 10%, which the stale answers never show)
     outcome = act(demo, lambda a: _execute(a, Shift("web", to="1.6.0", weight=10)), proxy.url, tmp_path,
                   timeout=1)
     assert outcome.status == "failed"

@@ -87,6 +87,17 @@ def test_status_json_contract(demo, capsys):
     assert [(g["version"], g["role"], g["rollback_target"]) for g in web["generations"]] == [
         ("1.4.0", "idle", False), ("1.5.0", "live", True), ("1.6.0", "canary", False)]
     assert (web["rollback"]["from"], web["rollback"]["to"], web["rollback"]["ready"]) == ("1.6.0", "1.5.0", True)
+    # every role value, and one role per generation: api's older generation is the rollback target; without a
+    # listener (worker, cache) the generation with the most running hosts is live and nothing is a rollback target;
+    # web's rollback target is live itself (rollback_target: true, role: live)
+    roles = {s["name"]: [(g["version"], g["role"], g["live"], g["rollback_target"]) for g in s["generations"]]
+             for s in doc["services"]}
+    assert roles == {
+        "web": [("1.4.0", "idle", False, False), ("1.5.0", "live", True, True), ("1.6.0", "canary", False, False)],
+        "api": [("2.2.0", "rollback_target", False, True), ("2.3.0", "live", True, False)],
+        "worker": [("3.1.0", "live", True, False)],
+        "cache": [(demo.fleet.deregistered_images[0], "live", True, False)],    # its image is gone: named by id
+    }
     inst = gen["instances"][0]
     assert set(inst) == {"id", "region", "az", "type", "state", "health", "age_days", "launch_template_version",
                          "asg", "findings"}

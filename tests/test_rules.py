@@ -227,3 +227,108 @@ def test_last_rollback_is_offered_only_while_it_is_the_newest_traffic_change():
     assert last_rollback([rec("rollback"), rec("shift")], "web") is None           # shifted forward since
     assert last_rollback([rec("rollback"), rec("shift", "failed")], "web").plan.verb == "rollback"
     assert last_rollback([rec("rollback", service="api")], "web") is None
+
+
+# -- every finding exactly as the operator sees it (kind, severity, expected, actual, message) ----------------
+
+LT2 = dict(template_id="lt-1", template_name="web-lt", version=2, image_id="ami-new", instance_type="m5.large",
+           security_group_ids=frozenset({"sg-web"}), iam_instance_profile="web-role", subnet_id=None)
+HOST = dict(instance_type="m5.large", image_id="ami-new", security_group_ids=frozenset({"sg-web"}),
+            iam_instance_profile="web-role", subnet_id="subnet-a", tags={"Owner": "team", "Cost": "cc"},
+            launch_template_version="2", expected_lt_version=2, declared_template="web-lt",
+            required_tags=("Owner", "Cost"))
+
+
+def _findings(lt_over=None, image_over=None, **host):
+    from fleettui.domain.model import Image, LaunchTemplateVersion
+    from fleettui.domain.rules import drift_findings
+
+    lt_ = None if lt_over == "none" else LaunchTemplateVersion(**{**LT2, **(lt_over or {})})
+    img = Image(**{"id": "ami-new", "name": "web-2.0", "version": "2.0", "created": NOW, "state": "available",
+                   **(image_over or {})})
+    return [tuple(vars(f).values()) for f in drift_findings(**{**HOST, **host}, launched_from=lt_, image=img)]
+
+
+@pytest.mark.parametrize("case, want", [
+    (dict(), []),
+    (dict(lt_over="none"), [("drift:launch_template", "error", "web-lt", "v2 (another template)",
+                             "not launched from the service's launch template (hand-built host)")]),
+    (dict(lt_over="none", launch_template_version=None), [
+        ("drift:launch_template", "error", "web-lt", "(none)",
+         "not launched from the service's launch template (hand-built host)")]),
+    (dict(lt_over="none", declared_template=None), []),
+    (dict(image_id="ami-other"), [("drift:image", "error", "ami-new", "ami-other",
+                                   "image differs from launch template v2")]),
+    (dict(lt_over={"image_id": None}, image_id="ami-other"), []),
+    (dict(expected_lt_version=3), [("drift:launch_template_version", "warn", "v3", "v2",
+                                    "launched from v2, its generation is declared at v3")]),
+    (dict(expected_lt_version=None), []),
+    (dict(instance_type="m5.xlarge"), [("drift:instance_type", "error", "m5.large", "m5.xlarge",
+                                        "instance type outside the launch template")]),
+    (dict(lt_over={"instance_type": None}, instance_type="m5.xlarge"), []),
+    (dict(security_group_ids=frozenset({"sg-web", "sg-debug"})), [
+        ("drift:security_groups", "error", "sg-web", "sg-debug,sg-web", "security groups outside the launch template")]),
+    (dict(security_group_ids=frozenset()), [
+        ("drift:security_groups", "error", "sg-web", "(none)", "security groups outside the launch template")]),
+    (dict(lt_over={"security_group_ids": frozenset()}, security_group_ids=frozenset({"sg-x"})), []),
+    (dict(iam_instance_profile="debug"), [("drift:iam_instance_profile", "error", "web-role", "debug",
+                                           "IAM instance profile outside the launch template")]),
+    (dict(iam_instance_profile=None), [("drift:iam_instance_profile", "error", "web-role", "(none)",
+                                        "IAM instance profile outside the launch template")]),
+    (dict(lt_over={"iam_instance_profile": None}, iam_instance_profile="debug"), []),
+    (dict(lt_over={"subnet_id": "subnet-b"}), [("drift:subnet", "error", "subnet-b", "subnet-a",
+                                                "subnet outside the launch template")]),
+    (dict(lt_over={"subnet_id": "subnet-b"}, subnet_id=None), [("drift:subnet", "error", "subnet-b", "(none)",
+                                                                "subnet outside the launch template")]),
+    (dict(tags={"Owner": "team"}), [("drift:tags", "warn", "Cost,Owner", "Owner", "missing required tag(s): Cost")]),
+    (dict(tags={"Owner": ""}), [("drift:tags", "warn", "Cost,Owner", "(none)",
+                                 "missing required tag(s): Owner, Cost")]),
+    (dict(image_over={"state": "missing"}), [("drift:image_deregistered", "error", "available", "missing",
+                                              "image ami-new is missing: host cannot be reproduced (snowflake)")]),
+    (dict(image_over={"state": "missing", "deprecated": True}), [
+        ("drift:image_deregistered", "error", "available", "missing",
+         "image ami-new is missing: host cannot be reproduced (snowflake)")]),
+    (dict(image_over={"deprecated": True, "deprecation_time": NOW - timedelta(days=3)}), [
+        ("drift:image_deprecated", "warn", "not deprecated", "deprecated 2026-11-19", "image ami-new is deprecated")]),
+    (dict(image_over={"deprecated": True}), [("drift:image_deprecated", "warn", "not deprecated", "deprecated ?",
+                                              "image ami-new is deprecated")]),
+    (dict(image_id="ami-other", instance_type="m5.xlarge", tags={}), [   # several at once, in this order
+        ("drift:image", "error", "ami-new", "ami-other", "image differs from launch template v2"),
+        ("drift:instance_type", "error", "m5.large", "m5.xlarge", "instance type outside the launch template"),
+        ("drift:tags", "warn", "Cost,Owner", "(none)", "missing required tag(s): Owner, Cost")]),
+], ids=lambda v: "" if isinstance(v, list) else None)
+def test_every_drift_finding_as_shown(case, want):
+    assert _findings(**case) == want
+
+
+@pytest.mark.parametrize("age_days, want", [
+    (13.9, []),
+    (14, [("age:warn", "warn", "< 14d", "14.0d", "older than warn_age (14d)")]),
+    (29.95, [("age:warn", "warn", "< 14d", "29.9d", "older than warn_age (14d)")]),
+    (30, [("age:max", "error", "< 30d", "30.0d", "older than max_age (30d): replace")]),
+    (45.25, [("age:max", "error", "< 30d", "45.2d", "older than max_age (30d): replace")]),
+])
+def test_every_age_finding_as_shown(age_days, want):
+    assert [tuple(vars(f).values()) for f in age_findings(age_days * DAY, 14 * DAY, 30 * DAY)] == want
+
+
+def test_a_generation_whose_image_is_gone_stops_the_rollback_rule():
+    """1.5's image is deregistered: its host is known by the AMI id, with no creation date (sorted first), so
+    nothing tells where it stands; rollback is not ready rather than jumping past it to 1.4."""
+    s, _ = _three((0, 0, 100))
+    assert s.generation("9.9") is None
+    raw_images = {"ami-a": image("ami-a", "1.4", 60), "ami-c": image("ami-c", "1.6", 2)}
+    arn = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web-{}/x"
+    listener_arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/x/y"
+    listener = {"ListenerArn": listener_arn, "DefaultActions": [{"Type": "forward", "ForwardConfig": {
+        "TargetGroups": [{"TargetGroupArn": arn.format(x), "Weight": w} for x, w in zip("abc", (0, 0, 100))]}}]}
+    tgs = {arn.format(x): {"name": f"web-{x}", "tags": {"fleettui:version": v}, "health": {f"i-{x}": "healthy"}}
+           for x, v in (("a", "1.4"), ("b", "1.5"), ("c", "1.6"))}       # i-b still registered and healthy
+    raw = RawService(config=svc_cfg(listener_arn=listener_arn), images=raw_images, listener=listener,
+                     instances=[inst("i-a", "ami-a", 1, 40), inst("i-b", "ami-b", 2, 10), inst("i-c", "ami-c", 3, 1)],
+                     lt_versions={"us-east-1": [lt(1, "ami-a"), lt(2, "ami-b"), lt(3, "ami-c", default=True)]},
+                     target_groups=tgs, rules={listener_arn: []})
+    svc = build_service(raw, NOW)
+    assert [g.version for g in svc.generations] == ["ami-b", "1.4", "1.6"]
+    assert svc.rollback_target is None and not svc.rollback.ready
+    assert svc.rollback.reason.startswith("cannot place ami-b among the generations: its image is missing")

@@ -1149,3 +1149,50 @@ def test_services_pane_collapses_at_80_columns_and_s_toggles_it(demo_ctx):
             await pilot.pause()
             assert not left.display
     run(go())
+
+
+def test_prompt_error_line_shows_markup_as_typed(demo_ctx):
+    """The inline error line quotes what the operator typed: `x:[/]` (a closing tag with nothing to close, which
+    Rich markup rejects) is shown literally under both prompts, and the app keeps running."""
+    keys = ["x", "colon", "left_square_bracket", "slash", "right_square_bracket"]
+
+    async def go():
+        app = make_app(demo_ctx, auto_refresh=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(app, pilot)
+            command = app.main.command_bar
+            await pilot.press("colon", *keys, "enter")
+            await until(pilot, lambda: bool(command.error))
+            shown = str(command.query_one(".error", Static).render())
+            assert shown.startswith("✗ unknown command 'x:[/]' (commands: "), shown
+            await pilot.press("escape", "slash", *keys)
+            bar = app.main.filter_bar
+            await until(pilot, lambda: bool(bar.error))
+            shown = str(bar.query_one(".error", Static).render())
+            assert "x:[/]" in shown and shown == f"✗ {bar.error}", shown
+            assert app.is_running and app.return_code is None
+    run(go())
+
+
+def test_filter_negation_keeps_exactly_the_other_rows(demo_ctx):
+    """`!term` shows exactly the hosts `term` hides: for each term the two sets are disjoint and together are
+    every host of the service."""
+    async def go():
+        app = make_app(demo_ctx, auto_refresh=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(app, pilot)
+            every = {r.inst.id for r in host_rows(app)}
+            assert len(every) == 33
+            bar = app.main.filter_bar
+            for term in ("drift", "v:1.6", "aged"):
+                seen = {}
+                for text in (term, "!" + term):
+                    await pilot.press("slash", "ctrl+u", *[{"!": "exclamation_mark", ":": "colon", ".": "full_stop"}
+                                                           .get(c, c) for c in text])
+                    await until(pilot, lambda: bar.value == text and app.main.filter.text == text)
+                    seen[text] = {r.inst.id for r in host_rows(app)}
+                    await pilot.press("enter")
+                kept, other = seen[term], seen["!" + term]
+                assert kept and other, (term, len(kept), len(other))
+                assert not kept & other and kept | other == every, term
+    run(go())

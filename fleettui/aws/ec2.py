@@ -22,6 +22,9 @@ def template_key(template: str, plural: bool = False) -> str:
     return key.replace("Id", "Ids").replace("Name", "Names") if plural else key
 
 
+INSTANCES_PAGE_SIZE = 1000     # DescribeInstances MaxResults (AWS's maximum); tests lower it to get many pages
+
+
 class Ec2:
     def __init__(self, gw: Gateway, region: str):
         self.gw, self.region = gw, region
@@ -32,7 +35,7 @@ class Ec2:
         filters = [*filters, {"Name": "instance-state-name", "Values": states}]
         out: list[dict[str, Any]] = []
         async for page in self.gw.paginate("ec2", self.region, "describe_instances", Filters=filters,
-                                           PaginationConfig={"PageSize": 1000}):
+                                           PaginationConfig={"PageSize": INSTANCES_PAGE_SIZE}):
             for reservation in page.get("Reservations", ()):
                 for inst in reservation.get("Instances", ()):
                     inst["_region"] = self.region

@@ -19,6 +19,11 @@ class CliConsole(Console):
     def __init__(self, **kwargs) -> None:
         super().__init__(highlight=False, markup=False, emoji=False, **kwargs)
 
+    def input(self, prompt="", *, markup: bool = False, emoji: bool = False, **kwargs) -> str:
+        """Console.input parses a str prompt as markup whatever the console's setting: "Proceed? [y/N]" showed as
+        "Proceed?" (the [y/N] taken for a style tag)."""
+        return super().input(prompt, markup=markup, emoji=emoji, **kwargs)
+
     @property
     def size(self) -> ConsoleDimensions:
         size = super().size

@@ -219,10 +219,16 @@ class Service:
         """Rollback undoes the newest generation: the newest generation older than N with healthy hosts (with no
         listener: the newest older than live with healthy hosts)."""
         source = self.newest_receiving if self.listener_arn else self.live
-        if source is None:
+        if source is None or self.undated(source):
             return None
         older = self.generations[:self.generations.index(source)]
         return next((g for g in reversed(older) if g.healthy > 0), None)
+
+    def undated(self, source: Generation) -> tuple[Generation, ...]:
+        """Generations other than ``source`` with healthy hosts whose image has no creation date (deregistered or
+        not visible): where they stand in the order of generations is unknown, so no rollback target can be
+        chosen past them — the newest older generation might be one of them."""
+        return tuple(g for g in self.generations if g is not source and g.healthy and g.image.created is None)
 
     @property
     def rollback(self) -> RollbackReadiness:
@@ -232,6 +238,12 @@ class Service:
                                      "service has no listener to shift traffic on")
         if source is None:
             return RollbackReadiness(False, None, "no generation receives traffic")
+        undated = self.undated(source)
+        if undated:
+            g = undated[0]
+            return RollbackReadiness(False, None, f"cannot place {g.version} among the generations: its image is "
+                                     f"{g.image.state} (no creation date) and it has {g.healthy} healthy hosts; "
+                                     "choose the target with rollback --to VERSION", source.version)
         if target is None:
             return RollbackReadiness(False, None, f"no generation older than {source.version} has healthy hosts",
                                      source.version)
