@@ -11,7 +11,8 @@ from fleettui.config.aws import AwsConfig
 from fleettui.config.defaults import Defaults
 from fleettui.config.loader import Config, find_config_path, load_config, parse_config
 from fleettui.config.service import ServiceConfig
+from fleettui.config.team import TeamConfig
 from fleettui.errors import ConfigError
 
-__all__ = ["AwsConfig", "Config", "ConfigError", "Defaults", "ServiceConfig", "find_config_path", "load_config",
+__all__ = ["AwsConfig", "Config", "ConfigError", "Defaults", "ServiceConfig", "TeamConfig", "find_config_path", "load_config",
            "parse_config"]
