@@ -362,3 +362,77 @@ def test_without_team_the_store_is_solo(demo):
 
     ctx = Context(config=demo.config(), read_only=False)
     assert ctx.mode == "solo" and ctx.store.lock is TagLock and isinstance(ctx.store.journal, JsonlJournal)
+
+
+# ---------------------------------------------------------------------------------------------- what operators see
+
+def test_the_tui_shows_team_mode_another_operators_lock_and_the_last_change_by_anyone(demo, table, tmp_path):
+    """Another process shifted web (journaled to the table from its own machine) and ops-b now holds web's lock:
+    this operator's TUI says team, shows the lock in the services pane and above the table, and the change with
+    its reason."""
+    from test_ui import loaded, widget_text
+
+    from fleettui.context import Context
+    from fleettui.ui.app import make_app
+    from fleettui.ui.widgets.header import FleetHeader
+    from fleettui.ui.widgets.services import ServiceList
+    from fleettui.ui.widgets.status import ServiceStatus
+
+    cfg = team_config(demo, tmp_path / "team.toml")
+    ops_b = "arn:aws:sts::123456789012:assumed-role/ops/ops-b"
+    assert main(["shift", "web", "--to", "1.6.0", "--weight", "20", "--config", str(cfg), "--yes",
+                 "--reason", "INC-1234"]) == 0
+    config = load_config(cfg)
+
+    async def hold():
+        lock = await take(config, "p-ops-b", ops_b)
+        await lock.acquire()
+        await lock.close()
+        await lock._gw.__aexit__(None, None, None)
+    asyncio.run(hold())
+
+    async def go():
+        app = make_app(Context(config=config, read_only=False), auto_refresh=False)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await loaded(app, pilot)
+            for _ in range(400):
+                if app.state.team:
+                    break
+                await pilot.pause(0.05)
+            await pilot.pause()
+            shown = (widget_text(app.screen.query_one(FleetHeader)), widget_text(app.screen.query_one(ServiceList)),
+                     widget_text(app.screen.query_one(ServiceStatus)))
+            before = listener_weights(demo)
+            await pilot.press("B")                 # rollback web: refused before any plan, naming ops-b
+            await pilot.pause(0.5)
+            notes = [n.message for n in app._notifications]
+            assert app.screen is app.main and listener_weights(demo) == before
+            return (*shown, notes)
+    header, pane, status, notes = asyncio.run(go())
+    assert any(f"web is locked by {ops_b} (shift web" in n and "refused before planning" in n for n in notes), notes
+    assert "[RW] team" in header
+    assert "locked: ops-b" in pane
+    assert f"locked by {ops_b} (shift web, 0 min)" in status
+    assert "last change: shift web:" in status and "by moto, 0 min ago: INC-1234" in status
+
+
+def test_demo_serve_creates_the_team_table_and_runs_in_team_mode(aws_server, isolated_home):
+    from fleettui.context import demo_stopped, serve_demo
+
+    aws_server.reset()          # one moto state per process: the session's server must be empty to seed again
+    server, _fleet, path = serve_demo()
+    try:
+        config = load_config(path)
+        assert config.team is not None and config.team.table == TABLE
+        from fleettui.emulator.server import boto3_client
+
+        ddb = boto3_client("dynamodb", config.team.region, server.endpoint_url)
+        ttl = ddb.describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]
+        assert ttl["TimeToLiveStatus"] == "ENABLED" and ttl["AttributeName"] == "expires_at"
+        from fleettui.context import Context
+
+        assert Context(config=config, read_only=False).mode == "team"
+    finally:
+        server.stop()
+        demo_stopped(server)
+        aws_server.reset()

@@ -344,6 +344,10 @@ class FleetApp(App[int]):
 
     @on(ActionFinished)
     def _action_finished(self) -> None:
+        # the locks as last read may include the plan that just ended: read them again with the refresh
+        from dataclasses import replace
+
+        self.state.team = {name: replace(t, lock=None) for name, t in self.state.team.items()}
         # the fleet changed: refresh now, or as soon as the main screen is back
         self.inventory.due = True
         if self.screen is self.main:
