@@ -99,7 +99,7 @@ class DynamoLock:
 
     async def _named(self) -> str:
         item = await self._read()
-        return describe_lock(item) if item else "another operator (gone again already)"
+        return describe_lock(item) if item else "another operator's plan (its lock is already released: try again)"
 
     async def acquire(self) -> None:
         exp, iso = self._expiry()
