@@ -16,6 +16,16 @@ from fleettui.store.local import JsonlJournal, fresh_endpoint_dir, journal_path_
 from fleettui.store.taglock import TagLock
 
 
+DEMO_TEAM_TABLE = "fleettui"     # the demo (and `demo serve`) run in team mode on this table of the emulator
+
+
+def demo_team() -> dict:
+    """The team table the emulator creates for the demo: the one `fleettui team init` creates."""
+    from fleettui.aws.dynamodb import TABLE_SPEC, TTL_ATTRIBUTE
+
+    return {"table": DEMO_TEAM_TABLE, "spec": TABLE_SPEC, "ttl_attribute": TTL_ATTRIBUTE}
+
+
 @dataclass
 class Context:
     config: Config
@@ -31,7 +41,14 @@ class Context:
         """Where this context's plans are journaled and how its services are locked (built once): the journal of
         this config's endpoint (an emulator's lives and dies with it). Actions bind it to the account (STS)."""
         if self._store is None:
-            self._store = Store(journal=JsonlJournal(journal_path_for(self.config.aws.endpoint_url)), lock=TagLock)
+            local = JsonlJournal(journal_path_for(self.config.aws.endpoint_url))
+            if self.config.team is None:
+                self._store = Store(journal=local, lock=TagLock)
+            else:      # [team]: the shared DynamoDB table (the local journal stays the write-ahead record)
+                from fleettui.store.dynamo import TeamJournal, team_lock_factory
+
+                self._store = Store(journal=TeamJournal(local, self.config.aws, self.config.team),
+                                    lock=team_lock_factory(self.config.team))
         return self._store
 
     def actions(self, gw: Gateway, **kwargs):
@@ -40,6 +57,11 @@ class Context:
 
         return Actions(config=self.config, gw=gw, read_only=self.read_only, journal=self.store.journal,
                        lock=self.store.lock, **kwargs)
+
+    @property
+    def mode(self) -> str:
+        """"team" with a shared store ([team]), else "solo" (this machine's journal, the tag lock)."""
+        return "solo" if self.config.team is None else "team"
 
     @property
     def profile_label(self) -> str:
@@ -62,7 +84,7 @@ def open_context(*, config_path: str | Path | None = None, demo: bool = False, r
         if progress:
             progress("starting embedded AWS (moto) and seeding the demo fleet…")
         # the demo's config and journal live in its emulator instance's own state dir, removed when it stops
-        server, _fleet, path = start_demo(config_dir=fresh_endpoint_dir)
+        server, _fleet, path = start_demo(config_dir=fresh_endpoint_dir, team=demo_team())
         config_path = path
     try:
         config = load_config(config_path)
@@ -87,7 +109,8 @@ def serve_demo(*, port: int = 0, config_out: str | Path | None = None, bad: tupl
     from fleettui.emulator.server import HOST
 
     try:
-        return start_demo(port=port, config_out=config_out, config_dir=fresh_endpoint_dir, bad=set(bad))
+        return start_demo(port=port, config_out=config_out, config_dir=fresh_endpoint_dir, bad=set(bad),
+                          team=demo_team())
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise ConfigError(f"demo serve: port {port} on {HOST} is in use (choose another --port, or 0 for a free "

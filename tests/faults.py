@@ -352,6 +352,11 @@ class FaultProxy:
     @staticmethod
     def _error(service: str, fate: str) -> web.Response:
         rid = str(uuid.uuid4())
+        if service == "dynamodb":        # JSON protocol: AWS's JSON error shape (botocore retries both)
+            kind = "ThrottlingException" if fate == "throttle" else "InternalServerError"
+            return web.Response(status=400 if fate == "throttle" else 500, content_type="application/x-amz-json-1.0",
+                                headers={"x-amzn-RequestId": rid},
+                                text=f'{{"__type":"com.amazonaws.dynamodb.v20120810#{kind}","message":"{fate}"}}')
         if fate == "throttle":
             if service == "ec2":
                 return web.Response(status=503, content_type="text/xml", text=EC2_ERROR.format(

@@ -26,7 +26,11 @@ EXPECTED_MUTATIONS = {
     ("elbv2", "ModifyRule"), ("elbv2", "CreateTargetGroup"), ("elbv2", "DeleteTargetGroup"),
     ("elbv2", "AddTags"), ("elbv2", "RemoveTags"),
     ("autoscaling", "TerminateInstanceInAutoScalingGroup"), ("autoscaling", "SetDesiredCapacity"),
+    ("dynamodb", "PutItem"), ("dynamodb", "UpdateItem"), ("dynamodb", "DeleteItem"),
 }
+# `fleettui team init` only (its own gateway and its own policy), never on the runtime allowlist
+EXPECTED_TEAM_INIT = {("dynamodb", "CreateTable"), ("dynamodb", "UpdateContinuousBackups"),
+                      ("dynamodb", "UpdateTimeToLive")}
 
 
 def _operations_in_code() -> set[tuple[str, str]]:
@@ -57,17 +61,19 @@ def _listify(v):
 
 
 def test_the_declaration_is_exactly_what_the_code_calls():
-    assert _operations_in_code() == permissions.READS | permissions.MUTATING
+    assert _operations_in_code() == permissions.READS | permissions.MUTATING | permissions.TEAM_INIT
     assert not permissions.READS & permissions.MUTATING
 
 
 def test_mutating_allowlist_is_pinned_to_the_expected_set():
     assert set(MUTATING_ALLOWLIST) == EXPECTED_MUTATIONS
     assert MUTATING_ALLOWLIST is permissions.MUTATING
+    assert set(permissions.TEAM_INIT) == EXPECTED_TEAM_INIT and not permissions.TEAM_INIT & MUTATING_ALLOWLIST
 
 
 def test_shipped_policies_are_the_output_of_the_command_for_the_example_config(capsys):
-    for flag, name in (("--operator", "fleettui-operator.json"), ("--read-only", "fleettui-readonly.json")):
+    for flag, name in (("--operator", "fleettui-operator.json"), ("--read-only", "fleettui-readonly.json"),
+                       ("--team-init", "fleettui-team-init.json")):
         assert main(["iam", "policy", flag, "--json", "--config", str(EXAMPLE)]) == 0
         printed = capsys.readouterr().out
         assert printed == (ROOT / "iam" / name).read_text(), f"iam/{name} is stale: regenerate it (README Permissions)"
@@ -78,7 +84,25 @@ def test_policies_grant_exactly_the_declared_operations():
     reads = {permissions.iam_action(*o) for o in permissions.READS}
     mutations = {permissions.iam_action(*o) for o in permissions.MUTATING}
     assert _actions(generate(config, operator=False).document) == reads
-    assert _actions(generate(config, operator=True).document) == reads | mutations | {"iam:PassRole"}
+    # with [team] the lock is an item of the table: the tag lock's own operations are not granted
+    tag_lock = {"ec2:DeleteTags", "elasticloadbalancing:RemoveTags"}
+    assert _actions(generate(config, operator=True).document) == (reads | mutations | {"iam:PassRole"}) - tag_lock
+    solo = parse_config_without_team()
+    assert _actions(generate(solo, operator=True).document) == (reads | mutations | {"iam:PassRole"}) - {
+        "dynamodb:" + op for _, op in permissions.READS | permissions.MUTATING if _ == "dynamodb"}
+    team = _by_sid(generate(config, operator=True).document)["FleettuiTeamTableItems"]
+    assert team["Resource"] == "arn:aws:dynamodb:eu-west-1:123456789012:table/fleettui"
+    assert team["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["lock#*", "audit#*"]}}
+
+
+def parse_config_without_team():
+    import tomllib
+
+    from fleettui.config import parse_config
+
+    data = tomllib.loads(EXAMPLE.read_text())
+    del data["team"]
+    return parse_config(data, EXAMPLE)
 
 
 def test_no_write_on_star_and_every_wildcard_write_is_conditioned():
@@ -91,6 +115,8 @@ def test_no_write_on_star_and_every_wildcard_write_is_conditioned():
             scoped = {permissions.iam_action(*o) for o in SCOPED_READS}
             if set(_listify(st["Action"])) <= scoped:       # reads AWS can scope: on their resource type
                 assert all(r.endswith(("alarm:*", "instance/*")) for r in _listify(st["Resource"])), st
+            elif all(a.startswith("dynamodb:") for a in _listify(st["Action"])):     # the team table's only
+                assert st["Resource"] == "arn:aws:dynamodb:eu-west-1:123456789012:table/fleettui", st
             else:
                 assert st["Resource"] == "*"    # AWS has no resource-level control for these reads
             continue
@@ -107,7 +133,7 @@ def _by_sid(doc):
 
 
 def test_each_mutation_is_scoped_by_the_service_tags_template_listener_and_naming():
-    config = load_config(EXAMPLE)
+    config = parse_config_without_team()        # solo: the lock is the listener's tag
     web = config.service("web")
     st = _by_sid(generate(config, operator=True, services=["web"]).document)
     assert not any(sid.startswith("Worker") for sid in st)          # --service: only that service
@@ -163,8 +189,8 @@ def test_example_operator_policy_fits_a_managed_policy():
 
 
 @pytest.mark.parametrize("argv, needle", [
-    (["iam", "policy"], "choose one of --read-only or --operator"),
-    (["iam", "policy", "--operator", "--read-only"], "choose one of --read-only or --operator"),
+    (["iam", "policy"], "choose one of --read-only, --operator or --team-init"),
+    (["iam", "policy", "--operator", "--read-only"], "choose one of --read-only, --operator or --team-init"),
     (["iam", "policy", "--operator", "--service", "nope"], "unknown service 'nope'"),
     (["iam", "policy", "--read-only", "--service", "web"], "--service narrows the operator policy only"),
 ])
@@ -208,13 +234,13 @@ def _lint(doc: dict) -> list[tuple[str, str, str]]:
     return [(f.issue, f.severity, f"{f.detail} {f.location}") for f in map(enhance_finding, policy.findings)]
 
 
-@pytest.mark.parametrize("name", ["fleettui-operator.json", "fleettui-readonly.json"])
+@pytest.mark.parametrize("name", ["fleettui-operator.json", "fleettui-readonly.json", "fleettui-team-init.json"])
 def test_parliament_finds_nothing_high_risk_beyond_the_accepted(name):
     doc = json.loads((ROOT / "iam" / name).read_text())
     findings = _lint(doc)
     assert [f for f in findings if (f[0], f[1]) not in ACCEPTED] == []
     assert not any(f[0] == "RESOURCE_STAR" for f in findings)
-    if name == "fleettui-readonly.json":
+    if name in ("fleettui-readonly.json", "fleettui-team-init.json"):
         assert findings == []
     escalation = [f for f in findings if f[0] == "PRIVILEGE_ESCALATION"]
     assert all("CreateEC2WithExistingIP" in f[2] for f in escalation)
@@ -236,5 +262,8 @@ def test_the_tags_the_policy_names_are_the_ones_fleettui_writes():
     from fleettui.store.taglock import LOCK_TAG
 
     assert policy.LOCK_TAG == LOCK_TAG
+    from fleettui.store.dynamo import audit_pk, lock_key
+
+    assert {lock_key("web")["pk"].replace("web", "*"), audit_pk("web").replace("web", "*")} == set(policy.TEAM_KEYS)
     launch = (ROOT / "fleettui" / "actions" / "verbs" / "launch.py").read_text()
     assert f'tags={{"{policy.SERVICE_TAG}": svc.name' in launch

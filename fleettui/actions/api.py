@@ -19,7 +19,7 @@ from fleettui.domain.model import Snapshot
 from fleettui.domain.plan import Plan
 from fleettui.errors import AwsError, ConfigError, FleetError
 from fleettui.format import printable
-from fleettui.store import EventLog, LockFactory, LockLost, StoreError
+from fleettui.store import EventLog, LockFactory, LockHeld, LockLost, StoreError
 from fleettui.store.local import JsonlJournal, journal_path_for
 from fleettui.store.taglock import TagLock
 
@@ -68,6 +68,7 @@ class Actions:
                                 endpoint=aws.endpoint_url or "aws", profile=aws.profile, regions=tuple(aws.regions))
             self._who = arn or "unknown"
             self.journal.bind(self._scope)
+            self.journal.operator = self._who
         return self._scope
 
     async def who(self) -> str:
@@ -130,7 +131,8 @@ class Actions:
         journal is written first (a journal that cannot be written stops everything before any change), the lock
         taken second; a storage error or a lost lock later is reported with what AWS already did."""
         plan = record.plan
-        lock = self.lock(self.gw, self.config.service(plan.service), await self.who(), plan.id)
+        lock = self.lock(self.gw, self.config.service(plan.service), await self.who(), plan.id,
+                         what=f"{plan.verb} {plan.service}")
         try:
             await lock.acquire()
         except BaseException as e:
@@ -141,8 +143,15 @@ class Actions:
                 except StoreError:
                     pass
             raise
+        finally:
+            await self.journal.flush(self.gw)
+
+        async def heartbeat() -> None:      # between steps: renew the lock, send the team store what is queued
+            await lock.refresh()
+            await self.journal.flush(self.gw)
+
         try:
-            return await self.executor(on_event, heartbeat=lock.refresh).resume(record)
+            return await self.executor(on_event, heartbeat=heartbeat).resume(record)
         except StoreError as e:
             raise StoreError(self._journal_lost(record, e)) from None
         except LockLost as e:
@@ -159,6 +168,10 @@ class Actions:
                 await asyncio.shield(lock.release())
             except (FleetError, asyncio.CancelledError):
                 pass  # expires by itself after its time to live
+            try:
+                await asyncio.shield(self.journal.flush(self.gw))
+            except asyncio.CancelledError:
+                pass  # still queued: sent with the next action
 
     @staticmethod
     def _done_text(record: PlanRecord, done: set[str]) -> str:
@@ -189,6 +202,7 @@ class Actions:
         if plan.refusal:
             raise FleetError(f"refused: {plan.refusal}")
         await self.scope()
+        await self.journal.flush(self.gw)     # what an earlier run could not send to the team store, first
         record = self.executor(on_event).start(plan, reason)     # StoreError here: nothing was sent
         return await self._locked(record, on_event, new=True)
 
@@ -204,7 +218,12 @@ class Actions:
         await self._same_aws(record)
         left = await self.leftovers(record)
         self.journal.append(EventKind.PLAN_FINISHED, record.plan.id, status="abandoned", who=await self.who())
-        await self.lock(self.gw, self.config.service(record.plan.service), await self.who(), record.plan.id).release()
+        try:
+            await self.lock(self.gw, self.config.service(record.plan.service), await self.who(),
+                            record.plan.id).release()
+        except LockHeld:
+            pass          # another operator's lock now: not ours to remove
+        await self.journal.flush(self.gw)
         return left
 
     async def leftovers(self, record: PlanRecord) -> list[tuple[str, str]]:

@@ -92,8 +92,10 @@ class Gateway:
 
     def __init__(self, aws: AwsConfig, *, read_only: bool = False, max_attempts: int = MAX_ATTEMPTS,
                  connect_timeout: float = CONNECT_TIMEOUT, read_timeout: float = READ_TIMEOUT,
-                 read_budget: float = READ_BUDGET, write_budget: float = WRITE_BUDGET):
+                 read_budget: float = READ_BUDGET, write_budget: float = WRITE_BUDGET,
+                 allow: frozenset[tuple[str, str]] = frozenset()):
         self.aws = aws
+        self.allowed = MUTATING_ALLOWLIST | allow    # allow: e.g. permissions.TEAM_INIT for `fleettui team init`
         self.read_only = read_only
         self.read_budget, self.write_budget = read_budget, write_budget
         self.sent: Counter[str] = Counter()        # HTTP requests that left the process, by "service.Operation"
@@ -148,9 +150,9 @@ class Gateway:
     def _guard(self, model, params, **_kwargs):
         service = model.service_model.service_name
         op = model.name
-        if is_read_operation(op) or (service, op) == ("sts", "GetCallerIdentity"):
+        if is_read_operation(op) or (service, op) in permissions.READS:
             return None
-        if (service, op) not in MUTATING_ALLOWLIST:
+        if (service, op) not in self.allowed:
             self.refused.append(f"{service}.{op}")
             raise MutationRefused(f"{service}:{op} is not an allowed operation (fleettui only replaces hosts)")
         if self.read_only:
@@ -164,7 +166,7 @@ class Gateway:
         return None
 
     def _record(self, model, parsed, **_kwargs):
-        if not is_read_operation(model.name) and model.name != "GetCallerIdentity":
+        if not is_read_operation(model.name) and (model.service_model.service_name, model.name) not in permissions.READS:
             rid = (parsed or {}).get("ResponseMetadata", {}).get("RequestId")
             self.mutations.append((f"{model.service_model.service_name}.{model.name}", rid))
         return None
@@ -191,7 +193,7 @@ class Gateway:
             yield page
 
     async def _bounded(self, awaitable, service: str, region: str, operation: str):
-        budget = self.read_budget if is_read_operation(operation) else self.write_budget
+        budget = self.read_budget if is_read_operation(operation) or operation == "query" else self.write_budget
         try:
             async with asyncio.timeout(budget) as cm:
                 return await awaitable

@@ -25,6 +25,9 @@ READS: frozenset[tuple[str, str]] = frozenset({
     ("cloudwatch", "DescribeAlarms"),
     ("ec2", "GetConsoleOutput"),
     ("sts", "GetCallerIdentity"),
+    ("dynamodb", "GetItem"),        # the team store ([team]): a service's lock item
+    ("dynamodb", "Query"),          # the team's audit, per service
+    ("dynamodb", "DescribeTable"),
 })
 
 # Mutations: nothing else that changes AWS can leave this process (the gateway's before-call hook).
@@ -43,11 +46,22 @@ MUTATING: frozenset[tuple[str, str]] = frozenset({
     ("elbv2", "RemoveTags"),
     ("autoscaling", "TerminateInstanceInAutoScalingGroup"),
     ("autoscaling", "SetDesiredCapacity"),
+    ("dynamodb", "PutItem"),        # the team store ([team]): take a lock (conditional), write an audit event
+    ("dynamodb", "UpdateItem"),     # renew a lock that is still ours (conditional)
+    ("dynamodb", "DeleteItem"),     # release a lock that is still ours, or `fleettui unlock` (conditional)
+})
+
+# `fleettui team init` only: creating the team's table. Not on the runtime allowlist: only the gateway that command
+# opens allows them (Gateway(allow=TEAM_INIT)), and a separate small policy grants them (iam/fleettui-team-init.json).
+TEAM_INIT: frozenset[tuple[str, str]] = frozenset({
+    ("dynamodb", "CreateTable"),
+    ("dynamodb", "UpdateContinuousBackups"),
+    ("dynamodb", "UpdateTimeToLive"),
 })
 
 # botocore service name -> IAM action prefix
 IAM_PREFIX = {"ec2": "ec2", "elbv2": "elasticloadbalancing", "autoscaling": "autoscaling", "sts": "sts",
-              "cloudwatch": "cloudwatch"}
+              "cloudwatch": "cloudwatch", "dynamodb": "dynamodb"}
 
 
 def iam_action(service: str, operation: str) -> str:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleettui.aws.permissions import MUTATING, READS, iam_action
+from fleettui.aws.permissions import MUTATING, READS, TEAM_INIT, iam_action
 from fleettui.config import Config, ServiceConfig
 
 LOCK_TAG = "fleettui:lock"           # fleettui.store.taglock.LOCK_TAG (store imports aws, not the other way)
@@ -31,7 +31,7 @@ def _sid(*parts: str) -> str:
 
 def _statement(sid: str, actions: list[tuple[str, str]], resources: list[str],
                condition: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
-    assert all(a in MUTATING for a in actions), actions       # only declared mutations are ever granted
+    assert all(a in MUTATING | TEAM_INIT for a in actions), actions    # only declared mutations are ever granted
     st: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Action": sorted(iam_action(*a) for a in actions),
                           "Resource": resources if len(resources) > 1 else resources[0]}
     if condition:
@@ -44,13 +44,29 @@ SCOPED_READS = {("cloudwatch", "DescribeAlarms"): "arn:{p}:cloudwatch:*:{a}:alar
                 ("ec2", "GetConsoleOutput"): "arn:{p}:ec2:*:{a}:instance/*"}
 
 
-def read_statement(partition: str = "aws", account: str = "*") -> list[dict[str, Any]]:
-    """The reads: on "*" where AWS offers no resource-level control, on their resource type where it does."""
+# The team table's reads (granted on that table only, and only with [team] in the config).
+TEAM_READS = frozenset(a for a in READS if a[0] == "dynamodb")
+TEAM_ITEM_WRITES = sorted(a for a in MUTATING if a[0] == "dynamodb")
+TEAM_KEYS = ["lock#*", "audit#*"]     # the partitions fleettui writes (fleettui.store.dynamo)
+
+
+def team_table_arn(config: Config, partition: str, account: str) -> str:
+    return f"arn:{partition}:dynamodb:{config.team.region}:{account}:table/{config.team.table}"
+
+
+def read_statement(partition: str = "aws", account: str = "*", config: Config | None = None) -> list[dict[str, Any]]:
+    """The reads: on "*" where AWS offers no resource-level control, on their resource type where it does (the team
+    table's on that table)."""
     out = [{"Sid": "FleettuiReadFleet", "Effect": "Allow",
-            "Action": sorted(iam_action(*a) for a in READS if a not in SCOPED_READS), "Resource": "*"}]
+            "Action": sorted(iam_action(*a) for a in READS if a not in SCOPED_READS and a not in TEAM_READS),
+            "Resource": "*"}]
     out.append({"Sid": "FleettuiReadScoped", "Effect": "Allow",
                 "Action": sorted(iam_action(*a) for a in SCOPED_READS),
                 "Resource": sorted(arn.format(p=partition, a=account) for arn in SCOPED_READS.values())})
+    if config is not None and config.team is not None:
+        out.append({"Sid": "FleettuiReadTeamTable", "Effect": "Allow",
+                    "Action": sorted(iam_action(*a) for a in TEAM_READS),
+                    "Resource": team_table_arn(config, partition, account)})
     return out
 
 
@@ -102,7 +118,7 @@ def service_statements(config: Config, cfg: ServiceConfig, notes: list[str]) -> 
             out.append({"Sid": _sid(name, "PassInstanceRoles"), "Effect": "Allow", "Action": "iam:PassRole",
                         "Resource": [f"arn:{part}:iam::{acct}:role/{r}" for r in roles],
                         "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}})
-        if not cfg.listener_arn:   # the service's lock is a tag on its launch template (store.taglock)
+        if not cfg.listener_arn and config.team is None:   # solo: the lock is a tag on its launch template
             out.append(_statement(_sid(name, "LockOnLaunchTemplate"), [("ec2", "CreateTags"), ("ec2", "DeleteTags")],
                                   [lt_arn],
                                   {**lock_only, "StringEquals": {"aws:RequestedRegion": cfg.regions[0]}}))
@@ -119,8 +135,9 @@ def service_statements(config: Config, cfg: ServiceConfig, notes: list[str]) -> 
         groups = f"arn:{part}:elasticloadbalancing:{region}:{acct}:targetgroup/{prefix}*"
         out.append(_statement(_sid(name, "ShiftListenerWeights"),
                               [("elbv2", "ModifyListener"), ("elbv2", "ModifyRule")], [listener, rules]))
-        out.append(_statement(_sid(name, "LockOnListener"), [("elbv2", "AddTags"), ("elbv2", "RemoveTags")],
-                              [listener], lock_only))
+        if config.team is None:       # solo: the lock is a tag on the listener (with [team]: an item of the table)
+            out.append(_statement(_sid(name, "LockOnListener"), [("elbv2", "AddTags"), ("elbv2", "RemoveTags")],
+                                  [listener], lock_only))
         out.append(_statement(_sid(name, "CreateGenerationTargetGroups"), [("elbv2", "CreateTargetGroup")],
                               [groups], {"StringEquals": {f"aws:RequestTag/{SERVICE_TAG}": name}}))
         out.append(_statement(_sid(name, "TagTargetGroupsAtCreation"), [("elbv2", "AddTags")], [groups],
@@ -139,13 +156,25 @@ def _show(tags: dict[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in tags.items())
 
 
-def generate(config: Config, *, operator: bool, services: list[str] | None = None) -> GeneratedPolicy:
-    """The read-only policy, or the operator policy for ``services`` (default: every service of the config)."""
+def generate(config: Config, *, operator: bool, services: list[str] | None = None,
+             team_init: bool = False) -> GeneratedPolicy:
+    """The read-only policy, or the operator policy for ``services`` (default: every service of the config), or
+    (``team_init``) the small policy of `fleettui team init` alone."""
     notes: list[str] = []
     part, acct = _arn_parts(config, config.services[0]) if config.services else ("aws", "*")
-    statements = read_statement(part, acct)
+    if team_init:
+        table = team_table_arn(config, part, acct)
+        return GeneratedPolicy({"Version": "2012-10-17", "Statement": [
+            _statement("FleettuiTeamInitCreateTable", sorted(TEAM_INIT), [table]),
+            {"Sid": "FleettuiTeamInitDescribeTable", "Effect": "Allow",
+             "Action": [iam_action("dynamodb", "DescribeTable")], "Resource": table}]}, notes)
+    statements = read_statement(part, acct, config)
     if operator:
         chosen = [config.service(n) for n in services] if services else list(config.services)
         for cfg in chosen:
             statements += service_statements(config, cfg, notes)
+        if config.team is not None:     # the team store: the lock and audit items of the table, nothing else
+            statements.append(_statement("FleettuiTeamTableItems", TEAM_ITEM_WRITES,
+                                         [team_table_arn(config, part, acct)],
+                                         {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": TEAM_KEYS}}))
     return GeneratedPolicy({"Version": "2012-10-17", "Statement": statements}, notes)

@@ -12,10 +12,12 @@ def add_parsers(add) -> None:
     iam_sub = iam.add_subparsers(dest="iam_command", metavar="SUBCOMMAND", required=True, parser_class=Parser)
     policy = iam_sub.add_parser(
         "policy", parents=[global_flags(top=False)],
-        help="print the least-privilege policy for this config: --read-only or --operator",
+        help="print the least-privilege policy for this config: --read-only, --operator or --team-init",
         description="Print the IAM policy generated from the config: --read-only (reads only) or --operator "
                     "(reads, and each mutation on the narrowest resources and conditions AWS supports).")
     policy.add_argument("--operator", action="store_true", help="the policy of an operator who acts")
+    policy.add_argument("--team-init", dest="team_init", action="store_true",
+                        help="the policy of `fleettui team init` alone (creates the [team] table)")
     policy.add_argument("--service", action="append", metavar="NAME",
                         help="only this service's mutations (repeatable; default: every service)")
     policy.add_argument("--json", action="store_true",
@@ -26,14 +28,17 @@ def add_parsers(add) -> None:
 def cmd_iam_policy(args) -> int:
     from fleettui.aws.policy import generate
 
-    if bool(args.operator) == bool(args.read_only):
-        raise UsageError("iam policy: choose one of --read-only or --operator (see `fleettui iam policy --help`)")
+    if sum(map(bool, (args.operator, args.read_only, args.team_init))) != 1:
+        raise UsageError("iam policy: choose one of --read-only, --operator or --team-init (see `fleettui iam policy "
+                         "--help`)")
     if args.read_only and args.service:
         raise UsageError("iam policy: --service narrows the operator policy only (the read-only policy is the "
                          "same for every service)")
     ctx = open_context(args)
     try:
-        generated = generate(ctx.config, operator=args.operator, services=args.service)
+        if args.team_init and ctx.config.team is None:
+            raise UsageError(f"iam policy --team-init: {ctx.config.path or 'the config'} has no [team] section")
+        generated = generate(ctx.config, operator=args.operator, services=args.service, team_init=args.team_init)
     finally:
         ctx.close()
     if args.json:

@@ -26,10 +26,15 @@ def add_parsers(add) -> None:
     re_.add_argument("--json", action="store_true")
     re_.set_defaults(handler=cmd_resume)
 
-    au = add("audit", "list the journal: who did what, when, why, and how it ended")
-    au.add_argument("plan_id", nargs="?", help="show one plan's events")
+    au = add("audit", "list the journal (with [team]: the team's, every operator's): who did what, when, why, and "
+                      "how it ended")
+    au.add_argument("plan_id", nargs="?", help="show one plan's events (with [team]: any operator's plan)")
     au.add_argument("--json", action="store_true")
     au.add_argument("--limit", type=int, default=50)
+    au.add_argument("--service", action="append", metavar="NAME", help="only this service's plans (repeatable)")
+    au.add_argument("--operator", metavar="TEXT", help="only plans whose operator ARN contains TEXT")
+    au.add_argument("--since", metavar="AGE|TIME", help='only plans created since: an age ("2h", "7d") or an '
+                    'ISO-8601 time')
     au.set_defaults(handler=cmd_audit)
 
 
@@ -69,22 +74,83 @@ def warn(journal) -> None:
         err.print(f"fleettui: warning: {w}", markup=False, soft_wrap=True)
 
 
-def audit_journal(args):
-    """The journal of the config's endpoint; without any config, the real-AWS journal (never a demo's)."""
+class _History:
+    """Events read from the team table, shown like a journal."""
+
+    warnings: list[str] = []
+
+    def __init__(self, events: list[dict], where: str):
+        self._events, self.where = events, where
+
+    def events(self):
+        return iter(self._events)
+
+    def records(self):
+        return plan_states(self._events)
+
+
+def _since(text: str | None) -> str | None:
+    """--since as an ISO-8601 UTC prefix-comparable time."""
+    if not text:
+        return None
+    from datetime import datetime, timedelta, timezone
+
+    from fleettui.config.durations import parse_duration
+
+    try:
+        t = datetime.now(timezone.utc) - timedelta(seconds=parse_duration(text))
+    except (ValueError, TypeError):
+        try:
+            t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ConfigError(f'--since {text!r}: not an age or a time (allowed: an age like "2h", "7d", or an '
+                              'ISO-8601 time like 2026-11-30T03:00Z)') from None
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=timezone.utc)
+    return t.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def team_history(args, ctx):
+    """The team's history from the table (every operator's), after sending what this machine still has queued
+    (not in read-only mode: that writes nothing)."""
+    import asyncio
+
+    journal = ctx.store.journal
+    services = args.service or [s.name for s in ctx.config.services]
+    for name in services:
+        ctx.config.service(name)        # an unknown service: one line, exit 2
+
+    async def run():
+        async with ctx.gateway() as gw:
+            before = journal.pending()
+            left = await journal.flush(gw)
+            if left:
+                why = f" ({journal.last_error})" if journal.last_error else " (read-only mode: not sent)" \
+                    if ctx.read_only else ""
+                err.print(f"fleettui: {left} event{'s' if left != 1 else ''} not yet in the team table{why}; "
+                          "they are sent with the next action or `fleettui audit`", markup=False, soft_wrap=True)
+            elif before:
+                err.print(f"fleettui: sent {before} queued event{'s' if before != 1 else ''} to the team table",
+                          markup=False)
+            return await journal.team_events(gw, services, since=None if args.plan_id else _since(args.since))
+    return _History(asyncio.run(run()), f"team table {ctx.config.team.table} ({ctx.config.team.region})")
+
+
+def cmd_audit(args) -> int:
     from fleettui.config import find_config_path
+
     from fleettui.store.local import JsonlJournal, journal_path_for
 
     if args.demo or find_config_path(args.config) is not None:
         ctx = open_context(args)
         try:
-            return ctx.store.journal
+            if ctx.config.team is not None:
+                return _audit(args, team_history(args, ctx))
+            journal = ctx.store.journal
         finally:
             ctx.close()
-    return JsonlJournal(journal_path_for(None))
-
-
-def cmd_audit(args) -> int:
-    journal = audit_journal(args)
+    else:      # without any config, the real-AWS journal (never a demo's)
+        journal = JsonlJournal(journal_path_for(None))
     try:
         return _audit(args, journal)
     finally:
@@ -102,7 +168,11 @@ def _audit(args, journal) -> int:
             return 0
         render_plan_history(args.plan_id, events)
         return 0
-    records = list(journal.records().values())[-args.limit:]
+    since = _since(getattr(args, "since", None))
+    records = [r for r in journal.records().values()
+               if (not getattr(args, "service", None) or r.plan.service in args.service)
+               and (not getattr(args, "operator", None) or args.operator in str(r.who))
+               and (since is None or r.created >= since)][-args.limit:]
     if args.json:
         json.dump([{"plan_id": r.plan.id, "verb": r.plan.verb, "service": r.plan.service, "who": r.who,
                     "scope": r.scope.to_dict() if r.scope else None,

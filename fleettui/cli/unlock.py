@@ -43,6 +43,7 @@ def cmd_unlock(args) -> int:
                                    reason=args.reason, holder=current.token)
         except StoreError as e:
             raise StoreError(f"{cfg.name}: lock removed in AWS (was {current.text}); {e}") from None
+        await actions.journal.flush(actions.gw)      # the team store (if any) hears it now, or with the next action
         out.print(f"{cfg.name}: lock removed (was {current.text})", markup=False, soft_wrap=True)
         return 0
 

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from fleettui import paths
-from fleettui.config import aws, defaults, service
+from fleettui.config import aws, defaults, service, team
 from fleettui.config.aws import AwsConfig
 from fleettui.config.checks import _show, _REGION_RE, _Reader
 from fleettui.config.defaults import Defaults
 from fleettui.config.service import ServiceConfig
+from fleettui.config.team import TeamConfig
 from fleettui.errors import ConfigError
 
 
@@ -23,6 +24,7 @@ class Config:
     aws: AwsConfig = field(default_factory=AwsConfig)
     defaults: Defaults = field(default_factory=Defaults)
     services: tuple[ServiceConfig, ...] = ()
+    team: TeamConfig | None = None           # [team]: the shared DynamoDB store; None: solo
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -63,6 +65,7 @@ _TOP: dict[str, tuple[str, Callable[[_Reader, dict, Mapping[str, str], dict[str,
     "aws": ("aws", aws.read),
     "defaults": ("defaults", defaults.read),
     "service": ("services", service.read),
+    "team": ("team", team.read),
 }
 
 

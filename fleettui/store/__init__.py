@@ -50,6 +50,7 @@ class EventLog(ABC):
     """Append-only plan events; what a plan's state is comes from the pure fold over them."""
 
     scope: Scope | None = None
+    operator: str | None = None          # the STS ARN of whoever appends (set by the action layer)
     warnings: list[str]
 
     def bind(self, scope: Scope) -> None:
@@ -73,6 +74,14 @@ class EventLog(ABC):
     @property
     @abstractmethod
     def where(self) -> str: ...
+
+    def pending(self) -> int:
+        """Events not yet in the shared store (the team table); a local-only log has none."""
+        return 0
+
+    async def flush(self, gw: Any = None) -> int:
+        """Send what is pending to the shared store; returns how many are still pending (never raises for AWS)."""
+        return 0
 
     def records(self) -> dict[str, PlanRecord]:
         return plan_states(self.events())
@@ -113,7 +122,7 @@ class Lock(Protocol):
         """`fleettui unlock`: remove it whoever holds it, only if it is still ``seen`` (else LockHeld)."""
 
 
-# (gateway, service config, owner ARN, plan id) -> Lock
+# (gateway, service config, owner ARN, plan id, what="shift web") -> Lock
 LockFactory = Callable[[Any, Any, str, str], Lock]
 
 

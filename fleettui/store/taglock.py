@@ -91,7 +91,8 @@ class Malformed:
 
 
 class TagLock:
-    def __init__(self, gw: Gateway, cfg: ServiceConfig, owner: str, plan_id: str, *, settle: float | None = None):
+    def __init__(self, gw: Gateway, cfg: ServiceConfig, owner: str, plan_id: str, *, settle: float | None = None,
+                 what: str = ""):
         self.gw, self.cfg, self.owner, self.plan_id = gw, cfg, owner, plan_id
         # time between confirming reads: long enough for another operator's read-then-write to land
         self.settle = settle if settle is not None else (0.2 if gw.aws.endpoint_url else 1.0)

@@ -35,7 +35,9 @@ from fleettui.domain.signals import Signals
 from fleettui.errors import FleetError
 from fleettui.format import printable
 from fleettui.ui.flows import Flows
-from fleettui.ui.messages import ActionFinished, RefreshFailed, SignalsFailed, SignalsReady, SnapshotReady
+from fleettui.ui.messages import (
+    ActionFinished, RefreshFailed, SignalsFailed, SignalsReady, SnapshotReady, TeamReady,
+)
 from fleettui.ui.poller import Poller
 from fleettui.ui.screens.main import MainScreen
 from fleettui.ui.state import ViewState
@@ -87,6 +89,8 @@ class FleetApp(App[int]):
         # started after the first snapshot (it reads the generations); never delays or fails the inventory
         self.signals_poller = self.add_poller("signals", self._signals_job,
                                               every=lambda: self.config.defaults.signals_refresh_seconds)
+        # team mode: every operator's locks and last changes, with the fleet's cadence
+        self.team_poller = self.add_poller("team", self._team_job, every=lambda: self.config.defaults.refresh_seconds)
 
     def add_poller(self, name: str, job, *, every) -> Poller:
         poller = Poller(self, name, job, every=every, auto=self.polling, home=lambda: self.screen is self.main)
@@ -285,6 +289,8 @@ class FleetApp(App[int]):
         first = self.state.snapshot_ready(message.snapshot)
         self.main.update_fleet()
         self._refresh_headers()
+        if self.config.team is not None:      # read with the fleet: who holds what, who changed what last
+            self.team_poller.run_now()
         if first:
             self.signals_poller.run_now()
             self.flows.offer_resume()
@@ -312,6 +318,28 @@ class FleetApp(App[int]):
         else:
             self.post_message(SignalsReady(signals))
 
+    async def _team_job(self) -> None:
+        snap, team = self.snapshot, self.config.team
+        if snap is None or team is None or self._background is None:
+            return
+        gw, names = self._refresh_gateway, [s.name for s in snap.services]
+
+        async def job():
+            from fleettui.store.dynamo import team_status
+
+            return await team_status(gw, team, names)
+        try:
+            found = await asyncio.wrap_future(self._background.submit(job()))
+        except FleetError as e:
+            self.post_message(TeamReady(self.state.team, f"team store: {' '.join(str(e).split())}"))
+        else:
+            self.post_message(TeamReady(found))
+
+    @on(TeamReady)
+    def _team_ready(self, message: TeamReady) -> None:
+        self.state.team, self.state.team_error = message.team, message.error
+        self.main.update_signals()
+
     @on(SignalsReady)
     def _signals_ready(self, message: SignalsReady) -> None:
         self.state.signals = message.signals
@@ -335,6 +363,10 @@ class FleetApp(App[int]):
 
     @on(ActionFinished)
     def _action_finished(self) -> None:
+        # the locks as last read may include the plan that just ended: read them again with the refresh
+        from dataclasses import replace
+
+        self.state.team = {name: replace(t, lock=None) for name, t in self.state.team.items()}
         # the fleet changed: refresh now, or as soon as the main screen is back
         self.inventory.due = True
         if self.screen is self.main:
@@ -398,14 +430,37 @@ class FleetApp(App[int]):
     def action_audit(self) -> None:
         from fleettui.ui.screens.audit import AuditScreen
 
+        self.with_history(lambda records, where, error: self.push_screen(AuditScreen(records, where, error)))
+
+    def with_history(self, show, services: list[str] | None = None) -> None:
+        """``show(records, where, error)`` with the plans of the journal: in team mode the team's (every operator's,
+        read from the table in a worker; this machine's journal if the table cannot be read, with the reason),
+        else this machine's."""
         journal = self.journal
-        try:
-            records, error = list(journal.records().values()), None
-        except FleetError as e:
-            records, error = [], str(e)
-        for w in journal.warnings:
-            self.notify(w, severity="warning", markup=False)
-        self.push_screen(AuditScreen(records, journal.where, error))
+        team = self.config.team
+
+        def local(error: str | None = None) -> None:
+            try:
+                records, err = list(journal.records().values()), error
+            except FleetError as e:
+                records, err = [], str(e)
+            for w in journal.warnings:
+                self.notify(w, severity="warning", markup=False)
+            show(records, journal.where if team is None else f"this machine's journal {journal.local.where}", err)
+
+        if team is None or self.gateway is None:
+            local()
+            return
+        names = services or [s.name for s in self.config.services]
+
+        async def fetch() -> None:
+            try:
+                records = list((await journal.team_records(self.gateway, names)).values())
+            except FleetError as e:
+                local(f"the team table could not be read ({e}); showing this machine's journal")
+                return
+            show(records, f"team table {team.table} ({team.region})", None)
+        self.run_worker(fetch(), name="team-history", group="team-history", exclusive=True, exit_on_error=False)
 
     def start_action(self, name: str) -> None:
         """A verb's key: see :mod:`fleettui.ui.flows`."""

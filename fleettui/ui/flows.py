@@ -41,6 +41,13 @@ class Flows:
         if self.busy:
             app.notify("an action is already being planned or run", severity="warning")
             return
+        team = app.state.team.get(svc.name)
+        if team is not None and team.lock is not None:    # team mode: another plan holds it (as last read)
+            from fleettui.ui.widgets.status import lock_text
+
+            app.notify(f"{svc.name} is {lock_text(team.lock, app.now())}: refused before planning (wait, or "
+                       f"`fleettui unlock {svc.name}` for a stale lock)", severity="error", markup=False)
+            return
         gen = app.main.selected_generation()
         try:
             intent = verb.intent_for(Selection(svc, gen.version if gen else None, tuple(app.state.marks_in(svc))))

@@ -42,3 +42,12 @@ class SignalsFailed(Message):
     def __init__(self, error: str) -> None:
         super().__init__()
         self.error = error
+
+
+class TeamReady(Message):
+    """The team store was read: per service its live lock and last change (``error``: it could not be read)."""
+
+    def __init__(self, team: dict, error: str | None = None) -> None:
+        super().__init__()
+        self.team = team
+        self.error = error

@@ -21,6 +21,8 @@ class ViewState:
     refresh_count: int = 0           # finished refreshes (success or failure); tests wait on it
     executing: bool = False          # a plan is being executed (q asks twice)
     signals: Signals | None = None   # the latest golden signals and alarms (their own poller)
+    team: dict = field(default_factory=dict)   # service -> store.dynamo.TeamStatus (team mode: locks, last change)
+    team_error: str | None = None
 
     def service_signals(self, name: str | None) -> ServiceSignals | None:
         if self.signals is None or name is None or name not in self.signals.services:

@@ -43,7 +43,7 @@ class AuditScreen(Screen):
         return rich_color(self.app, name)
 
     def _table(self):
-        if self.error:
+        if self.error and not self.records:
             return Text(f"cannot read the journal: {printable(self.error)}", style=self._c("text-error"))
         if not self.records:
             return Text("The journal is empty: no action has been run from this machine yet.",
@@ -62,4 +62,8 @@ class AuditScreen(Screen):
                                                      r.plan.service)), status,
                       Text(f"{len(r.done)}/{len(r.plan.steps)}"), Text(printable(r.who)),
                       Text(printable(r.reason or "—")))
+        if self.error:      # e.g. the team table could not be read: this machine's journal, and why
+            from rich.console import Group
+
+            return Group(Text(printable(self.error), style=self._c("text-warning")), t)
         return t

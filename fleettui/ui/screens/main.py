@@ -252,7 +252,10 @@ class MainScreen(Screen):
             from fleettui.ui.screens.generation import GenerationScreen
 
             svc = self.app.snapshot.service(self.service_name or "")
-            self.app.push_screen(GenerationScreen(svc, event.row.gen, self.app.journal_records()))
+            gen = event.row.gen
+            # team mode: the weight history of every operator (the team's audit), else this machine's journal
+            self.app.with_history(lambda records, _where, _error: self.app.push_screen(
+                GenerationScreen(svc, gen, records)), services=[svc.name])
 
     def on_fleet_table_marks_changed(self, _event: FleetTable.MarksChanged) -> None:
         self.refresh_status()

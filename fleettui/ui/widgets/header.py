@@ -51,6 +51,8 @@ class FleetHeader(Widget):
         if wide:
             parts += [(" fleettui ", "bold $text on $primary"), " "]
         parts.append(("[R]", "bold $text-success") if app.read_only else ("[RW]", "bold $text-warning"))
+        # solo: this machine's journal and a tag lock; team: the shared DynamoDB store ([team])
+        parts.append((" team", "bold $text-accent") if app.ctx.mode == "team" else (" solo", "$text-muted"))
         snap = app.snapshot
         account = (snap.account if snap else None) or "?"
         parts.append("  ")

@@ -15,7 +15,8 @@ def _short(text: str, width: int = 10) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def service_prompt(s: Service, compact: bool = False, signals: ServiceSignals | None = None) -> Content:
+def service_prompt(s: Service, compact: bool = False, signals: ServiceSignals | None = None,
+                   locked_by: str | None = None) -> Content:
     hosts = s.instances
     healthy = sum(1 for i in hosts if i.is_healthy)
     drift = sum(1 for i in hosts if i.drifted)
@@ -40,6 +41,7 @@ def service_prompt(s: Service, compact: bool = False, signals: ServiceSignals | 
         gap, (f"{drift} drift", "$drift" if drift else "$text-muted"),
         gap, (f"{aged} aged", ("bold $text-error" if aged_error else "$text-warning") if aged else "$text-muted"),
         *((("\n",) + tuple(mark)) if mark else ()),
+        *((("\n", (f"locked: {printable(locked_by)}", "bold $text-warning")) if locked_by else ())),
     )
 
 
@@ -54,7 +56,10 @@ class ServiceList(OptionList):
     services: tuple[Service, ...] = ()
 
     def _prompt(self, s: Service) -> Content:
-        return service_prompt(s, self.narrow, self.app.state.service_signals(s.name))
+        team = self.app.state.team.get(s.name)
+        lock = team.lock if team is not None else None
+        owner = str(lock.get("owner") or "?").rsplit("/", 1)[-1] if lock else None
+        return service_prompt(s, self.narrow, self.app.state.service_signals(s.name), owner)
 
     @property
     def narrow(self) -> bool:

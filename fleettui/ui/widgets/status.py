@@ -82,6 +82,48 @@ def rollout_lines(app, service: str) -> list[Content]:
     return out
 
 
+def _ago(ts: str | None, now) -> str:
+    from datetime import datetime
+
+    try:
+        t = datetime.fromisoformat(str(ts).replace("Z", "+00:00"))
+        minutes = max(0, int((now - t).total_seconds() // 60))
+    except (ValueError, TypeError):
+        return "?"
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
+
+
+def who_short(arn: str | None) -> str:
+    return printable(str(arn or "?").rsplit("/", 1)[-1])
+
+
+def lock_text(lock: dict, now) -> str:
+    """"locked by arn:…:assumed-role/ops/ops-a (shift web, 2 min)"."""
+    what = f"{printable(lock.get('what') or 'plan ' + str(lock.get('plan_id')))}, "
+    return f"locked by {printable(lock.get('owner') or '?')} ({what}{_ago(lock.get('taken_at'), now)})"
+
+
+def last_change_text(item: dict, now) -> str:
+    """"shift web: … by ops-b, 14 min ago: INC-1234"."""
+    reason = f": {printable(item['reason'])}" if item.get("reason") else ""
+    what = printable(item.get("summary") or f"{item.get('verb') or 'plan'} {item.get('plan_id')}")
+    return f"{what} by {who_short(item.get('operator'))}, {_ago(item.get('ts'), now)} ago{reason}"
+
+
+def team_lines(app, svc: Service) -> list[Content]:
+    """Team mode: who holds the service's lock, and the last change to it by anyone."""
+    status = app.state.team.get(svc.name)
+    out = []
+    if status is not None and status.lock is not None:
+        out.append(Content.assemble(("■ ", "bold $text-warning"),
+                                    (lock_text(status.lock, app.now()), "bold $text-warning")))
+    if status is not None and status.last is not None:
+        out.append(Content.assemble(("last change: ", "$text-muted"), last_change_text(status.last, app.now())))
+    if app.state.team_error:
+        out.append(Content.assemble(("⚠ ", "$text-warning"), (printable(app.state.team_error), "$text-warning")))
+    return out
+
+
 class ServiceStatus(Widget):
     DEFAULT_CSS = """
     ServiceStatus {
@@ -121,6 +163,7 @@ class ServiceStatus(Widget):
             lines.append(Content.assemble(*head, rollback_line(svc, hint=not app.read_only)))
             lines += signal_lines(app.state.service_signals(svc.name), svc, hint=not app.read_only)
             lines += rollout_lines(app, svc.name)
+            lines += team_lines(app, svc)
             back = way_back(app.journal_records(), svc)
             if back is not None:
                 lines.append(back)
