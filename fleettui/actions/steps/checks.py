@@ -79,6 +79,11 @@ async def old_hosts_may_go(ctx: StepContext) -> None:
             raise _stop(ctx, f"{scale.params['asg']} has {len(fresh)} new hosts in service, "
                              f"{scale.params['add']} were launched to replace the old")
         return
+    await _no_traffic(ctx)
+
+
+async def _no_traffic(ctx: StepContext) -> None:
+    """Decommission: the generation (the target groups its listener_remove step names) takes no traffic."""
     remove = next((s for s in ctx.plan.steps if s.kind == "listener_remove"), None)
     if remove is not None:
         traffic = await ctx.elbv2.traffic_model(remove.params["listener_arn"])
@@ -87,6 +92,13 @@ async def old_hosts_may_go(ctx: StepContext) -> None:
                 if a in mine and fwd.weight(a)]
         if busy:
             raise _stop(ctx, f"{tg_name_of(busy[0][0])} takes traffic again (weight {busy[0][1]})")
+
+
+@precheck("asg_set_capacity")
+async def group_may_shrink(ctx: StepContext) -> None:
+    """A decommission empties a generation's group only while it still takes no traffic."""
+    if ctx.plan.verb == "decommission":
+        await _no_traffic(ctx)
 
 
 def _same_rule_before(ctx: StepContext) -> Step | None:

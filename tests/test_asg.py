@@ -1,0 +1,214 @@
+"""Auto Scaling generations (one group per generation) against moto: the demo's `checkout` runs 2.1.0 live (own
+group, 4 hosts), 2.0.0 warm (4 hosts, weight 0), 1.9.0 cold (its group at 0); 2.2.0 is baked (checkout-lt v4)."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from faults import journal_events, listener_weights
+from fleettui.actions.api import Actions
+from fleettui.actions.verbs import Decommission, Launch, Rollback, Shift
+from fleettui.aws.autoscaling import AutoScaling
+from fleettui.aws.gateway import Gateway, MutationRefused
+from fleettui.cli import main
+from fleettui.domain.asg import group_name, retention
+
+CO = "checkout"
+
+
+def run(demo, body, poll=0.05):
+    config = demo.config()
+
+    async def go():
+        async with Gateway(config.aws) as gw:
+            actions = Actions(config=config, gw=gw, read_only=False, poll_seconds=poll, timeout_seconds=30)
+            return await body(actions)
+
+    return asyncio.run(go())
+
+
+def groups(demo) -> dict[str, dict]:
+    out = demo.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+    return {g["AutoScalingGroupName"]: g for g in out if g["AutoScalingGroupName"].startswith(CO)}
+
+
+def weights(demo) -> dict[str, int]:
+    return listener_weights(demo, CO)
+
+
+def plan_and_run(demo, intent, reason="test", on_event=None):
+    async def body(a):
+        plan = await a.plan(intent)
+        assert plan.refusal is None, plan.refusal
+        return plan, await a.execute(plan, reason, on_event=on_event)
+
+    plan, outcome = run(demo, body)
+    assert outcome.ok, outcome.error
+    return plan
+
+
+def test_the_demo_service_is_one_group_per_generation(demo):
+    snap = run(demo, lambda a: a.snapshot([CO]))
+    svc = snap.service(CO)
+    gens = {g.version: g for g in svc.generations}
+    assert list(gens) == ["1.9.0", "2.0.0", "2.1.0"]
+    assert gens["1.9.0"].cold and gens["1.9.0"].total == 0 and gens["1.9.0"].target_group_arns
+    assert not gens["2.0.0"].cold and gens["2.0.0"].healthy == 4 and gens["2.0.0"].rollback_target
+    assert gens["2.1.0"].live and gens["2.1.0"].group.name == "checkout-2-1-0"
+    assert {v: g.group.launch_template_version for v, g in gens.items()} == {"1.9.0": "1", "2.0.0": "2",
+                                                                            "2.1.0": "3"}
+    assert "warm" in svc.rollback.reason
+    assert retention(svc, keep_warm=1, keep=3).warm == ("2.0.0",)
+    assert retention(svc, keep_warm=0, keep=1).cool == ("2.0.0",)
+    assert retention(svc, keep_warm=0, keep=1).decommission == ("1.9.0",)
+
+
+def test_launch_creates_a_group_pinned_to_the_launch_template_version(demo):
+    plan = plan_and_run(demo, Launch(CO))
+    assert [s.kind for s in plan.steps] == ["create_target_group", "asg_create", "asg_wait_ready", "listener_add"]
+    g = groups(demo)[group_name(CO, "2.2.0")]
+    assert g["AutoScalingGroupName"] == "checkout-2-2-0"
+    assert g["LaunchTemplate"]["Version"] == "4"                     # pinned, never $Latest/$Default
+    assert (g["MinSize"], g["MaxSize"], g["DesiredCapacity"]) == (4, 8, 4)   # copied from the live group
+    tg_arn = demo.client("elbv2").describe_target_groups(Names=["checkout-2-2-0"])["TargetGroups"][0]["TargetGroupArn"]
+    assert g["TargetGroupARNs"] == [tg_arn]
+    tags = {t["Key"]: (t["Value"], t["PropagateAtLaunch"]) for t in g["Tags"]}
+    assert tags["fleettui:version"] == ("2.2.0", True) and tags["Service"] == ("checkout", True)
+    assert tags["Owner"] == ("team-payments", True)
+    in_service = [i["InstanceId"] for i in g["Instances"] if i["LifecycleState"] == "InService"]
+    assert len(in_service) == 4
+    health = demo.client("elbv2").describe_target_health(TargetGroupArn=tg_arn)["TargetHealthDescriptions"]
+    assert {h["Target"]["Id"] for h in health if h["TargetHealth"]["State"] == "healthy"} >= set(in_service)
+    assert weights(demo) == {"checkout-1-9-0": 0, "checkout-2-0-0": 0, "checkout-2-1-0": 100, "checkout-2-2-0": 0}
+    # then shift onto it exactly as for plain hosts
+    plan_and_run(demo, Shift(CO, to="2.2.0", weight=100))
+    assert weights(demo)["checkout-2-2-0"] == 100
+
+
+def test_launch_count_sets_desired_and_widens_min(demo):
+    plan_and_run(demo, Launch(CO, count=2))
+    g = groups(demo)["checkout-2-2-0"]
+    assert (g["MinSize"], g["MaxSize"], g["DesiredCapacity"]) == (2, 8, 2)
+
+
+def test_rollback_to_the_warm_generation_only_moves_traffic(demo):
+    plan = plan_and_run(demo, Rollback(CO))
+    assert [s.kind for s in plan.steps] == ["set_weights"]
+    assert weights(demo) == {"checkout-1-9-0": 0, "checkout-2-0-0": 100, "checkout-2-1-0": 0}
+    assert groups(demo)["checkout-2-1-0"]["DesiredCapacity"] == 4          # the group rolled away from stays warm
+
+
+def test_rollback_to_a_cold_generation_scales_it_up_and_waits_healthy_before_traffic(demo, isolated_home):
+    plan_and_run(demo, Rollback(CO))                                      # 2.1.0 -> 2.0.0 (warm)
+    seen: list[tuple[str, dict, int]] = []
+
+    def on_event(e):
+        if e.state == "started":
+            g = groups(demo)["checkout-1-9-0"]
+            seen.append((e.step.kind, weights(demo), sum(1 for i in g["Instances"]
+                                                          if i["LifecycleState"] == "InService")))
+
+    async def body(a):
+        plan = await a.plan(Rollback(CO))
+        assert plan.refusal is None, plan.refusal
+        assert "cold" in plan.summary and "scales up to 4" in plan.summary
+        return plan, await a.execute(plan, "cold", on_event=on_event)
+
+    plan, outcome = run(demo, body)
+    assert outcome.ok, outcome.error
+    assert [s.kind for s in plan.steps] == ["asg_set_capacity", "asg_wait_ready", "set_weights"]
+    # traffic moved only after the cold group had its hosts in service: the weights at the start of each step
+    assert seen[0] == ("asg_set_capacity", {"checkout-1-9-0": 0, "checkout-2-0-0": 100, "checkout-2-1-0": 0}, 0)
+    assert seen[2][0] == "set_weights" and seen[2][1]["checkout-1-9-0"] == 0 and seen[2][2] == 4
+    g = groups(demo)["checkout-1-9-0"]
+    assert g["DesiredCapacity"] == 4 and g["LaunchTemplate"]["Version"] == "1"
+    assert weights(demo) == {"checkout-1-9-0": 100, "checkout-2-0-0": 0, "checkout-2-1-0": 0}
+    ready = [e for e in journal_events(isolated_home) if e.get("step") == "s2" and e["event"] == "step_succeeded"]
+    assert ready[-1]["detail"]["instances"] and len(ready[-1]["detail"]["instances"]) == 4
+
+
+def test_cold_rollback_is_refused_when_the_group_cannot_hold_enough_hosts(demo):
+    demo.client("autoscaling").update_auto_scaling_group(AutoScalingGroupName="checkout-1-9-0", MaxSize=2)
+    plan_and_run(demo, Rollback(CO))
+
+    async def body(a):
+        return await a.plan(Rollback(CO))
+
+    plan = run(demo, body)
+    assert plan.refusal and "cold" in plan.refusal and "2 hosts" in plan.refusal
+    assert groups(demo)["checkout-1-9-0"]["DesiredCapacity"] == 0
+
+
+def test_decommission_is_refused_with_traffic_then_tears_everything_down(demo, capsys):
+    assert main(["decommission", CO, "2.1.0", "--config", str(demo.config_path), "--yes"]) == 2
+    printed = capsys.readouterr()
+    assert "2.1.0 still takes 100% of traffic" in printed.out + printed.err
+    assert "checkout-2-1-0" in groups(demo)
+    plan = plan_and_run(demo, Decommission(CO, "2.0.0"))
+    assert [s.kind for s in plan.steps] == ["asg_set_capacity", "asg_wait_empty", "asg_delete", "listener_remove",
+                                            "delete_target_group"]
+    assert "checkout-2-0-0" not in groups(demo)
+    assert "checkout-2-0-0" not in weights(demo)
+    tgs = {t["TargetGroupName"] for t in demo.client("elbv2").describe_target_groups()["TargetGroups"]}
+    assert "checkout-2-0-0" not in tgs and "checkout-2-1-0" in tgs
+    ec2 = demo.client("ec2")
+    left = [i for r in ec2.describe_instances(Filters=[{"Name": "tag:aws:autoscaling:groupName",
+                                                       "Values": ["checkout-2-0-0"]}])["Reservations"]
+            for i in r["Instances"] if i["State"]["Name"] not in ("terminated", "shutting-down")]
+    assert left == []
+    # a cold generation (no hosts) is decommissioned the same way
+    plan_and_run(demo, Decommission(CO, "1.9.0"))
+    assert set(groups(demo)) == {"checkout-2-1-0"}
+
+
+def test_decommission_refusal_names_the_traffic(demo):
+    async def body(a):
+        return await a.plan(Decommission(CO, "2.1.0"))
+
+    plan = run(demo, body)
+    assert plan.refusal == "2.1.0 still takes 100% of traffic: shift its weight to 0 first"
+
+
+def test_update_auto_scaling_group_may_change_capacity_only(demo):
+    config = demo.config()
+
+    async def go():
+        async with Gateway(config.aws) as gw:
+            with pytest.raises(MutationRefused, match="may change only DesiredCapacity, MaxSize, MinSize"):
+                await gw.call("autoscaling", "us-east-1", "update_auto_scaling_group",
+                              AutoScalingGroupName="checkout-2-1-0",
+                              LaunchTemplate={"LaunchTemplateName": "checkout-lt", "Version": "$Latest"})
+            assert gw.refused == ["autoscaling.UpdateAutoScalingGroup"]
+            with pytest.raises(Exception, match="never \\$Latest"):
+                await AutoScaling(gw, "us-east-1").create_group(
+                    "checkout-x", launch_template="checkout-lt", version="$Latest", min_size=1, max_size=1,
+                    desired=1, subnets=[], target_groups=[], tags={})
+
+    asyncio.run(go())
+    g = groups(demo)["checkout-2-1-0"]
+    assert g["LaunchTemplate"]["Version"] == "3" and "checkout-x" not in groups(demo)
+
+
+@pytest.fixture
+def worker_new_version(demo):
+    ec2 = demo.client("ec2")
+    builder = ec2.run_instances(ImageId="ami-03cf127a", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ami = ec2.create_image(InstanceId=builder, Name="worker-3.2.0", TagSpecifications=[
+        {"ResourceType": "image", "Tags": [{"Key": "Version", "Value": "3.2.0"}]}])["ImageId"]
+    ec2.terminate_instances(InstanceIds=[builder])
+    ec2.create_launch_template_version(LaunchTemplateName="worker-lt", SourceVersion="1",
+                                       LaunchTemplateData={"ImageId": ami, "InstanceType": "m5.large"})
+    return 2
+
+
+def test_launch_on_worker_creates_the_first_per_generation_group_and_says_so(demo, worker_new_version):
+    plan = plan_and_run(demo, Launch("worker", lt_version=worker_new_version))
+    assert [s.kind for s in plan.steps] == ["asg_create", "asg_wait_ready"]
+    assert any("worker-use1" in w and "first group of its own, worker-3-2-0" in w for w in plan.warnings)
+    asg = demo.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+    by_name = {g["AutoScalingGroupName"]: g for g in asg}
+    g = by_name["worker-3-2-0"]
+    assert g["LaunchTemplate"]["Version"] == "2"
+    assert (g["MinSize"], g["MaxSize"], g["DesiredCapacity"]) == (4, 16, 8)    # copied from worker-use1
+    assert by_name["worker-use1"]["DesiredCapacity"] == 8                        # left as it is
