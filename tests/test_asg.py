@@ -8,7 +8,8 @@ import pytest
 
 from faults import journal_events, listener_weights
 from fleettui.actions.api import Actions
-from fleettui.actions.verbs import Decommission, Launch, Rollback, Shift
+from fleettui.actions.planning import PlanError
+from fleettui.actions.verbs import Decommission, Launch, Resize, Rollback, Shift
 from fleettui.aws.autoscaling import AutoScaling
 from fleettui.aws.gateway import Gateway, MutationRefused
 from fleettui.cli import main
@@ -190,6 +191,27 @@ def test_update_auto_scaling_group_may_change_capacity_only(demo):
     assert g["LaunchTemplate"]["Version"] == "3" and "checkout-x" not in groups(demo)
 
 
+def test_resize_grows_and_cools_a_generation_with_the_capacity_guardrail(demo):
+    async def plan(a, version, desired):
+        return await a.plan(Resize(CO, version=version, desired=desired))
+
+    shrink = run(demo, lambda a: plan(a, "2.1.0", 2))            # live, all the traffic: 4 -> 2 hosts is 50%
+    assert shrink.refusal == "healthy capacity would drop to 50% (min_healthy_percent is 75%)"
+    assert groups(demo)["checkout-2-1-0"]["DesiredCapacity"] == 4
+    with pytest.raises(PlanError, match="--desired must be 0-8"):
+        run(demo, lambda a: plan(a, "1.9.0", 9))
+    grow = plan_and_run(demo, Resize(CO, version="2.1.0", desired=6))
+    assert [s.kind for s in grow.steps] == ["asg_set_capacity", "asg_wait_ready"]
+    g = groups(demo)["checkout-2-1-0"]
+    assert g["DesiredCapacity"] == 6 and len(g["Instances"]) == 6 and g["LaunchTemplate"]["Version"] == "3"
+    cool = plan_and_run(demo, Resize(CO, version="2.0.0", desired=0))     # no traffic: cooling is allowed
+    assert [s.kind for s in cool.steps] == ["asg_set_capacity"]
+    g = groups(demo)["checkout-2-0-0"]
+    assert (g["MinSize"], g["DesiredCapacity"], g["Instances"]) == (0, 0, [])
+    snap = run(demo, lambda a: a.snapshot([CO]))
+    assert snap.service(CO).generation("2.0.0").cold
+
+
 @pytest.fixture
 def worker_new_version(demo):
     ec2 = demo.client("ec2")
@@ -212,3 +234,74 @@ def test_launch_on_worker_creates_the_first_per_generation_group_and_says_so(dem
     assert g["LaunchTemplate"]["Version"] == "2"
     assert (g["MinSize"], g["MaxSize"], g["DesiredCapacity"]) == (4, 16, 8)    # copied from worker-use1
     assert by_name["worker-use1"]["DesiredCapacity"] == 8                        # left as it is
+
+
+# -- crash and resume at a step boundary (a subprocess SIGKILLed while a request is parked at the fault proxy) ---
+
+import signal  # noqa: E402
+
+from faults import FaultProxy, assert_journal_complete, full_rollout, outputs, spawn, wait_for, write_config  # noqa: E402
+
+TIMEOUT = 60
+
+
+@pytest.fixture
+def proxied(demo, tmp_path):
+    with FaultProxy(demo.endpoint_url) as p:
+        yield p, write_config(demo, p.url, tmp_path / "proxied.toml")
+
+
+def _killed_then_resumed(proxy, cfg, tmp_path, args, hold, what):
+    proc = spawn([*args, "--config", str(cfg), "--yes"], tmp_path, "first")
+    wait_for(lambda: hold.reached.is_set() or proc.poll() is not None, TIMEOUT, what)
+    assert proc.poll() is None, f"exited ({proc.returncode}) before {what}: {outputs(proc)}"
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(10) == -signal.SIGKILL
+    proxy.release_all()
+    resumed = spawn(["resume", "--config", str(cfg), "--yes"], tmp_path, "resume")
+    assert resumed.wait(TIMEOUT) == 0, outputs(resumed)
+
+
+def _step_events(home, step: str) -> list[str]:
+    return [e["event"] for e in journal_events(home) if e.get("step") == step]
+
+
+@pytest.mark.parametrize("crash", ["create-response-lost", "between-steps"])
+def test_launch_killed_then_resumed_ends_with_one_pinned_group(demo, proxied, tmp_path, isolated_home, crash):
+    proxy, cfg = proxied
+    if crash == "create-response-lost":       # CreateAutoScalingGroup reached AWS, its answer never came back
+        hold = proxy.hold("autoscaling.CreateAutoScalingGroup", where="after", nth=1)
+    else:                                     # s2 (asg_create) succeeded; the lock heartbeat after it is in flight
+        hold = proxy.hold("elasticloadbalancing.AddTags", where="before", nth=3)
+    _killed_then_resumed(proxy, cfg, tmp_path, ["launch", CO], hold, crash)
+    events = journal_events(isolated_home)
+    assert_journal_complete(events)
+    if crash == "between-steps":
+        assert _step_events(isolated_home, "s3") == ["step_started", "step_succeeded"]   # only after the resume
+    mine = {n: g for n, g in groups(demo).items() if n == "checkout-2-2-0"}
+    (g,) = mine.values()
+    assert g["LaunchTemplate"]["Version"] == "4" and g["DesiredCapacity"] == 4 and len(g["Instances"]) == 4
+    assert weights(demo)["checkout-2-2-0"] == 0
+    assert proxy.forwarded["autoscaling.CreateAutoScalingGroup"] == 1     # the group was created exactly once
+
+
+def test_cold_rollback_killed_after_the_scale_up_waits_healthy_on_resume_then_moves_traffic(demo, proxied, tmp_path,
+                                                                                           isolated_home):
+    proxy, cfg = proxied
+    full_rollout(demo, "2.0.0", service=CO)                  # 2.0.0 takes all traffic: 1.9.0 (cold) is the target
+    hold = proxy.hold("autoscaling.UpdateAutoScalingGroup", where="after", nth=1)
+    _killed_then_resumed(proxy, cfg, tmp_path, ["rollback", CO], hold, "the scale-up")
+    assert_journal_complete(journal_events(isolated_home))
+    assert _step_events(isolated_home, "s1") == ["step_started", "step_started", "step_succeeded"]
+    assert groups(demo)["checkout-1-9-0"]["DesiredCapacity"] == 4
+    assert weights(demo) == {"checkout-1-9-0": 100, "checkout-2-0-0": 0, "checkout-2-1-0": 0}
+
+
+def test_decommission_killed_after_the_group_was_deleted_finishes_on_resume(demo, proxied, tmp_path, isolated_home):
+    proxy, cfg = proxied
+    hold = proxy.hold("autoscaling.DeleteAutoScalingGroup", where="after", nth=1)
+    _killed_then_resumed(proxy, cfg, tmp_path, ["decommission", CO, "2.0.0"], hold, "DeleteAutoScalingGroup")
+    assert_journal_complete(journal_events(isolated_home))
+    assert "checkout-2-0-0" not in groups(demo) and "checkout-2-0-0" not in weights(demo)
+    tgs = {t["TargetGroupName"] for t in demo.client("elbv2").describe_target_groups()["TargetGroups"]}
+    assert "checkout-2-0-0" not in tgs
