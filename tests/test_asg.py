@@ -14,6 +14,7 @@ from fleettui.aws.autoscaling import AutoScaling
 from fleettui.aws.gateway import Gateway, MutationRefused
 from fleettui.cli import main
 from fleettui.domain.asg import group_name, retention
+from faults import full_rollout
 
 CO = "checkout"
 
@@ -85,6 +86,9 @@ def test_launch_creates_a_group_pinned_to_the_launch_template_version(demo):
     # then shift onto it exactly as for plain hosts
     plan_and_run(demo, Shift(CO, to="2.2.0", weight=100))
     assert weights(demo)["checkout-2-2-0"] == 100
+    svc = run(demo, lambda a: a.snapshot([CO])).service(CO)           # keep_warm = 1: 2.1.0 stays warm, 2.0.0 not
+    assert [w for w in svc.warnings if "keep" in w] == [
+        "2.0.0 is beyond keep_warm = 1: `fleettui resize checkout 2.0.0 --desired 0` cools it"]
 
 
 def test_launch_count_sets_desired_and_widens_min(demo):
@@ -127,6 +131,44 @@ def test_rollback_to_a_cold_generation_scales_it_up_and_waits_healthy_before_tra
     assert weights(demo) == {"checkout-1-9-0": 100, "checkout-2-0-0": 0, "checkout-2-1-0": 0}
     ready = [e for e in journal_events(isolated_home) if e.get("step") == "s2" and e["event"] == "step_succeeded"]
     assert ready[-1]["detail"]["instances"] and len(ready[-1]["detail"]["instances"]) == 4
+
+
+class Cut(Exception):
+    """Stands for the process dying right after a step succeeded."""
+
+
+def test_cold_rollback_resumed_after_its_group_was_emptied_stops_before_moving_traffic(demo, tmp_path):
+    from fleettui.store.local import JsonlJournal
+
+    full_rollout(demo, "2.0.0", service=CO)
+    config = demo.config()
+
+    def cut(e):
+        if e.state == "succeeded" and e.step.kind == "asg_wait_ready":
+            raise Cut
+
+    async def go(body):
+        async with Gateway(config.aws) as gw:
+            return await body(Actions(config=config, gw=gw, read_only=False, poll_seconds=0.05, timeout_seconds=30,
+                                      journal=JsonlJournal(tmp_path / "journal.jsonl")))
+
+    async def start(a):
+        plan = await a.plan(Rollback(CO))
+        with pytest.raises(Cut):
+            await a.execute(plan, on_event=cut)
+        return plan.id
+
+    plan_id = asyncio.run(go(start))
+    demo.client("autoscaling").update_auto_scaling_group(AutoScalingGroupName="checkout-1-9-0", MinSize=0,
+                                                         DesiredCapacity=0)          # someone cooled it again
+
+    async def resume(a):
+        return await a.resume(a.journal.record(plan_id))
+
+    outcome = asyncio.run(go(resume))
+    assert outcome.status == "failed" and outcome.failed_step.kind == "set_weights"
+    assert outcome.error.startswith("checkout-1-9-0 has 0 hosts in service, 4 are needed before traffic moves")
+    assert weights(demo) == {"checkout-1-9-0": 0, "checkout-2-0-0": 100, "checkout-2-1-0": 0}
 
 
 def test_cold_rollback_is_refused_when_the_group_cannot_hold_enough_hosts(demo):

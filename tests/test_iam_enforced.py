@@ -92,6 +92,7 @@ def test_read_only_policy_status_works(auth_aws, monkeypatch, capsys):
     assert {s["name"] for s in doc["services"]} == {"web", "api", "worker", "cache", "checkout"}
     checkout = next(s for s in doc["services"] if s["name"] == "checkout")
     assert [g["version"] for g in checkout["generations"]] == ["1.9.0", "2.0.0", "2.1.0"]   # the cold one too
+    assert [g["group"]["state"] for g in checkout["generations"]] == ["cold", "warm", "warm"]
 
 
 @pytest.mark.xfail(strict=False, reason="merge regression found at the end of stop 9 (ec2:DeleteTags joined the mutations); to fix next session")

@@ -8,7 +8,7 @@ from typing import Any
 
 from fleettui.config import ServiceConfig
 from fleettui.domain import rules
-from fleettui.domain.asg import is_generation_group, parse_group
+from fleettui.domain.asg import is_generation_group, parse_group, retention
 from fleettui.domain.traffic import traffic_of
 from fleettui.domain.model import (
     DAY, AsgGroup, Generation, Image, Instance, LaunchTemplateVersion, Role, Service, Snapshot, freeze_tags,
@@ -273,7 +273,7 @@ def build_service(raw: RawService, now: datetime) -> Service:
 
     generations.sort(key=lambda g: (g.image.created or datetime.min.replace(tzinfo=now.tzinfo), g.version))
     generations = _assign_roles(generations)
-    return Service(
+    svc = Service(
         name=cfg.name,
         regions=cfg.regions,
         generations=tuple(generations),
@@ -283,6 +283,13 @@ def build_service(raw: RawService, now: datetime) -> Service:
         warnings=tuple(warnings),
         traffic=traffic,
     )
+    if groups:      # keep_warm / keep: what to cool or decommission (on request: nothing happens by itself)
+        kept = retention(svc, cfg.keep_warm, cfg.keep)
+        hints = [f"{v} is beyond keep_warm = {cfg.keep_warm}: `fleettui resize {cfg.name} {v} --desired 0` cools it"
+                 for v in kept.cool]
+        hints += [f"{v} is beyond keep = {cfg.keep}: `fleettui decommission {cfg.name} {v}`" for v in kept.decommission]
+        svc = replace(svc, warnings=svc.warnings + tuple(hints))
+    return svc
 
 
 def _regional_image(insts: list[Instance], region: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fleettui.actions.steps.base import PLAN_TAG, STEP_TAG, StepContext, WorldMoved, precheck
+from fleettui.aws.autoscaling import ready as group_ready
 from fleettui.aws.elbv2 import tg_name_of
 from fleettui.domain.plan import Step
 from fleettui.format import format_weight
@@ -124,6 +125,12 @@ async def listener_as_planned(ctx: StepContext) -> None:
     """The listener still forwards to the plan's target groups with the weights the plan expects: those its
     previous listener step set, or those it was made from (or, on a re-run, this step's own)."""
     p = ctx.params
+    warm = _before(ctx, "asg_wait_ready")      # a cold rollback: the group it scaled up must still be ready
+    if warm is not None:
+        ready = group_ready(await ctx.autoscaling.group(warm.params["asg"]))
+        if len(ready) < int(warm.params["count"]):
+            raise _stop(ctx, f"{warm.params['asg']} has {len(ready)} hosts in service, {warm.params['count']} are "
+                             "needed before traffic moves to it")
     wanted = {a: int(w) for a, w in p["weights"].items()}
     rule = p.get("rule_arn")
     fwd = await ctx.elbv2.forward(p["listener_arn"], rule)
