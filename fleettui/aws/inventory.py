@@ -3,7 +3,8 @@
 Requests per refresh: per region one paginated DescribeInstances for all services whose selectors differ in one
 tag's value (1000 per page, exact server-side tag filters; see ``_instance_queries``); per service and region
 one DescribeLaunchTemplateVersions; per region DescribeImages (chunks of 100 ids) and
-DescribeAutoScalingGroups (chunks of 50 names); per load balancer DescribeListeners and one DescribeRules per listener,
+DescribeAutoScalingGroups (chunks of 50 names; per ``kind = "asg"`` service and region one more, by tag, which also
+finds its generations' groups at 0); per load balancer DescribeListeners and one DescribeRules per listener,
 DescribeTags and one DescribeTargetHealth per target group; one GetCallerIdentity per gateway.
 No per-instance calls.
 
