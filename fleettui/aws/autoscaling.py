@@ -40,10 +40,6 @@ class AutoScaling:
                 out.extend(page.get("AutoScalingGroups", ()))
         return out
 
-    async def health(self, names: list[str]) -> dict[str, str]:
-        """instance id -> HealthStatus ("Healthy"/"Unhealthy") of every instance of the named groups."""
-        return health_of(await self.groups(names))
-
     async def create_group(self, name: str, *, launch_template: str, version: str, min_size: int, max_size: int,
                            desired: int, subnets: list[str], target_groups: list[str], tags: dict[str, str]) -> None:
         """A generation's group, pinned to one launch template version, its tags propagated to its instances."""

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fleettui.domain.model import AsgGroup, Generation, Service
+from fleettui.domain.model import AsgGroup, Service
 
 
 def group_name(service: str, version: str) -> str:
@@ -91,7 +91,3 @@ def retention(svc: Service, keep_warm: int, keep: int) -> Retention:
     return Retention(warm, tuple(g.version for g in kept if not g.cold),
                      tuple(g.version for g in older[max(keep, keep_warm):]))
 
-
-def warm_label(gen: Generation) -> str:
-    """"warm" / "cold" for a generation with its own group, "" otherwise."""
-    return "" if gen.group is None else "cold" if gen.cold else "warm"
