@@ -347,3 +347,18 @@ def test_decommission_killed_after_the_group_was_deleted_finishes_on_resume(demo
     assert "checkout-2-0-0" not in groups(demo) and "checkout-2-0-0" not in weights(demo)
     tgs = {t["TargetGroupName"] for t in demo.client("elbv2").describe_target_groups()["TargetGroups"]}
     assert "checkout-2-0-0" not in tgs
+
+
+def test_group_naming_and_sizes_are_pure():
+    from fleettui.domain.asg import Sizes, new_group_sizes
+    from fleettui.domain.model import Service
+
+    assert group_name("checkout", "2.1.0") == "checkout-2-1-0"
+    assert group_name("web", "1.6.0-rc.1+b7") == "web-1-6-0-rc-1-b7"
+    assert len(group_name("s", "x" * 400)) == 255
+    empty = Service(name="svc", regions=("us-east-1",), generations=())
+    live_group = {"MinSize": 4, "MaxSize": 16, "DesiredCapacity": 8}
+    assert new_group_sizes(empty, live_group, None) == Sizes(4, 16, 8)
+    assert new_group_sizes(empty, live_group, 20) == Sizes(4, 20, 20)
+    assert new_group_sizes(empty, live_group, 2) == Sizes(2, 16, 2)
+    assert new_group_sizes(empty, None, None) == Sizes(1, 1, 1)
