@@ -5,8 +5,9 @@
 
 main.svg (the dashboard), filter.svg (`/drift`), detail.svg (a host with an instance type outside its launch
 template, with its target health and CPU trend), help.svg (`?`), rollback.svg (`B`: the precomputed rollback plan,
-before `y`), rollback-target.svg (`t` in it: the other candidates), generation.svg (`enter` on web's 1.6.0 canary header: its signals beside live's and the verdict),
-small.svg (the decommission dialog at 80×24). Nothing is changed in the emulated AWS;
+before `y`), rollback-target.svg (`t` in it: the other candidates), generation.svg (`enter` on web's 1.6.0 canary
+header: its signals beside live's and the verdict), small.svg (the decommission dialog at 80×24), asg.svg
+(`:service checkout`: one Auto Scaling group per generation, live / warm / cold). Nothing is changed in the emulated AWS;
 the journal goes to a throw-away directory.
 """
 from __future__ import annotations
@@ -31,7 +32,7 @@ async def _until(pilot, predicate, timeout: float = 60.0) -> None:
     raise TimeoutError("the app did not get there in time")
 
 
-async def shoot(ctx, out: Path, size: tuple[int, int]) -> list[Path]:
+async def shoot(ctx, out: Path, size: tuple[int, int], only: set[str] | None = None) -> list[Path]:
     from fleettui.ui.app import make_app
     from fleettui.ui.data.view import Section
 
@@ -39,6 +40,8 @@ async def shoot(ctx, out: Path, size: tuple[int, int]) -> list[Path]:
 
     async def one(name: str, keys: list[str], ready=None, at: tuple[int, int] | None = None, cursor=None) -> None:
         """``cursor`` (row) -> bool: the table row to put the cursor on before the keys."""
+        if only and name not in only:
+            return
         app = make_app(ctx, auto_refresh=False)
         async with app.run_test(size=at or size) as pilot:
             await _until(pilot, lambda: app.refresh_count >= 1 and app.signals is not None)
@@ -69,6 +72,7 @@ async def shoot(ctx, out: Path, size: tuple[int, int]) -> list[Path]:
     await one("generation", ["enter"], lambda app: app.screen.id == "generation",
               cursor=lambda row: isinstance(row, Section) and row.gen.service == "web" and row.gen.version == "1.6.0")
     await one("small", ["g", "ctrl+d"], lambda app: app.screen.id == "confirm", at=(80, 24))
+    await one("asg", ["colon", *"service", "space", *"checkout", "enter"])
     return written
 
 
@@ -76,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=str(ROOT / "screenshots"), help="output directory (default: screenshots/)")
     p.add_argument("--size", default="160x45", help="terminal size COLSxROWS (default 160x45)")
+    p.add_argument("--only", action="append", metavar="NAME", help="only this screenshot (e.g. asg); repeatable")
     args = p.parse_args(argv)
     cols, rows = (int(x) for x in args.size.lower().split("x"))
     out = Path(args.out)
@@ -86,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ctx = open_context(demo=True, progress=lambda msg: print(msg, file=sys.stderr))
     try:
-        for path in asyncio.run(shoot(ctx, out, (cols, rows))):
+        for path in asyncio.run(shoot(ctx, out, (cols, rows), set(args.only or ()))):
             print(path)
     finally:
         ctx.close()

@@ -151,7 +151,7 @@ ARGS = [
     (["rollback", "web", "--ramp", "50,20"], r"ramp must increase and end at 100 \(got \[50, 20\]\)"),
     (["rollback", "web", "--ramp", "0,100"], r"ramp must increase"),
     (["rollback", "web", "--ramp", "a,b"], r"'a,b' is not a comma-separated list of integers"),
-    (["rollback", "nope"], r"unknown service 'nope' \(configured: web, api, worker, cache\)"),
+    (["rollback", "nope"], r"unknown service 'nope' \(configured: web, api, worker, cache, checkout\)"),
     (["status", "--service", "nope"], r"unknown service 'nope'"),
     (["decommission", "web", "9.9.9"], r"web has no generation '9\.9\.9' \(generations: 1\.4\.0, 1\.5\.0, 1\.6\.0\)"),
     (["decommission", "web"], r"decommission: the following arguments are required: version"),

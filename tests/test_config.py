@@ -204,6 +204,10 @@ BAD = {
     "steps zero": (service("shift_steps = [0, 100]"), "shift_steps: 0 is out of range"),
     "steps not ending at 100": (service("shift_steps = [10, 50]"), "shift_steps: the last step is 50"),
     "steps empty": (service("shift_steps = []"), "shift_steps: empty array"),
+    "kind unknown": (service('kind = "server-group"'), 'kind: "server-group" is not a kind (allowed: "hosts" (bare EC2 '
+                                                     'hosts) or "asg"'),
+    "keep_warm negative": (service("keep_warm = -1"), "keep_warm: -1 is out of range (allowed: an integer 0-100)"),
+    "keep string": (service('keep = "3"'), 'keep: "3" is a string (allowed: an integer 0-100)'),
     "steps bool": (service("shift_steps = [true, 100]"), "shift_steps: true is a boolean"),
     "endpoint without scheme": ('[aws]\nendpoint_url = "localhost:5000"\n',
                                 'aws.endpoint_url: "localhost:5000" is not an http(s) URL (allowed: a URL starting with http://'),

@@ -40,7 +40,7 @@ AFTER_DECOMMISSION = {
 
 def state(demo) -> dict:
     return {"weights": listener_weights(demo), "generations": web_generations(demo),
-            "target_groups": target_group_names(demo)}
+            "target_groups": {n for n in target_group_names(demo) if n.startswith("web-")}}
 
 
 def lock_value(demo) -> str | None:

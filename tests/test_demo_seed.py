@@ -92,15 +92,16 @@ def test_counts_per_service_and_generation(seeded):
         "api": {"2.2.0": 8, "2.3.0": 8},
         "worker": {"3.1.0": 16},
         "cache": {"0.9.1": 3},
+        "checkout": {"1.9.0": 0, "2.0.0": 4, "2.1.0": 4},
     }
-    assert 40 <= f.total <= 120 and f.total == 68
+    assert 40 <= f.total <= 120 and f.total == 76
     assert f.regions == (USE1, EUW1)
     seen = {}
     for region in f.regions:
         for iid, inst in seeded.instances(region).items():
             if "Service" in tags(inst):
                 seen[iid] = tags(inst)["Service"]
-    assert Counter(seen.values()) == {"web": 33, "api": 16, "worker": 16, "cache": 3}
+    assert Counter(seen.values()) == {"web": 33, "api": 16, "worker": 16, "cache": 3, "checkout": 8}
     for svc, ids in f.instance_ids.items():
         assert {i for i, s in seen.items() if s == svc} == set(ids), svc
 
@@ -276,17 +277,20 @@ def test_listener_weights_target_groups_and_health(seeded, service, region, weig
 
 
 def test_worker_and_cache_have_no_listener(seeded):
-    assert set(seeded.fleet.listener_arns) == {"web", "api"}
-    assert set(seeded.fleet.target_groups) == {"web", "api"}
+    assert set(seeded.fleet.listener_arns) == {"web", "api", "checkout"}
+    assert set(seeded.fleet.target_groups) == {"web", "api", "checkout"}
 
 
 # -- auto scaling -----------------------------------------------------------------------------------------------
 
 def test_worker_asg_membership(seeded):
     f = seeded.fleet
-    assert f.asgs == {"worker-use1": USE1, "worker-euw1": EUW1}
+    assert f.asgs == {"worker-use1": USE1, "worker-euw1": EUW1, "checkout-1-9-0": USE1, "checkout-2-0-0": USE1,
+                      "checkout-2-1-0": USE1}
     members: set[str] = set()
     for name, region in f.asgs.items():
+        if not name.startswith("worker"):
+            continue                     # checkout's groups: tests/test_asg.py
         (group,) = seeded.c("autoscaling", region).describe_auto_scaling_groups(
             AutoScalingGroupNames=[name])["AutoScalingGroups"]
         assert group["DesiredCapacity"] == 8 and len(group["Instances"]) == 8
@@ -309,7 +313,8 @@ def test_config_text(seeded):
     assert doc["defaults"] == {"warn_age": "14d", "max_age": "30d", "refresh_seconds": 10, "read_only": False,
                                "min_healthy_percent": 75, "latency_stat": "Average"}
     svcs = {s["name"]: s for s in doc["service"]}
-    assert list(svcs) == ["web", "api", "worker", "cache"]
+    assert list(svcs) == ["web", "api", "worker", "cache", "checkout"]
+    assert svcs["checkout"]["kind"] == "asg"
     assert svcs["web"] == {
         "name": "web", "regions": [USE1], "selector": {"Service": "web"}, "version_tag": "Version",
         "launch_template": "web-lt", "launch_template_version": "$Default", "listener_arn": f.listener_arns["web"],
@@ -329,7 +334,7 @@ def test_config_text_is_accepted_by_the_loader(seeded):
     from fleettui.config import parse_config
 
     cfg = parse_config(tomllib.loads(demo_config_text(seeded.fleet, seeded.server.endpoint_url)), None, env={})
-    assert [s.name for s in cfg.services] == ["web", "api", "worker", "cache"]
+    assert [s.name for s in cfg.services] == ["web", "api", "worker", "cache", "checkout"]
     assert cfg.service("web").listener_arn == seeded.fleet.listener_arns["web"]
 
 
@@ -379,7 +384,7 @@ def test_start_demo_writes_the_config(server, tmp_path):
         cfg = load_config(path, env={})
         assert cfg.aws.endpoint_url == srv.endpoint_url != server.endpoint_url
         assert cfg.service("api").listener_arn == fleet.listener_arns["api"]
-        assert fleet.total == 68
+        assert fleet.total == 76
     finally:
         srv.stop()
     server.reset()

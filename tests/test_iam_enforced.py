@@ -90,7 +90,10 @@ def test_read_only_policy_status_works(auth_aws, monkeypatch, capsys):
     doc = json.loads(capsys.readouterr().out)
     web = next(s for s in doc["services"] if s["name"] == "web")
     assert sum(g["total"] for g in web["generations"]) == 33
-    assert {s["name"] for s in doc["services"]} == {"web", "api", "worker", "cache"}
+    assert {s["name"] for s in doc["services"]} == {"web", "api", "worker", "cache", "checkout"}
+    checkout = next(s for s in doc["services"] if s["name"] == "checkout")
+    assert [g["version"] for g in checkout["generations"]] == ["1.9.0", "2.0.0", "2.1.0"]   # the cold one too
+    assert [g["group"]["state"] for g in checkout["generations"]] == ["cold", "warm", "warm"]
 
 
 def test_read_only_policy_aws_refuses_every_mutation_with_the_hook_bypassed(auth_aws, monkeypatch):
@@ -128,6 +131,11 @@ def test_read_only_policy_aws_refuses_every_mutation_with_the_hook_bypassed(auth
         ("elbv2", "AddTags"): dict(ResourceArns=[listener], Tags=[{"Key": "fleettui:lock", "Value": "x"}]),
         ("elbv2", "RemoveTags"): dict(ResourceArns=[listener], TagKeys=["Service"]),
         ("autoscaling", "SetDesiredCapacity"): dict(AutoScalingGroupName="worker-use1", DesiredCapacity=1),
+        ("autoscaling", "CreateAutoScalingGroup"): dict(
+            AutoScalingGroupName="web-9-9-9", LaunchTemplate={"LaunchTemplateName": "web-lt", "Version": "1"},
+            MinSize=1, MaxSize=1, DesiredCapacity=1, AvailabilityZones=["us-east-1a"]),
+        ("autoscaling", "UpdateAutoScalingGroup"): dict(AutoScalingGroupName="worker-use1", DesiredCapacity=1),
+        ("autoscaling", "DeleteAutoScalingGroup"): dict(AutoScalingGroupName="worker-use1"),
         ("autoscaling", "TerminateInstanceInAutoScalingGroup"): dict(
             InstanceId=auth_aws.info["generations"]["worker"]["3.1.0"][0], ShouldDecrementDesiredCapacity=True),
     }
@@ -152,6 +160,9 @@ def test_read_only_policy_aws_refuses_every_mutation_with_the_hook_bypassed(auth
     assert listener_weights(auth_aws) == weights_before
     assert {i["InstanceId"] for i in instances(auth_aws)} == running_before
     assert "web-1-5-0" in target_group_names(auth_aws) and "web-9-9-9" not in target_group_names(auth_aws)
+    groups = {g["AutoScalingGroupName"]: g for g in
+              auth_aws.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]}
+    assert "web-9-9-9" not in groups and groups["worker-use1"]["DesiredCapacity"] == 8
 
 
 def test_read_only_policy_a_verb_fails_on_aws_access_denied_in_one_line(auth_aws, monkeypatch, capsys):

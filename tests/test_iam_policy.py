@@ -26,6 +26,8 @@ EXPECTED_MUTATIONS = {
     ("elbv2", "ModifyRule"), ("elbv2", "CreateTargetGroup"), ("elbv2", "DeleteTargetGroup"),
     ("elbv2", "AddTags"), ("elbv2", "RemoveTags"),
     ("autoscaling", "TerminateInstanceInAutoScalingGroup"), ("autoscaling", "SetDesiredCapacity"),
+    ("autoscaling", "CreateAutoScalingGroup"), ("autoscaling", "UpdateAutoScalingGroup"),
+    ("autoscaling", "DeleteAutoScalingGroup"),
     ("dynamodb", "PutItem"), ("dynamodb", "UpdateItem"), ("dynamodb", "DeleteItem"),
 }
 # `fleettui team init` only (its own gateway and its own policy), never on the runtime allowlist
@@ -147,9 +149,21 @@ def test_each_mutation_is_scoped_by_the_service_tags_template_listener_and_namin
     assert st["WebTagInstancesAtLaunch"]["Condition"]["StringEquals"]["ec2:CreateAction"] == "RunInstances"
     retire = st["WebRetireOwnHosts"]
     assert set(retire["Action"]) == {"ec2:TerminateInstances", "autoscaling:SetDesiredCapacity",
-                                     "autoscaling:TerminateInstanceInAutoScalingGroup"}
+                                     "autoscaling:TerminateInstanceInAutoScalingGroup"}      # web: kind "hosts"
     assert retire["Condition"]["StringEquals"] == {
         **{f"aws:ResourceTag/{k}": v for k, v in selector.items()}, "aws:RequestedRegion": regions}
+    assert "WebCreateGenerationGroups" not in st                   # web is not kind = "asg"
+    create = _by_sid(generate(config, operator=True, services=["worker"]).document)["WorkerCreateGenerationGroups"]
+    assert create["Resource"] == (
+        "arn:aws:autoscaling:*:123456789012:autoScalingGroup:*:autoScalingGroupName/worker-*")
+    assert create["Condition"] == {"StringEquals": {"aws:RequestTag/Service": "worker",
+                                                    "aws:RequestTag/Environment": "prod",
+                                                    "aws:RequestedRegion": regions},
+                                   "Bool": {"autoscaling:LaunchTemplateVersionSpecified": "true"}}
+    worker = _by_sid(generate(config, operator=True, services=["worker"]).document)
+    assert {"autoscaling:UpdateAutoScalingGroup", "autoscaling:DeleteAutoScalingGroup"} <= set(
+        worker["WorkerRetireOwnHosts"]["Action"])
+    assert "WorkerLaunchTaggedInstances" not in worker and "WorkerTagInstancesAtLaunch" not in worker
     assert st["WebShiftListenerWeights"]["Resource"] == [
         web.listener_arn, web.listener_arn.replace(":listener/", ":listener-rule/") + "/*"]
     assert st["WebLockOnListener"]["Resource"] == web.listener_arn
@@ -178,7 +192,7 @@ def test_what_the_config_does_not_say_stays_conservative_and_says_how_to_narrow(
     assert any(n.startswith("web: launch_template 'web-lt' is a name") for n in generated.notes)
     # an id names the one template; instance_roles = [] means no PassRole at all
     lt = "arn:aws:ec2:*:123456789012:launch-template/lt-0123456789abcdef0"
-    assert st["WorkerLaunchTaggedInstances"]["Condition"]["ArnLike"] == {"ec2:LaunchTemplate": lt}
+    assert st["WorkerLaunchFromTemplate"]["Condition"]["ArnLike"] == {"ec2:LaunchTemplate": lt}
     assert "WorkerPassInstanceRoles" not in st
     assert not any(n.startswith("worker: launch_template") for n in generated.notes)
 

@@ -111,7 +111,7 @@ def test_web_shows_three_generations_with_weights_and_labels(demo_ctx):
             # left pane lists every service with a summary
             services = app.main.query_one(ServiceList)
             prompts = [str(o.prompt) for o in services.options]
-            assert [p.split()[0] for p in prompts] == ["web", "api", "worker", "cache"]
+            assert [p.split()[0] for p in prompts] == ["web", "api", "worker", "cache", "checkout"]
             assert "3 gen" in prompts[0] and "drift" in prompts[0] and "aged" in prompts[0]
             # header: mode, profile, account, regions, refresh time
             header = str(app.main.query_one(FleetHeader).render())

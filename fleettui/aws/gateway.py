@@ -141,6 +141,7 @@ class Gateway:
             except (NoRegionError, BotoCoreError) as e:
                 raise AwsError(f"cannot create {service} client for {region}: {e}") from None
             client.meta.events.register("before-call", self._guard)
+            client.meta.events.register("before-parameter-build", self._limit)
             client.meta.events.register("before-send", self._count)
             client.meta.events.register("after-call", self._record)
             self._clients[key] = client
@@ -158,6 +159,17 @@ class Gateway:
         if self.read_only:
             self.refused.append(f"{service}.{op}")
             raise MutationRefused(f"read-only mode: refused {service}:{op} (start without --read-only to act)")
+        return None
+
+    def _limit(self, model, params, **_kwargs):
+        """A mutation allowed with some parameters only (permissions.ONLY_PARAMS): refuse any other, before the
+        request is built."""
+        service, op = model.service_model.service_name, model.name
+        only = permissions.ONLY_PARAMS.get((service, op))
+        if only is not None and set(params) - only:
+            self.refused.append(f"{service}.{op}")
+            raise MutationRefused(f"{service}:{op} may change only {', '.join(sorted(only - {'AutoScalingGroupName'}))}"
+                                  f" (refused: {', '.join(sorted(set(params) - only))})")
         return None
 
     def _count(self, event_name: str, **_kwargs):

@@ -3,7 +3,8 @@
 Requests per refresh: per region one paginated DescribeInstances for all services whose selectors differ in one
 tag's value (1000 per page, exact server-side tag filters; see ``_instance_queries``); per service and region
 one DescribeLaunchTemplateVersions; per region DescribeImages (chunks of 100 ids) and
-DescribeAutoScalingGroups (chunks of 50 names); per load balancer DescribeListeners and one DescribeRules per listener,
+DescribeAutoScalingGroups (chunks of 50 names; per ``kind = "asg"`` service and region one more, by tag, which also
+finds its generations' groups at 0); per load balancer DescribeListeners and one DescribeRules per listener,
 DescribeTags and one DescribeTargetHealth per target group; one GetCallerIdentity per gateway.
 No per-instance calls.
 
@@ -18,7 +19,7 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any
 
-from fleettui.aws.autoscaling import AutoScaling
+from fleettui.aws.autoscaling import AutoScaling, health_of
 from fleettui.aws.ec2 import Ec2
 from fleettui.aws.elbv2 import Elbv2, region_of, tg_name_of
 from fleettui.aws.gateway import Gateway
@@ -154,6 +155,10 @@ async def _fetch_service(gw: Gateway, svc: ServiceConfig, regions: RegionErrors)
     async def per_region(region: str) -> None:
         raw.lt_versions[region] = (await regions.guard(region, Ec2(gw, region).launch_template_versions(
             svc.launch_template), []) if svc.launch_template else [])
+        if svc.kind == "asg":   # its generation groups, the cold ones (no hosts) included
+            groups = await regions.guard(region, AutoScaling(gw, region).groups(
+                tags=dict(svc.selector), tag_keys=[svc.generation_tag]), [])
+            raw.asg_groups.extend({**g, "_region": region} for g in groups)
 
     jobs = [per_region(r) for r in svc.regions]
 
@@ -168,6 +173,23 @@ async def _fetch_service(gw: Gateway, svc: ServiceConfig, regions: RegionErrors)
             found = await gather(*(Ec2(gw, r).launch_template_versions(name) for r in missing))
             raw.lt_versions.update(zip(missing, found))
     return raw
+
+
+async def _groups_by_name(gw: Gateway, region: str, names: list[str]) -> list[dict[str, Any]]:
+    return [{**g, "_region": region} for g in await AutoScaling(gw, region).groups(names)]
+
+
+def group_images(raw: RawService) -> list[tuple[str, str]]:
+    """(region, image id) of the launch template version each generation group of the service is pinned to."""
+    out = []
+    for g in raw.asg_groups:
+        lt = g.get("LaunchTemplate") or {}
+        for v in raw.lt_versions.get(g["_region"], ()):
+            if v["LaunchTemplateId"] == lt.get("LaunchTemplateId") and str(v["VersionNumber"]) == str(lt.get("Version")):
+                image = (v.get("LaunchTemplateData") or {}).get("ImageId")
+                if image:
+                    out.append((g["_region"], image))
+    return out
 
 
 async def fetch_snapshot(gw: Gateway, config: Config, services: list[str] | None = None,
@@ -198,9 +220,11 @@ async def fetch_snapshot(gw: Gateway, config: Config, services: list[str] | None
             for t in inst.get("Tags") or ():
                 if t["Key"] == "aws:autoscaling:groupName":
                     asg_names[inst["_region"]].add(t["Value"])
+        for region, image_id in group_images(raw):      # a cold generation's image: its pinned template version's
+            image_ids[region].add(image_id)
     image_results, asg_results = await gather(
         gather(*(regions.guard(r, Ec2(gw, r).images(list(ids)), {}) for r, ids in image_ids.items())),
-        gather(*(regions.guard(r, AutoScaling(gw, r).health(list(n)), {}) for r, n in asg_names.items())),
+        gather(*(regions.guard(r, _groups_by_name(gw, r, list(n)), []) for r, n in asg_names.items())),
     )
     if regions.failed and not regions.tried - set(regions.failed):
         raise next(iter(regions.failed.values()))
@@ -208,11 +232,16 @@ async def fetch_snapshot(gw: Gateway, config: Config, services: list[str] | None
     for part in image_results:
         images.update(part)
     asg_health: dict[str, str] = {}
+    named: list[dict[str, Any]] = []
     for part in asg_results:
-        asg_health.update(part)
+        asg_health.update(health_of(part))
+        named.extend(part)
     for raw in raws:
         raw.images = images
         raw.asg_health = asg_health
+        known = {(g["_region"], g["AutoScalingGroupName"]) for g in raw.asg_groups}
+        raw.asg_groups.extend(g for g in named if (g["_region"], g["AutoScalingGroupName"]) not in known
+                              and g["_region"] in raw.config.regions)
     return build_snapshot(
         list(raws), now=now or datetime.now(timezone.utc), regions=config.regions, profile=config.aws.profile,
         account=ident.get("Account"), caller_arn=ident.get("Arn"),

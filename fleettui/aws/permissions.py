@@ -46,6 +46,9 @@ MUTATING: frozenset[tuple[str, str]] = frozenset({
     ("elbv2", "RemoveTags"),
     ("autoscaling", "TerminateInstanceInAutoScalingGroup"),
     ("autoscaling", "SetDesiredCapacity"),
+    ("autoscaling", "CreateAutoScalingGroup"),      # a generation's own group, pinned to a launch template version
+    ("autoscaling", "UpdateAutoScalingGroup"),      # capacity only (ONLY_PARAMS)
+    ("autoscaling", "DeleteAutoScalingGroup"),      # an emptied generation group (decommission)
     ("dynamodb", "PutItem"),        # the team store ([team]): take a lock (conditional), write an audit event
     ("dynamodb", "UpdateItem"),     # renew a lock that is still ours (conditional)
     ("dynamodb", "DeleteItem"),     # release a lock that is still ours, or `fleettui unlock` (conditional)
@@ -58,6 +61,13 @@ TEAM_INIT: frozenset[tuple[str, str]] = frozenset({
     ("dynamodb", "UpdateContinuousBackups"),
     ("dynamodb", "UpdateTimeToLive"),
 })
+
+# Mutations allowed with these parameters only (the gateway's hook refuses any other): a group's launch template,
+# subnets, health checks… are never changed in place, only its capacity.
+ONLY_PARAMS: dict[tuple[str, str], frozenset[str]] = {
+    ("autoscaling", "UpdateAutoScalingGroup"): frozenset({"AutoScalingGroupName", "MinSize", "MaxSize",
+                                                          "DesiredCapacity"}),
+}
 
 # botocore service name -> IAM action prefix
 IAM_PREFIX = {"ec2": "ec2", "elbv2": "elasticloadbalancing", "autoscaling": "autoscaling", "sts": "sts",

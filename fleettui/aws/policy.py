@@ -102,13 +102,21 @@ def service_statements(config: Config, cfg: ServiceConfig, notes: list[str]) -> 
                          f"template in {', '.join(cfg.regions)} (still only with the tags {_show(selector)}); "
                          f"set launch_template to its id (lt-…) to allow that template only")
         from_template = {"ArnLike": {"ec2:LaunchTemplate": lt_arn}}
-        out.append(_statement(_sid(name, "LaunchTaggedInstances"), [("ec2", "RunInstances")], instances,
-                              {"StringEquals": {**request_tags, **in_regions}, **from_template}))
-        out.append(_statement(_sid(name, "LaunchFromTemplate"), [("ec2", "RunInstances")],
-                              [ec2("image/*", ""), *(ec2(what) for what in RUN_RESOURCES), lt_arn],
-                              {"StringEquals": in_regions, **from_template}))
-        out.append(_statement(_sid(name, "TagInstancesAtLaunch"), [("ec2", "CreateTags")], instances,
-                              {"StringEquals": {"ec2:CreateAction": "RunInstances", **request_tags, **in_regions}}))
+        if cfg.kind == "asg":
+            # hosts come from Auto Scaling (which tags them); AWS checks ec2:RunInstances from the template when
+            # a group is created from it, without the request's tags
+            out.append(_statement(_sid(name, "LaunchFromTemplate"), [("ec2", "RunInstances")],
+                                  [*instances, ec2("image/*", ""), *(ec2(what) for what in RUN_RESOURCES), lt_arn],
+                                  {"StringEquals": in_regions, **from_template}))
+        else:
+            out.append(_statement(_sid(name, "LaunchTaggedInstances"), [("ec2", "RunInstances")], instances,
+                                  {"StringEquals": {**request_tags, **in_regions}, **from_template}))
+            out.append(_statement(_sid(name, "LaunchFromTemplate"), [("ec2", "RunInstances")],
+                                  [ec2("image/*", ""), *(ec2(what) for what in RUN_RESOURCES), lt_arn],
+                                  {"StringEquals": in_regions, **from_template}))
+            out.append(_statement(_sid(name, "TagInstancesAtLaunch"), [("ec2", "CreateTags")], instances,
+                                  {"StringEquals": {"ec2:CreateAction": "RunInstances", **request_tags,
+                                                    **in_regions}}))
         if cfg.instance_roles != ():
             roles = cfg.instance_roles or ("*",)
             if cfg.instance_roles is None:
@@ -124,9 +132,19 @@ def service_statements(config: Config, cfg: ServiceConfig, notes: list[str]) -> 
                                   {**lock_only, "StringEquals": {"aws:RequestedRegion": cfg.regions[0]}}))
     out.append(_statement(_sid(name, "RetireOwnHosts"),
                           [("ec2", "TerminateInstances"), ("autoscaling", "SetDesiredCapacity"),
-                           ("autoscaling", "TerminateInstanceInAutoScalingGroup")],
+                           ("autoscaling", "TerminateInstanceInAutoScalingGroup"),
+                           *((("autoscaling", "UpdateAutoScalingGroup"), ("autoscaling", "DeleteAutoScalingGroup"))
+                             if cfg.kind == "asg" else ())],
                           [*instances, f"arn:{part}:autoscaling:*:{acct}:autoScalingGroup:*:autoScalingGroupName/*"],
                           {"StringEquals": {**resource_tags, **in_regions}}))
+    # one Auto Scaling group per generation (fleettui.domain.asg): named <service>-<version>, tagged like its hosts,
+    # pinned to a launch template version (resized and deleted as RetireOwnHosts: by the service's tags). Only for
+    # kind = "asg": a service whose groups are only detected gets no statement to create, resize or delete them
+    if cfg.kind == "asg":
+        out.append(_statement(_sid(name, "CreateGenerationGroups"), [("autoscaling", "CreateAutoScalingGroup")],
+                              [f"arn:{part}:autoscaling:*:{acct}:autoScalingGroup:*:autoScalingGroupName/{name}-*"],
+                              {"StringEquals": {**request_tags, **in_regions},
+                               "Bool": {"autoscaling:LaunchTemplateVersionSpecified": "true"}}))
     if cfg.listener_arn:
         listener = cfg.listener_arn
         region = cfg.listener_region

@@ -34,10 +34,34 @@ class ServiceConfig:
     latency_stat: str = "p99"
     rollout_steps: tuple[int, ...] = (10, 25, 50, 100)   # `fleettui rollout` weight steps
     bake_s: float = 600.0                           # `fleettui rollout` bake at each step
+    kind: str = "hosts"                             # "asg": one Auto Scaling group per generation
+    keep_warm: int = 1                              # previous generations (own groups) kept at full size
+    keep: int = 3                                   # previous generations kept at all (beyond keep_warm: at 0)
 
     @property
     def listener_region(self) -> str | None:
         return self.listener_arn.split(":")[3] if self.listener_arn else None
+
+
+_KINDS = ("hosts", "asg")
+
+
+def _kind(v: Any) -> str:
+    allowed = '"hosts" (bare EC2 hosts) or "asg" (one Auto Scaling group per generation)'
+    if not isinstance(v, str):
+        raise _wrong_type(v, allowed)
+    if v not in _KINDS:
+        raise _Invalid(f"{_show(v)} is not a kind", allowed)
+    return v
+
+
+def _count(v: Any) -> int:
+    allowed = "an integer 0-100"
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise _wrong_type(v, allowed)
+    if not 0 <= v <= 100:
+        raise _Invalid(f"{v} is out of range", allowed)
+    return v
 
 
 SPEC: Spec = {
@@ -45,7 +69,8 @@ SPEC: Spec = {
     "launch_template_version": _lt_version, "listener_arn": _listener_arn, "generation_tag": _str,
     "target_group_prefix": _str, "required_tags": _str_list, "tags": _tags, "instance_roles": _str_list, "shift_steps": _shift_steps,
     "warn_age": _duration, "max_age": _duration, "min_healthy_percent": _percent, "alarms": _str_list,
-    "latency_stat": _latency_stat, "rollout_steps": _shift_steps, "bake": _duration}
+    "latency_stat": _latency_stat, "rollout_steps": _shift_steps, "bake": _duration,
+    "kind": _kind, "keep_warm": _count, "keep": _count}
 
 
 def read(r: _Reader, data: dict, env: Mapping[str, str], sections: dict[str, Any]) -> tuple[ServiceConfig, ...]:

@@ -8,9 +8,10 @@ from typing import Any
 
 from fleettui.config import ServiceConfig
 from fleettui.domain import rules
+from fleettui.domain.asg import is_generation_group, parse_group, retention
 from fleettui.domain.traffic import traffic_of
 from fleettui.domain.model import (
-    DAY, Generation, Image, Instance, LaunchTemplateVersion, Role, Service, Snapshot, freeze_tags,
+    DAY, AsgGroup, Generation, Image, Instance, LaunchTemplateVersion, Role, Service, Snapshot, freeze_tags,
 )
 
 
@@ -28,6 +29,7 @@ class RawService:
     target_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     # ^ arn -> {"name": str, "tags": {k: v}, "health": {instance_id: state}}
     asg_health: dict[str, str] = field(default_factory=dict)            # instance id -> "Healthy"/"Unhealthy"
+    asg_groups: list[dict[str, Any]] = field(default_factory=list)      # DescribeAutoScalingGroups items + "_region"
     warnings: list[str] = field(default_factory=list)
 
 
@@ -209,7 +211,29 @@ def build_service(raw: RawService, now: datetime) -> Service:
                 name = raw.target_groups[arn]["name"]
                 warnings.append(f"listener sends weight {w} to target group {name} which has no instances")
 
+    groups: dict[str, AsgGroup] = {}      # version -> its own Auto Scaling group (the listener's region first)
+    for g in sorted(raw.asg_groups, key=lambda g: (g["_region"] != cfg.listener_region, g["AutoScalingGroupName"])):
+        gtags = _tags(g.get("Tags"))
+        if is_generation_group(gtags, dict(cfg.selector), cfg.generation_tag):
+            groups.setdefault(gtags[cfg.generation_tag], parse_group(g, g["_region"]))
+
     generations: list[Generation] = []
+    for version, group in groups.items():
+        if version in per_version:
+            continue
+        # a cold generation (its group scaled to 0): its image is the one of its pinned launch template version
+        ltv = next((v for v in lts.get(group.region, ()) if str(v.version) == str(group.launch_template_version)),
+                   None)
+        image_id = (ltv.image_id if ltv else None) or ""
+        image = images.get(image_id) or parse_image(image_id, raw.images.get(image_id), cfg.version_tag, now)
+        arns = tuple(a for a, v in tg_version.items() if v == version) or tuple(
+            a for a in group.target_group_arns if traffic is not None and a in traffic.target_groups)
+        weight = (primary.percent(arns) if primary else 0.0) if traffic is not None else None
+        other = [(f.where, f.percent(arns)) for f in traffic.forwards
+                 if f is not primary and f.percent(arns) > 0] if traffic is not None else []
+        generations.append(Generation(
+            service=cfg.name, version=version, image=image, instances=(), weight=weight, target_group_arns=arns,
+            other_traffic=tuple(other), launch_template_version=ltv.version if ltv else None, group=group))
     for version, insts in per_version.items():
         # a generation's image: the one most of its hosts run (drifted hosts may run another)
         image = images[Counter(i.image_id for i in insts).most_common(1)[0][0]]
@@ -244,11 +268,12 @@ def build_service(raw: RawService, now: datetime) -> Service:
             service=cfg.name, version=version, image=image, instances=tuple(finished), weight=weight,
             target_group_arns=arns, other_traffic=tuple(other),
             launch_template_version=expected.get(cfg.listener_region or "", next(iter(expected.values()))),
+            group=groups.get(version),
         ))
 
     generations.sort(key=lambda g: (g.image.created or datetime.min.replace(tzinfo=now.tzinfo), g.version))
     generations = _assign_roles(generations)
-    return Service(
+    svc = Service(
         name=cfg.name,
         regions=cfg.regions,
         generations=tuple(generations),
@@ -258,6 +283,13 @@ def build_service(raw: RawService, now: datetime) -> Service:
         warnings=tuple(warnings),
         traffic=traffic,
     )
+    if groups:      # keep_warm / keep: what to cool or decommission (on request: nothing happens by itself)
+        kept = retention(svc, cfg.keep_warm, cfg.keep)
+        hints = [f"{v} is beyond keep_warm = {cfg.keep_warm}: `fleettui resize {cfg.name} {v} --desired 0` cools it"
+                 for v in kept.cool]
+        hints += [f"{v} is beyond keep = {cfg.keep}: `fleettui decommission {cfg.name} {v}`" for v in kept.decommission]
+        svc = replace(svc, warnings=svc.warnings + tuple(hints))
+    return svc
 
 
 def _regional_image(insts: list[Instance], region: str) -> str:

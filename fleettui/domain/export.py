@@ -39,6 +39,10 @@ def generation_to_dict(g: Generation, rollback_target: bool = False) -> dict[str
         "healthy": g.healthy, "total": g.total,
         "oldest_age_days": round(g.oldest_age_days, 3), "newest_age_days": round(g.newest_age_days, 3),
         "instances": [instance_to_dict(i) for i in g.instances],
+        "group": None if g.group is None else {     # its own Auto Scaling group (one group per generation)
+            "name": g.group.name, "region": g.group.region, "min": g.group.min_size, "max": g.group.max_size,
+            "desired": g.group.desired, "launch_template_version": g.group.launch_template_version,
+            "state": "cold" if g.cold else "warm"},
     }
 
 

@@ -107,6 +107,25 @@ def freeze_tags(tags: Mapping[str, str] | None) -> Mapping[str, str]:
     return MappingProxyType(dict(tags or {}))
 
 
+@dataclass(frozen=True)
+class AsgGroup:
+    """A generation's own Auto Scaling group (one group per generation: see fleettui.domain.asg)."""
+
+    name: str
+    region: str
+    min_size: int
+    max_size: int
+    desired: int
+    launch_template_version: str | None = None      # the pinned version, as the group reports it
+    target_group_arns: tuple[str, ...] = ()
+    in_service: int = 0                             # instances InService and Healthy
+
+    @property
+    def cold(self) -> bool:
+        """Scaled to 0 but kept: a rollback to it scales it back up first."""
+        return self.desired == 0
+
+
 class Role(str, Enum):
     """What a generation is to its service's traffic: exactly one of these."""
 
@@ -132,6 +151,12 @@ class Generation:
     other_traffic: tuple[tuple[str, float], ...] = ()   # (rule in words, percent) of every other rule sending it traffic
     launch_template_version: int | None = None   # the LT version that produces this generation's image
     role: Role = Role.IDLE
+    group: AsgGroup | None = None                # its own Auto Scaling group (the per-generation model)
+
+    @property
+    def cold(self) -> bool:
+        """Its own Auto Scaling group is scaled to 0: a rollback to it scales it back up first."""
+        return self.group is not None and self.group.cold
 
     @property
     def live(self) -> bool:
@@ -222,7 +247,7 @@ class Service:
         if source is None or self.undated(source):
             return None
         older = self.generations[:self.generations.index(source)]
-        return next((g for g in reversed(older) if g.healthy > 0), None)
+        return next((g for g in reversed(older) if g.healthy > 0 or g.cold and g.target_group_arns), None)
 
     def undated(self, source: Generation) -> tuple[Generation, ...]:
         """Generations other than ``source`` with healthy hosts whose image has no creation date (deregistered or
@@ -251,7 +276,11 @@ class Service:
             what = f"take {source.version} out of traffic → {target.version} gets 100%"
         else:
             what = f"roll back from {source.version} → {target.version} gets 100%"
-        return RollbackReadiness(True, target.version, f"{what} ({target.healthy}/{target.total} healthy)",
+        if target.cold:
+            return RollbackReadiness(True, target.version, f"{what} (cold: {target.group.name} scales up to "
+                                     f"{restore_size(self, target)} and gets healthy first)", source.version)
+        warm = "warm, " if target.group is not None else ""
+        return RollbackReadiness(True, target.version, f"{what} ({warm}{target.healthy}/{target.total} healthy)",
                                  source.version)
 
 
@@ -282,3 +311,14 @@ class Snapshot:
     @property
     def instance_count(self) -> int:
         return sum(len(s.instances) for s in self.services)
+
+
+def restore_size(svc: Service, gen: Generation) -> int:
+    """How many hosts a cold generation gets back before it takes traffic: as many as the generation that takes
+    traffic now (its group's desired capacity, else its hosts), within the cold group's max (at least 1)."""
+    source = svc.newest_receiving or svc.live
+    want = (source.group.desired if source is not None and source.group is not None else
+            source.total if source is not None else 1)
+    if gen.group is not None:
+        want = min(want, gen.group.max_size)
+    return max(1, want)

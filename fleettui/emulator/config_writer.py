@@ -16,7 +16,7 @@ def toml_array(vs) -> str:
 
 def service_toml(name: str, regions, launch_template: str | None, *, listener_arn: str | None = None,
                  required_tags=("Owner", "CostCenter"), shift_steps=None, instance_roles=None, alarms=None,
-                 comment: str = "") -> str:
+                 comment: str = "", extra: tuple[str, ...] = ()) -> str:
     lines = ([f"# {comment}"] if comment else []) + [
         "[[service]]",
         f"name = {toml_str(name)}",
@@ -35,6 +35,7 @@ def service_toml(name: str, regions, launch_template: str | None, *, listener_ar
         lines.append(f"shift_steps = {toml_array(shift_steps)}")
     if alarms:
         lines.append(f"alarms = {toml_array(alarms)}")
+    lines += extra
     return "\n".join(lines) + "\n"
 
 

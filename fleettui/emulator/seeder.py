@@ -185,12 +185,38 @@ class Seeder:
                 TargetType="instance", HealthCheckPath="/healthz",
                 Tags=[{"Key": "fleettui:service", "Value": service}, {"Key": "fleettui:version", "Value": version}],
             )["TargetGroups"][0]["TargetGroupArn"]
-            elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": i, "Port": 8080} for i in ids])
+            if ids:
+                elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": i, "Port": 8080} for i in ids])
             forward.append({"TargetGroupArn": tg, "Weight": weight})
             tgs[version] = tg
         arn = elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=[
             {"Type": "forward", "ForwardConfig": {"TargetGroups": forward}}])["Listeners"][0]["ListenerArn"]
         return arn, tgs
+
+    def asg_generation(self, region: str, service: str, version: str, lt: str, lt_version: int, desired: int,
+                       target_group: str, ages: list[float]) -> str:
+        """A generation as its own Auto Scaling group (the server-group model, fleettui.domain.asg): named
+        ``<service>-<version>``, pinned to launch template version ``lt_version``, attached to ``target_group``,
+        tagged (propagated) with the service, owner tags and the generation tag; its hosts backdated to ``ages``."""
+        name = f"{service}-{slug(version)}"
+        owner, cost = self.owners[service]
+        tags = {"Service": service, "Owner": owner, "CostCenter": cost, "Environment": "demo",
+                "fleettui:version": version, "Name": name}
+        autoscaling = self.c("autoscaling", region)
+        autoscaling.create_auto_scaling_group(
+            AutoScalingGroupName=name, LaunchTemplate={"LaunchTemplateName": lt, "Version": str(lt_version)},
+            MinSize=0 if desired == 0 else desired, MaxSize=max(8, 2 * desired), DesiredCapacity=desired,
+            VPCZoneIdentifier=",".join(self.subnets(region)), TargetGroupARNs=[target_group],
+            Tags=[{"Key": k, "Value": v, "PropagateAtLaunch": True} for k, v in tags.items()])
+        ids = sorted(i["InstanceId"] for i in autoscaling.describe_auto_scaling_groups(
+            AutoScalingGroupNames=[name])["AutoScalingGroups"][0]["Instances"])
+        if ids:
+            # moto tags a group's hosts with the template's default version, not the pinned one (AWS: the pinned)
+            ec2_backend(region).create_tags(ids, {"aws:ec2launchtemplate:version": str(lt_version)})
+            self.name_and_backdate(region, service, version, ids, ages)
+        self.ids.setdefault(service, []).extend(ids)
+        self.generations.setdefault(service, {}).setdefault(version, []).extend(ids)
+        return name
 
     def finish(self) -> None:
         for region, builder in self._builders.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fleettui.actions.steps.base import PLAN_TAG, STEP_TAG, StepContext, WorldMoved, precheck
+from fleettui.aws.autoscaling import ready as group_ready
 from fleettui.aws.elbv2 import tg_name_of
 from fleettui.domain.plan import Step
 from fleettui.format import format_weight
@@ -79,6 +80,11 @@ async def old_hosts_may_go(ctx: StepContext) -> None:
             raise _stop(ctx, f"{scale.params['asg']} has {len(fresh)} new hosts in service, "
                              f"{scale.params['add']} were launched to replace the old")
         return
+    await _no_traffic(ctx)
+
+
+async def _no_traffic(ctx: StepContext) -> None:
+    """Decommission: the generation (the target groups its listener_remove step names) takes no traffic."""
     remove = next((s for s in ctx.plan.steps if s.kind == "listener_remove"), None)
     if remove is not None:
         traffic = await ctx.elbv2.traffic_model(remove.params["listener_arn"])
@@ -87,6 +93,13 @@ async def old_hosts_may_go(ctx: StepContext) -> None:
                 if a in mine and fwd.weight(a)]
         if busy:
             raise _stop(ctx, f"{tg_name_of(busy[0][0])} takes traffic again (weight {busy[0][1]})")
+
+
+@precheck("asg_set_capacity")
+async def group_may_shrink(ctx: StepContext) -> None:
+    """A decommission empties a generation's group only while it still takes no traffic."""
+    if ctx.plan.verb == "decommission":
+        await _no_traffic(ctx)
 
 
 def _same_rule_before(ctx: StepContext) -> Step | None:
@@ -113,6 +126,12 @@ async def listener_as_planned(ctx: StepContext) -> None:
     """The listener still forwards to the plan's target groups with the weights the plan expects: those its
     previous listener step set, or those it was made from (or, on a re-run, this step's own)."""
     p = ctx.params
+    warm = _before(ctx, "asg_wait_ready")      # a cold rollback: the group it scaled up must still be ready
+    if warm is not None:
+        ready = group_ready(await ctx.autoscaling.group(warm.params["asg"]))
+        if len(ready) < int(warm.params["count"]):
+            raise _stop(ctx, f"{warm.params['asg']} has {len(ready)} hosts in service, {warm.params['count']} are "
+                             "needed before traffic moves to it")
     wanted = {a: int(w) for a, w in p["weights"].items()}
     rule = p.get("rule_arn")
     fwd = await ctx.elbv2.forward(p["listener_arn"], rule)

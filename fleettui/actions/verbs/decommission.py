@@ -28,9 +28,21 @@ def plan_decommission(snapshot: Snapshot, cfg: ServiceConfig, version: str, reas
     gen = generation_of(svc, version)
     steps: list[Step] = []
     n = 0
+    own = gen.group
+    if own is not None:
+        # its own group: AWS empties it (deregistering each host from the target group first), then it goes
+        n += 1
+        steps.append(step(n, "asg_set_capacity", own.region, f"scale {own.name} to 0 (min 0, desired 0)",
+                          asg=own.name, min_size=0, desired=0))
+        n += 1
+        steps.append(step(n, "asg_wait_empty", own.region, f"wait until the hosts of {own.name} are terminated",
+                          asg=own.name))
+        n += 1
+        steps.append(step(n, "asg_delete", own.region, f"delete Auto Scaling group {own.name}", asg=own.name))
     ids_by_region: dict[tuple[str, str | None], list[str]] = defaultdict(list)
     for h in gen.instances:
-        ids_by_region[(h.region, h.asg)].append(h.id)
+        if own is None or h.asg != own.name:
+            ids_by_region[(h.region, h.asg)].append(h.id)
     for (region, asg), ids in ids_by_region.items():
         tgs = [a for a in gen.target_group_arns if a.split(":")[3] == region]
         if tgs:
@@ -66,7 +78,9 @@ def plan_decommission(snapshot: Snapshot, cfg: ServiceConfig, version: str, reas
     cap = 100 if before_healthy == 0 else min(100, round(100 * after_healthy / before_healthy))
     return Plan(
         id=new_plan_id(), verb="decommission", service=svc.name,
-        summary=f"decommission {svc.name} {version}: drain, terminate {gen.total} host(s)"
+        summary=f"decommission {svc.name} {version}: "
+                + (f"empty and delete Auto Scaling group {own.name} ({gen.total} host(s))" if own else
+                   f"drain, terminate {gen.total} host(s)")
                 + (", remove and delete its target group" if gen.target_group_arns else ""),
         steps=tuple(steps), hosts_affected=tuple(h.id for h in gen.instances),
         capacity_before=100, capacity_min=cap,
@@ -111,7 +125,7 @@ class DecommissionVerb(Verb):
             where, pct = next((w, p) for w, p in gen.other_traffic if p > 0)
             return f"{version} still receives {format_weight(pct)} of the traffic of {where}: shift it to 0 first"
         others_healthy = sum(g.healthy for g in svc.generations if g is not gen)
-        if gen is not None and others_healthy == 0:
+        if gen is not None and others_healthy == 0 and not gen.cold:
             return f"{version} is the last generation with healthy hosts"
         return None
 

@@ -11,11 +11,13 @@ from fleettui.actions.planning import (
     PlanError, current_weights, host_name_prefix, new_host_tags, require_tags, service_of, stamp, step, tg_name,
 )
 from fleettui.actions.verbs.base import Intent, Verb
+from fleettui.aws.autoscaling import AutoScaling
 from fleettui.aws.ec2 import Ec2, templates_by_region
 from fleettui.config import ServiceConfig
 from fleettui.domain.history import PlanRecord, PlanStatus
 from fleettui.domain.plan import Plan, Step, new_plan_id
-from fleettui.domain.model import Snapshot
+from fleettui.domain.asg import Sizes, group_name, is_asg_service, new_group_sizes
+from fleettui.domain.model import Service, Snapshot
 from fleettui.errors import AwsError
 from fleettui.format import format_age
 
@@ -39,6 +41,8 @@ class LaunchTarget:
     template_target_group: str | None    # an existing TG to copy port/protocol/VPC/health check from
     subnets: tuple[str, ...] = ()
     launch_template: str | None = None   # the template (by name) in ``region`` (default: the configured one)
+    group_sizes: tuple[int, int, int] | None = None   # min, max, desired of its own Auto Scaling group
+    shared_group: str | None = None      # the one Auto Scaling group the live hosts are in (not a generation's own)
 
 
 RECENT_S = 7 * 86400     # a decommission this recent is recalled when launching the same version again
@@ -77,9 +81,8 @@ def plan_launch(snapshot: Snapshot, cfg: ServiceConfig, target: LaunchTarget, re
         raise PlanError(f"{svc.name} already runs generation {target.version}; replace hosts or shift weights")
     if target.count < 1:
         raise PlanError(f"--count must be at least 1 (got {target.count})")
-    if any(i.asg for i in svc.instances):
-        raise PlanError(f"{svc.name} is managed by Auto Scaling: point the group at the new launch template "
-                        "version and replace hosts (fleettui replace --all) instead")
+    if is_asg_service(svc, cfg.kind):
+        return plan_asg_launch(svc, cfg, target, history)
     region = target.region
     template = target.launch_template or cfg.launch_template
     steps: list[Step] = []
@@ -123,6 +126,59 @@ def plan_launch(snapshot: Snapshot, cfg: ServiceConfig, target: LaunchTarget, re
                 f"{template} v{target.launch_template_version}, no traffic yet",
         steps=tuple(steps), weights_before=weights, weights_after=after, created_at=stamp(),
         warnings=(history,) if history else (), generation=target.version,
+    )
+
+
+def plan_asg_launch(svc: Service, cfg: ServiceConfig, target: LaunchTarget, history: str | None = None) -> Plan:
+    """The server-group model: the new generation is its own Auto Scaling group (named by
+    :func:`fleettui.domain.asg.group_name`), pinned to the launch template version, attached to its own target
+    group; EC2 Auto Scaling launches its hosts, fleettui waits until they are healthy, then adds it to the
+    listener at weight 0."""
+    region = target.region
+    template = target.launch_template or cfg.launch_template
+    asg = group_name(svc.name, target.version)
+    sizes = Sizes(*target.group_sizes) if target.group_sizes else new_group_sizes(svc, None, target.count)
+    if sizes.desired < 1:
+        raise PlanError(f"--count must be at least 1 (got {sizes.desired})")
+    peers = list(svc.live.instances if svc.live else svc.instances)
+    tags = new_host_tags(cfg, target.version, peers)
+    require_tags(cfg, tags, f"launching {svc.name} {target.version}")
+    tags["Name"] = host_name_prefix(svc.name, target.version)
+    steps: list[Step] = []
+    tg = tg_name(cfg, target.version) if cfg.listener_arn else None
+    if tg:
+        if not target.template_target_group:
+            raise PlanError(f"{svc.name} has no target group to copy settings from")
+        steps.append(step(len(steps) + 1, "create_target_group", region, f"create target group {tg}",
+                          name=tg, copy_from=target.template_target_group,
+                          tags={"fleettui:service": svc.name, cfg.generation_tag: target.version}))
+    steps.append(step(len(steps) + 1, "asg_create", region,
+                      f"create Auto Scaling group {asg} from {template} v{target.launch_template_version} (pinned), "
+                      f"desired {sizes.desired} (min {sizes.min_size}, max {sizes.max_size})"
+                      + (f", attached to {tg}" if tg else ""),
+                      asg=asg, launch_template=template, version=target.launch_template_version,
+                      min_size=sizes.min_size, max_size=sizes.max_size, desired=sizes.desired,
+                      subnets=list(target.subnets), target_group_name=tg, tags=tags))
+    steps.append(step(len(steps) + 1, "asg_wait_ready", region,
+                      f"wait until {sizes.desired} hosts of {asg} are in service and healthy"
+                      + (f" in {tg}" if tg else ""),
+                      asg=asg, count=sizes.desired, target_group_names=[tg] if tg else []))
+    if tg:
+        steps.append(step(len(steps) + 1, "listener_add", region, f"add {tg} to the listener at weight 0",
+                          listener_arn=cfg.listener_arn, target_group_name=tg))
+    warnings = [history] if history else []
+    if target.shared_group:
+        warnings.append(f"{svc.name}'s hosts are in the Auto Scaling group {target.shared_group} (one group for "
+                        f"every generation): this launch creates the first group of its own, {asg}, alongside it "
+                        f"(one Auto Scaling group per generation from now on); {target.shared_group} is left as it is")
+    weights = current_weights(svc)
+    after = dict(weights, **({target.version: 0} if tg else {}))
+    return Plan(
+        id=new_plan_id(), verb="launch", service=svc.name,
+        summary=f"launch generation {target.version} of {svc.name} as Auto Scaling group {asg}: {sizes.desired} "
+                f"host(s) from {template} v{target.launch_template_version}, no traffic yet",
+        steps=tuple(steps), weights_before=weights, weights_after=after, created_at=stamp(),
+        warnings=tuple(warnings), generation=target.version,
     )
 
 
@@ -186,7 +242,15 @@ async def resolve_target(gw, snap: Snapshot, cfg: ServiceConfig, intent: Launch)
     version = tags.get(cfg.version_tag) or image.get("Name") or image_id
     live = svc.live or (svc.generations[-1] if svc.generations else None)
     template_tg = next((a for g in reversed(svc.generations) for a in g.target_group_arns), None)
+    group_sizes, shared = None, None
+    if is_asg_service(svc, cfg.kind):
+        shared = next((i.asg for i in (live.instances if live else ()) if i.asg and i.region == region
+                       and (live.group is None or i.asg != live.group.name)), None)
+        raw_group = await AutoScaling(gw, region).find(shared) if shared else None
+        sizes = new_group_sizes(svc, raw_group, intent.count)
+        group_sizes = (sizes.min_size, sizes.max_size, sizes.desired)
     return LaunchTarget(
+        group_sizes=group_sizes, shared_group=shared,
         version=version, image_id=image_id, launch_template_version=int(ltv["VersionNumber"]), region=region,
         count=intent.count if intent.count is not None else (live.total if live else 1),
         template_target_group=template_tg, launch_template=template,

@@ -4,11 +4,11 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, replace
 
-from fleettui.actions.planning import PlanError, current_weights, generation_of, service_of, split_weights
+from fleettui.actions.planning import PlanError, current_weights, generation_of, service_of, split_weights, step
 from fleettui.actions.verbs.base import Intent, Verb
 from fleettui.actions.verbs.shift import plan_shift, weights_for_shift, weights_refusal
 from fleettui.config import ServiceConfig
-from fleettui.domain.model import Snapshot
+from fleettui.domain.model import Snapshot, restore_size
 from fleettui.domain.plan import Plan, Step
 
 
@@ -75,14 +75,38 @@ def plan_rollback(snapshot: Snapshot, cfg: ServiceConfig, reason: str = "", ramp
                            description=f"{target.version} to {weights[target.version]}%: {st.description}",
                            params=st.params) for k, st in enumerate(sub, 1)]
         plan = replace(plan, steps=tuple(steps))
+    if target.cold:
+        plan = _warm_first(svc, target, plan)
     away = [g.version for g in svc.generations if g is not target and g.receives_traffic]
     what = (f"take {', '.join(away)} out of traffic → {target.version} gets 100%" if target.live
             else f"roll back from {', '.join(away) or '?'} → {target.version} gets 100%")
-    changes = len({(st.params["listener_arn"], st.params.get("rule_arn")) for st in plan.steps})
-    summary = f"{svc.name}: {what}, " + (f"in {len(plan.steps)} steps" if ramp else
+    moves = [st for st in plan.steps if st.kind == "set_weights"]
+    changes = len({(st.params["listener_arn"], st.params.get("rule_arn")) for st in moves})
+    summary = f"{svc.name}: {what}, " + (f"in {len(moves)} steps" if ramp else
                                         "in one listener change" if changes == 1 else
                                         f"one change on each of {changes} listener rules")
+    if target.cold:
+        summary += f"; cold: {target.group.name} scales up to {restore_size(svc, target)} hosts and gets healthy first"
     return replace(plan, summary=summary, generation=target.version, warnings=_warnings(svc, target, to))
+
+
+def _warm_first(svc, target, plan: Plan) -> Plan:
+    """A cold target (its group scaled to 0): scale it back to the size of the generation rolled away from and
+    wait until those hosts are healthy in its target group, *then* move the traffic. The plan's capacity is what
+    the target will have then (the wait step guarantees it before any weight changes)."""
+    group, n = target.group, restore_size(svc, target)
+    source = svc.newest_receiving or svc.live
+    min_size = min(n, source.group.min_size) if source is not None and source.group is not None else n
+    warm = [step(1, "asg_set_capacity", group.region, f"scale {group.name} up to {n} hosts (cold: desired 0 now)",
+                 asg=group.name, min_size=min_size, max_size=max(group.max_size, n), desired=n),
+            step(2, "asg_wait_ready", group.region, f"wait until {n} hosts of {group.name} are in service and "
+                 "healthy in its target group (no traffic moves before)",
+                 asg=group.name, count=n, target_groups=list(target.target_group_arns))]
+    moved = [Step(id=f"s{k}", kind=st.kind, region=st.region, description=st.description, params=st.params)
+             for k, st in enumerate(plan.steps, len(warm) + 1)]
+    live = svc.live
+    cap = 100 if live is None or live.healthy == 0 else min(100, round(100 * n / live.healthy))
+    return replace(plan, steps=tuple(warm + moved), capacity_min=cap)
 
 
 @dataclass(frozen=True)
@@ -158,6 +182,11 @@ class RollbackVerb(Verb):
         if reason:
             return reason
         target, source = svc.generation(plan.generation), svc.newest_receiving
+        if target is not None and target.cold:
+            if plan.capacity_min < cfg.min_healthy_percent:
+                return (f"{target.version} is cold and would get {restore_size(svc, target)} hosts, below "
+                        f"{cfg.min_healthy_percent}% of the {svc.live.healthy} healthy hosts of live")
+            return None
         if plan.capacity_min < cfg.min_healthy_percent and source is not None and source.healthy > 0 \
                 and svc.live is not None:
             needed = -(-svc.live.healthy * cfg.min_healthy_percent // 100)

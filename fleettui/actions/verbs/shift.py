@@ -106,9 +106,17 @@ def weights_refusal(plan: Plan, snapshot: Snapshot) -> str | None:
     svc = snapshot.service(plan.service)
     for version, weight in plan.weights_after.items():
         gen = svc.generation(version)
-        if weight > 0 and gen is not None and gen.healthy == 0:
+        if weight > 0 and gen is not None and gen.healthy == 0 and not _warms_first(plan, gen):
             return f"{version} has no healthy targets: refusing to send it {format_weight(weight)} of traffic"
     return None
+
+
+def _warms_first(plan: Plan, gen) -> bool:
+    """The plan scales the generation's own (cold) group up and waits until it is healthy before any weight moves."""
+    kinds = [(st.kind, st.params.get("asg")) for st in plan.steps]
+    return gen.group is not None and ("asg_wait_ready", gen.group.name) in kinds and \
+        kinds.index(("asg_wait_ready", gen.group.name)) < next(
+            (k for k, (kind, _) in enumerate(kinds) if kind == "set_weights"), len(kinds))
 
 
 class ShiftVerb(Verb):

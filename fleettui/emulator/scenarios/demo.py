@@ -16,6 +16,10 @@ api       eu-west-1   ALB api-alb, listener 0/100 over TGs api-2-2-0 (x8, ~20 d)
 worker    both        ASG worker-use1 and worker-euw1, 8 each, no listener; half of each past max_age.
 cache     us-east-1   3 hand-built hosts (no launch template) on image cache 0.9.1, since deregistered;
                       launch template cache-lt points at cache 1.0.0.
+checkout  us-east-1   ``kind = "asg"``: one Auto Scaling group per generation (checkout-1-9-0 / -2-0-0 / -2-1-0,
+                      each pinned to its launch template version and attached to its own target group), ALB
+                      checkout-alb at 0/0/100: 2.1.0 x4 live, 2.0.0 x4 warm (rollback target), 1.9.0 cold
+                      (desired 0); 2.2.0 baked, not deployed (checkout-lt v4, the default).
 ========  ==========  ================================================================================
 
 1.4.0 and 2.2.0 are as large as the live generation so that a rollback passes the ``min_healthy_percent``
@@ -33,7 +37,8 @@ from fleettui.emulator.seeder import ACCOUNT, Seeder, aware
 
 REGIONS = ("us-east-1", "eu-west-1")
 OWNERS = {"web": ("team-storefront", "cc-1042"), "api": ("team-platform-api", "cc-1077"),
-          "worker": ("team-data", "cc-2210"), "cache": ("team-platform", "cc-1001")}
+          "worker": ("team-data", "cc-2210"), "cache": ("team-platform", "cc-1001"),
+          "checkout": ("team-payments", "cc-1050")}
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ class DemoFleet:
 
 
 def seed_demo_fleet(endpoint_url: str, now: datetime | None = None) -> DemoFleet:
-    """Seed the demo fleet (68 hosts, 4 services, 2 regions; see the module docstring) into an *empty* emulator
+    """Seed the demo fleet (76 hosts, 5 services, 2 regions; see the module docstring) into an *empty* emulator
     at ``endpoint_url`` that runs in this process. ``now`` anchors every age (default: the current time)."""
     s = Seeder(endpoint_url, aware(now), OWNERS)
     use1, euw1 = REGIONS
@@ -135,11 +140,26 @@ def seed_demo_fleet(endpoint_url: str, now: datetime | None = None) -> DemoFleet
     s.run(use1, "cache", "0.9.1", 3, [90, 120, 150], image=c091, itype="r6g.large", sgs=[cache_sg])
     s.c("ec2", use1).deregister_image(ImageId=c091)
 
+    # checkout: one Auto Scaling group per generation behind an ALB: live, warm previous, cold older ------------
+    s.profile("checkout-role")
+    co_sg = s.sg(use1, "checkout-sg")
+    co_images = [s.image(use1, "checkout", v, age) for v, age in (("1.9.0", 30), ("2.0.0", 12), ("2.1.0", 4),
+                                                                   ("2.2.0", 0.25))]
+    s.launch_template(use1, "checkout-lt", co_images, "c6i.large", [co_sg], "checkout-role", default=4)
+    listeners["checkout"], target_groups["checkout"] = s.alb(use1, "checkout", [("1.9.0", [], 0), ("2.0.0", [], 0),
+                                                                                ("2.1.0", [], 100)])
+    for lt_version, (version, desired, ages) in enumerate((("1.9.0", 0, [0]), ("2.0.0", 4, [10, 11]),
+                                                           ("2.1.0", 4, [3, 3.5])), 1):
+        name = s.asg_generation(use1, "checkout", version, "checkout-lt", lt_version, desired,
+                                target_groups["checkout"][version], ages)
+        asgs[name] = use1
+
     s.finish()
     return DemoFleet(
         regions=REGIONS, listener_arns=listeners, instance_ids=s.ids, generations=s.generations,
         target_groups=target_groups, images=s.images, asgs=asgs, drift=drift, deregistered_images=(c091,),
-        launch_templates={"web": "web-lt", "api": "api-lt", "worker": "worker-lt", "cache": "cache-lt"},
+        launch_templates={"web": "web-lt", "api": "api-lt", "worker": "worker-lt", "cache": "cache-lt",
+                          "checkout": "checkout-lt"},
     )
 
 
@@ -160,6 +180,9 @@ def demo_config_text(fleet: DemoFleet, endpoint_url: str) -> str:
                      comment="Auto Scaling groups in two regions, no listener"),
         service_toml("cache", [use1], "cache-lt", instance_roles=[],
                      comment="hand-built hosts whose image was deregistered (snowflakes)"),
+        service_toml("checkout", [use1], "checkout-lt", listener_arn=fleet.listener_arns["checkout"],
+                     instance_roles=["checkout-role"], extra=('kind = "asg"', "keep_warm = 1", "keep = 3"),
+                     comment="one Auto Scaling group per generation: 2.1.0 live, 2.0.0 warm, 1.9.0 cold (at 0)"),
     ]
     return "\n".join([header(endpoint_url, fleet.regions, "fleettui demo: the seeded fleet on the embedded AWS"),
                       *services])

@@ -460,6 +460,10 @@ class FleetTable(ScrollView, can_focus=True):
         healthy_style = s("ok") if st.healthy == st.total else s("unhealthy")
         text.append("  ")
         text.append(f"{st.healthy}/{st.total} healthy", healthy_style)
+        if g.group is not None:          # its own Auto Scaling group: warm (desired > 0) or cold (at 0)
+            text.append(f"  {'cold' if g.cold else 'warm'} ", s("dim") if g.cold else s("ok"))
+            text.append(f"{printable(g.group.name)} {g.group.desired} ({g.group.min_size}–{g.group.max_size})",
+                        s("dim"))
         if row.filtered:
             text.append(f" ({row.shown} shown)", s("dim"))
         ss = self.signals
