@@ -138,6 +138,9 @@ def test_read_only_policy_aws_refuses_every_mutation_with_the_hook_bypassed(auth
         ("autoscaling", "DeleteAutoScalingGroup"): dict(AutoScalingGroupName="worker-use1"),
         ("autoscaling", "TerminateInstanceInAutoScalingGroup"): dict(
             InstanceId=auth_aws.info["generations"]["worker"]["3.1.0"][0], ShouldDecrementDesiredCapacity=True),
+        ("dynamodb", "PutItem"): dict(TableName="fleettui", Item={"pk": {"S": "lock#web"}}),
+        ("dynamodb", "UpdateItem"): dict(TableName="fleettui", Key={"pk": {"S": "lock#web"}}),
+        ("dynamodb", "DeleteItem"): dict(TableName="fleettui", Key={"pk": {"S": "lock#web"}}),
     }
     assert set(calls) == permissions.MUTATING
 
@@ -156,7 +159,8 @@ def test_read_only_policy_aws_refuses_every_mutation_with_the_hook_bypassed(auth
         return codes
 
     codes = asyncio.run(attempt())
-    assert codes == {op: "AccessDenied" for _, op in calls}
+    # moto's denial of a JSON-protocol call (DynamoDB) carries no error code botocore can read: only its HTTP 403
+    assert codes == {op: "403" if service == "dynamodb" else "AccessDenied" for service, op in calls}
     assert listener_weights(auth_aws) == weights_before
     assert {i["InstanceId"] for i in instances(auth_aws)} == running_before
     assert "web-1-5-0" in target_group_names(auth_aws) and "web-9-9-9" not in target_group_names(auth_aws)
