@@ -323,7 +323,8 @@ def test_abort_takes_over_the_lock_of_a_dead_driver(demo, isolated_home, tmp_pat
     cfg = str(demo.config_path)
     assert main(["rollout", "status", "web", "--config", cfg]) == 0
     shown = capsys.readouterr().out
-    assert "step 1/2 at 50%" in shown and "baking" in shown and f"(plan {plan_id})" in shown   # the holder
+    assert "step 1/2 at 50%" in shown and f"(plan {plan_id})" in shown   # the holder
+    assert "holding" in shown and "watcher gone since" in shown           # its driver died: it holds
     assert main(["rollout", "abort", "web", "--config", cfg]) == 0
     ev = journal_events(isolated_home)
     cleared = [e for e in ev if e["event"] == "lock_cleared"]
@@ -331,6 +332,34 @@ def test_abort_takes_over_the_lock_of_a_dead_driver(demo, isolated_home, tmp_pat
     assert [e["status"] for e in ev if e["plan_id"] == plan_id and e["event"] == "plan_finished"] == ["aborted"]
     assert listener_weights(demo)["web-1-5-0"] == 100
     assert main(["resume", plan_id, "--config", cfg, "--yes"]) == 2        # aborted is final
+
+
+def test_a_rollout_being_driven_is_never_driven_twice_and_its_watcher_gone_is_shown(demo, isolated_home, tmp_path,
+                                                                                     capsys):
+    good(demo)
+    cfg = str(demo.config_path)
+    proc = spawn(["rollout", "web", "--to", "1.7.0", "--steps", "50,100", "--bake", "10m", "--yes", "--config", cfg],
+                 tmp_path, "rollout")
+    try:
+        notes = wait_for(lambda: [e for e in journal_events(isolated_home)
+                                  if e["event"] == "step_note" and "deadline" in e["note"]], 90, "the bake to start")
+        plan_id = notes[0]["plan_id"]
+        n = len(journal_events(isolated_home))
+        # a second driver (another terminal's `resume`, the TUI's start-up offer) is refused while the first lives
+        assert main(["resume", plan_id, "--config", cfg, "--yes"]) == 2
+        assert f"is being driven by process {proc.pid}" in capsys.readouterr().err
+        assert main(["resume", "--config", cfg, "--yes"]) == 0             # nothing of its own to resume
+        assert "plan_resumed" not in {e["event"] for e in journal_events(isolated_home)[n:]}
+        assert main(["rollout", "status", "web", "--config", cfg]) == 0
+        shown = capsys.readouterr().out
+        assert "baking" in shown and "watcher gone" not in shown
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    assert main(["rollout", "status", "web", "--config", cfg]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "watcher gone since" in shown and "holding" in shown, shown      # unwatched: it holds, never promotes
+    assert listener_weights(demo)["web-1-7-0"] == 50
 
 
 def test_sigkill_during_bake_resume_waits_only_the_rest(demo, isolated_home, tmp_path):

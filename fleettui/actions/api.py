@@ -75,13 +75,13 @@ class Actions:
         await self.scope()
         return self._who
 
-    async def unfinished(self) -> list[PlanRecord]:
+    async def unfinished(self, *, driven: bool = False) -> list[PlanRecord]:
         """Plans left unfinished against this AWS (account + endpoint), oldest first: what resume and the start-up
-        offer consider. Plans of another account or endpoint are never offered. (Nothing unfinished at all: no
-        need to ask STS which account this is.)"""
-        if not self.journal.unfinished():
+        offer consider. Plans of another account or endpoint are never offered, nor (unless ``driven``) plans a
+        live process of this machine is driving. (Nothing unfinished at all: no need to ask STS which account.)"""
+        if not self.journal.unfinished(driven=driven):
             return []
-        return self.journal.unfinished(await self.scope())
+        return self.journal.unfinished(await self.scope(), driven=driven)
 
     async def resumable(self, plan_id: str | None = None) -> PlanRecord | None:
         """``plan_id``'s record if it can be resumed here (else one-line ConfigError), or the most recent unfinished
@@ -151,7 +151,8 @@ class Actions:
             await self.journal.flush(self.gw)
 
         try:
-            return await self.executor(on_event, heartbeat=heartbeat).resume(record)
+            with self.journal.driving(plan.id):
+                return await self.executor(on_event, heartbeat=heartbeat).resume(record)
         except StoreError as e:
             raise StoreError(self._journal_lost(record, e)) from None
         except LockLost as e:
@@ -210,6 +211,12 @@ class Actions:
         if self.read_only:
             raise FleetError("read-only mode: cannot resume a plan")
         await self._same_aws(record)
+        pid = self.journal.driver(record.plan.id)
+        if pid is not None:
+            raise LockHeld(f"plan {record.plan.id} ({record.plan.verb} {record.plan.service}) is being driven by "
+                           f"process {pid} on this machine: nothing done (stop that process first"
+                           + (f", or `fleettui rollout abort {record.plan.service}`)" if record.plan.verb == "rollout"
+                              else ")"))
         self.journal.append(EventKind.PLAN_RESUMED, record.plan.id, who=await self.who())
         return await self._locked(record, on_event, new=False)
 

@@ -21,7 +21,8 @@ def _stage(rec: PlanRecord) -> int:
 async def running(actions, service: str) -> PlanRecord | None:
     """The newest unfinished rollout of ``service`` in this AWS (None: none runs)."""
     actions.config.service(service)          # unknown service: one-line ConfigError
-    recs = [r for r in await actions.unfinished() if r.plan.verb == "rollout" and r.plan.service == service]
+    recs = [r for r in await actions.unfinished(driven=True)
+            if r.plan.verb == "rollout" and r.plan.service == service]
     return recs[-1] if recs else None
 
 
@@ -37,7 +38,8 @@ def view(journal, service: str, now: datetime | None = None) -> RolloutView | No
     if rec is None:
         return None
     events = [e for e in journal.events() if e.get("plan_id") == rec.plan.id]
-    return rollout_view(rec, events, now or datetime.now(timezone.utc))
+    watched = journal.driver(rec.plan.id, others=False) is not None
+    return rollout_view(rec, events, now or datetime.now(timezone.utc), watched)
 
 
 async def control(actions, service: str, action: str, reason: str = "") -> str:

@@ -162,6 +162,7 @@ class RolloutView:
     who: str = ""
     error: str | None = None
     weights: Mapping[str, int] | None = None      # every generation's weight at this step (None: only the canary's)
+    unwatched_since: datetime | None = None       # running, but no process drives it since then: it holds
 
     @property
     def line(self) -> str:
@@ -174,11 +175,16 @@ class RolloutView:
             text += f": {self.hold}"
         if self.error:
             text += f": {self.error}"
+        if self.unwatched_since is not None:
+            text += (f" — watcher gone since {self.unwatched_since:%H:%M} UTC: it holds here "
+                     "(`fleettui resume` drives it on, `fleettui rollout abort` ends it)")
         return text
 
 
-def rollout_view(record: Any, events: Sequence[Mapping[str, Any]], now: datetime) -> RolloutView:
-    """Fold one rollout plan's record and its journal events (all of this plan's events) into a view."""
+def rollout_view(record: Any, events: Sequence[Mapping[str, Any]], now: datetime,
+                 watched: bool = True) -> RolloutView:
+    """Fold one rollout plan's record and its journal events (all of this plan's events) into a view; ``watched``:
+    a live process drives it (else, when running, the view says since when nobody does: its last event)."""
     plan = record.plan
     steps = plan.steps
     current = next((s for s in steps if s.id not in record.done), None)
@@ -214,5 +220,13 @@ def rollout_view(record: Any, events: Sequence[Mapping[str, Any]], now: datetime
         memo = record.memo.get(current.id, {})
         hold = memo.get("holding")
         phase = "holding" if hold else "analysis"
+    unwatched = None
+    if record.status == "running" and not watched and events:
+        try:
+            unwatched = datetime.fromisoformat(str(events[-1].get("ts")).replace("Z", "+00:00"))
+        except ValueError:
+            unwatched = None
+        if phase == "baking":
+            phase = "holding"          # nobody bakes it on: it never promotes unwatched
     return RolloutView(plan.id, plan.service, plan.generation or "?", stable, record.status, stage, n, weight,
-                       phase, deadline, remaining, analysis, hold, record.who, error, weights)
+                       phase, deadline, remaining, analysis, hold, record.who, error, weights, unwatched)

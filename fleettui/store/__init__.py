@@ -13,8 +13,11 @@ acts on (:meth:`EventLog.bind`, from STS); every ``plan_created`` it appends rec
 """
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
 from fleettui.domain.history import EventKind, PlanRecord, Scope, plan_states
@@ -89,10 +92,56 @@ class EventLog(ABC):
     def record(self, plan_id: str) -> PlanRecord | None:
         return self.records().get(plan_id)
 
-    def unfinished(self, scope: Scope | None = None) -> list[PlanRecord]:
-        """Resumable plans, oldest first; with ``scope``, only those made against that AWS."""
+    def unfinished(self, scope: Scope | None = None, *, driven: bool = False) -> list[PlanRecord]:
+        """Resumable plans, oldest first; with ``scope``, only those made against that AWS. A plan that a live
+        process of this machine is driving right now (a rollout's bake, another terminal's replace) is not one,
+        unless ``driven``."""
         return [r for r in self.records().values()
-                if r.resumable and (scope is None or scope.same_aws(r.scope))]
+                if r.resumable and (scope is None or scope.same_aws(r.scope))
+                and (driven or self.driver(r.plan.id) is None)]
+
+    # -- which process drives a plan (plans are resumed by the machine that ran them, so this is local) --------
+    drivers_dir: Path | None = None
+
+    @contextmanager
+    def driving(self, plan_id: str) -> Iterator[None]:
+        """While the body runs, this process is the plan's driver (a pid file, removed at the end)."""
+        path = self.drivers_dir / plan_id if self.drivers_dir else None
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(f"{os.getpid()}\n", encoding="utf-8")
+            except OSError:
+                path = None           # no pid file: another process may resume it, as before
+        try:
+            yield
+        finally:
+            if path is not None:
+                path.unlink(missing_ok=True)
+
+    def driver(self, plan_id: str, *, others: bool = True) -> int | None:
+        """The pid of a live process of this machine driving ``plan_id`` (None: nobody; with ``others``, this
+        process does not count)."""
+        if self.drivers_dir is None:
+            return None
+        try:
+            pid = int((self.drivers_dir / plan_id).read_text(encoding="utf-8").strip())
+        except (OSError, ValueError):
+            return None
+        if pid == os.getpid():
+            return None if others else pid
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None                       # died (SIGKILL, power): its pid file stayed behind
+        except PermissionError:
+            pass                              # alive, another user's
+        try:                                  # a reused pid is not a fleettui
+            if b"fleettui" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return None
+        except OSError:
+            pass
+        return pid
 
 
 @dataclass(frozen=True)

@@ -183,6 +183,7 @@ class TeamJournal(EventLog):
 
     def __init__(self, local: JsonlJournal, aws: AwsConfig, team: TeamConfig):
         self.local, self.aws, self.team = local, aws, team
+        self.drivers_dir = local.drivers_dir
         self.outbox = local.path.with_name("team-outbox.jsonl")
         self.operator: str | None = None
         self.last_error: str | None = None       # why the last flush left events in the outbox

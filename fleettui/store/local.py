@@ -76,6 +76,7 @@ class JsonlJournal(EventLog):
     def __init__(self, path: Path):
         self.path = Path(path)
         self.warnings: list[str] = []
+        self.drivers_dir = self.path.with_name("drivers")
 
     @property
     def where(self) -> str:
