@@ -413,6 +413,9 @@ def test_tui_O_opens_the_rollout_dialog_banner_shows_the_hold_and_P_promotes(dem
             text = rollout_text()
             assert "step 1/2 at 50%" in text and "not enough traffic to judge" in text and "… 1.7.0" in text
             assert listener_weights(demo)["web-1-7-0"] == 50
+            # every screen's header says so (here the main screen's, under the progress screen)
+            await until(pilot, lambda: "rollout web 1.7.0 1/2 50% holding" in str(
+                app.main.query_one("FleetHeader").render()), timeout=10)
             await pilot.press("P")
             await until(pilot, lambda: progress.finished, timeout=60)
             assert not progress.failed

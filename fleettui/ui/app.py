@@ -231,18 +231,39 @@ class FleetApp(App[int]):
         if self.refreshing:
             self._refresh_headers(tick=True)
 
+    rollouts_text: str = ""          # running rollouts of any service, for the header of every screen
+
     def _tick_second(self) -> None:
+        running = sorted({r.plan.service for r in self.journal_records()
+                          if r.plan.verb == "rollout" and r.status == "running"})
+        text = self._rollouts_text(running)
+        if text != self.rollouts_text:
+            self.rollouts_text = text
+            self._refresh_headers()
         if self.stale:
             self._refresh_headers()
             if self.screen is self.main:
                 self.main.query_one("#status").refresh()
-        elif self.screen is self.main and self.rollout_running():
+        elif self.screen is self.main and self.current_service and self.current_service.name in running:
             self.main.query_one("#status").refresh()        # the bake's countdown, the latest analysis
 
-    def rollout_running(self) -> bool:
-        svc = self.current_service
-        return svc is not None and any(r.plan.verb == "rollout" and r.plan.service == svc.name
-                                       and r.status == "running" for r in self.journal_records())
+    def _rollouts_text(self, services: list[str]) -> str:
+        """"rollout web 1.7.0 1/2 50% baking 12s" per running rollout (from the journal, whoever drives it)."""
+        from fleettui.actions import rollouts
+
+        out = []
+        for name in services:
+            try:
+                v = rollouts.view(self.journal, name, self.now())
+            except (FleetError, OSError, ValueError, KeyError):
+                continue
+            if v is None or v.status != "running":
+                continue
+            left = f" {max(0, int(v.remaining))}s" if v.phase == "baking" and v.remaining is not None else ""
+            gone = " (unwatched)" if v.unwatched_since is not None else ""
+            out.append(f"rollout {name} {v.canary} {v.stage}/{v.stages} {v.weight}% {v.phase}{left}{gone}")
+        return " · ".join(out)
+
 
     def _refresh_headers(self, tick: bool = False) -> None:
         for header in self.screen.query(FleetHeader):

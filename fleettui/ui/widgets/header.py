@@ -74,6 +74,8 @@ class FleetHeader(Widget):
             parts.append((f" (showing {printable(app.region_filter)})", "$text-warning"))
         if snap is not None:
             parts += [sep, (f"{snap.instance_count} hosts", "$text-muted")]
+        if getattr(app, "rollouts_text", ""):
+            parts += [sep, ("⇢ " + printable(app.rollouts_text), "bold $text-accent")]
         signals = app.state.signals
         if signals is not None:
             firing = [a.name for ss in signals.services.values() for a in ss.firing]
