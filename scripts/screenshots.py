@@ -7,7 +7,8 @@ main.svg (the dashboard), filter.svg (`/drift`), detail.svg (a host with an inst
 template, with its target health and CPU trend), help.svg (`?`), rollback.svg (`B`: the precomputed rollback plan,
 before `y`), rollback-target.svg (`t` in it: the other candidates), generation.svg (`enter` on web's 1.6.0 canary
 header: its signals beside live's and the verdict), small.svg (the decommission dialog at 80×24), asg.svg
-(`:service checkout`: one Auto Scaling group per generation, live / warm / cold). Nothing is changed in the emulated AWS;
+(`:service checkout`: one Auto Scaling group per generation, live / warm / cold), rollout.svg (last: web's 1.7.0
+launched, then `O` on it: a rollout baking its first step). Only rollout.svg changes the emulated AWS;
 the journal goes to a throw-away directory.
 """
 from __future__ import annotations
@@ -73,7 +74,42 @@ async def shoot(ctx, out: Path, size: tuple[int, int], only: set[str] | None = N
               cursor=lambda row: isinstance(row, Section) and row.gen.service == "web" and row.gen.version == "1.6.0")
     await one("small", ["g", "ctrl+d"], lambda app: app.screen.id == "confirm", at=(80, 24))
     await one("asg", ["colon", *"service", "space", *"checkout", "enter"])
+    if not only or "rollout" in only:       # last: it changes the emulated AWS (1.7.0 launched, 25% of traffic)
+        await rollout(ctx, out, size, written)
     return written
+
+
+async def rollout(ctx, out: Path, size: tuple[int, int], written: list[Path]) -> None:
+    """rollout.svg: web's 1.7.0 launched as `L` does, then `O` on it with the demo's steps: the progress screen
+    while the first step bakes (the header names the rollout on every screen)."""
+    from textual.widgets import Static
+
+    from fleettui.actions.verbs import Launch
+    from fleettui.ui.app import make_app
+    from fleettui.ui.data.view import Section
+
+    app = make_app(ctx, auto_refresh=False)
+    async with app.run_test(size=size) as pilot:
+        await _until(pilot, lambda: app.refresh_count >= 1 and app.signals is not None)
+        outcome = await app.actions.execute(await app.actions.plan(Launch("web")), "screenshot: a new generation")
+        if not outcome.ok:
+            raise RuntimeError(f"launching web's new generation failed: {outcome.error}")
+        seen = app.refresh_count
+        app.start_refresh()
+        await _until(pilot, lambda: app.refresh_count > seen)
+        table = app.main.table
+        table.cursor = next(n for n, row in enumerate(table.rows) if isinstance(row, Section)
+                            and row.gen.service == "web" and row.gen.version == "1.7.0")
+        await pilot.press("O")
+        await _until(pilot, lambda: app.screen.id == "rollout")
+        await pilot.press("enter")
+        await _until(pilot, lambda: app.screen.id == "confirm")
+        await pilot.press("y")
+        await _until(pilot, lambda: app.screen.id == "progress" and "baking" in str(
+            app.screen.query_one("#progress-rollout", Static).render()), timeout=120)
+        await pilot.pause(1.2)           # the header's once-a-second rollout line
+        app.save_screenshot(filename="rollout.svg", path=str(out))
+        written.append(out / "rollout.svg")
 
 
 def main(argv: list[str] | None = None) -> int:

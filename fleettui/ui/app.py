@@ -266,7 +266,8 @@ class FleetApp(App[int]):
 
 
     def _refresh_headers(self, tick: bool = False) -> None:
-        for header in self.screen.query(FleetHeader):
+        screens = [self.screen] + ([self.main] if self.main is not self.screen else [])
+        for header in (h for screen in screens for h in screen.query(FleetHeader)):
             header.tick() if tick else header.refresh()
 
     # ------------------------------------------------------------------------------------------ refresh

@@ -74,8 +74,6 @@ class FleetHeader(Widget):
             parts.append((f" (showing {printable(app.region_filter)})", "$text-warning"))
         if snap is not None:
             parts += [sep, (f"{snap.instance_count} hosts", "$text-muted")]
-        if getattr(app, "rollouts_text", ""):
-            parts += [sep, ("⇢ " + printable(app.rollouts_text), "bold $text-accent")]
         signals = app.state.signals
         if signals is not None:
             firing = [a.name for ss in signals.services.values() for a in ss.firing]
@@ -83,6 +81,8 @@ class FleetHeader(Widget):
                 parts += [sep, (f" ALARM {printable(', '.join(firing))} ", "bold $text on $error")]
             if signals.error:
                 parts += [sep, (printable(signals.error), "bold $text-warning")]
+        if getattr(app, "rollouts_text", ""):
+            parts += [sep, ("⇢ " + printable(app.rollouts_text), "bold $text-accent")]
         if app.demo and wide:
             parts.append(("  demo (emulated AWS)", "$text-muted italic"))
         return Content.assemble(*parts)
