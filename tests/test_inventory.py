@@ -97,6 +97,8 @@ def test_status_json_contract(demo, capsys):
         "api": [("2.2.0", "rollback_target", False, True), ("2.3.0", "live", True, False)],
         "worker": [("3.1.0", "live", True, False)],
         "cache": [(demo.fleet.deregistered_images[0], "live", True, False)],    # its image is gone: named by id
+        "checkout": [("1.9.0", "idle", False, False), ("2.0.0", "rollback_target", False, True),   # 1.9.0: cold
+                     ("2.1.0", "live", True, False)],
     }
     inst = gen["instances"][0]
     assert set(inst) == {"id", "region", "az", "type", "state", "health", "age_days", "launch_template_version",
