@@ -53,6 +53,17 @@ def test_worse_canary_turns_its_header_red_and_the_banner_suggests_b(demo_ctx):
             prompts = {o.id: str(o.prompt) for o in app.main.query_one(ServiceList).options}
             assert "✗ worse 1 alarm" in prompts["web"]
             assert "worse" not in prompts["api"] and "alarm" not in prompts["api"]
+            # B, y: the canary is out of traffic while the (injected) signals still judge it: the banner says so
+            seen = app.refresh_count
+            await pilot.press("B")
+            await until(pilot, lambda: app.screen.id == "confirm")
+            await pilot.press("y")
+            await until(pilot, lambda: app.screen.id == "progress" and app.screen.finished)
+            await pilot.press("escape")
+            await until(pilot, lambda: app.refresh_count > seen and not app.refreshing)
+            status = str(app.main.query_one("#status").render())
+            assert "880 ms vs 184 ms over 15 min — out of traffic now" in status
+            assert "B takes it out of traffic" not in status
             # a service without a listener: its CPU
             await pilot.press("colon", *"service worker", "enter")
             await pilot.pause()

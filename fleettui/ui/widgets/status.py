@@ -47,8 +47,14 @@ def signal_lines(ss: ServiceSignals | None, svc: Service, hint: bool = True) -> 
     if ss is None:
         return []
     out = []
-    for verdict in ss.worse:
-        tail = " — B takes it out of traffic" if hint and svc.rollback.ready else ""
+    receiving = {g.version for g in svc.generations if g.receives_traffic}
+    for version, verdict in ss.verdicts.items():
+        if not verdict.worse:
+            continue
+        if version not in receiving:        # taken out since the signals were read: they catch up within a poll
+            tail = " — out of traffic now"
+        else:
+            tail = " — B takes it out of traffic" if hint and svc.rollback.ready else ""
         out.append(Content.assemble(("✗ ", "bold $text-error"), (printable(verdict.reason), "bold $text-error"),
                                     (tail, "$text-error")))
     for alarm in ss.firing:
