@@ -37,3 +37,28 @@ class FitsScreen:
         room = max(3, int((self.app.size.height - footer) * 0.94) - chrome - others)
         if part.styles.max_height is None or part.styles.max_height.value != room:
             part.styles.max_height = room
+
+
+class FormDialog(FitsScreen):
+    """A dialog with fields, an error line (``#<ERROR>``, plain text: what the operator typed is shown as typed) and
+    Plan / Cancel buttons; enter in a field plans. Subclasses define ``action_plan`` and ``action_cancel``."""
+
+    ERROR: str = ""
+
+    def _error(self, message: str | None) -> None:
+        from rich.text import Text
+        from textual.widgets import Static
+
+        from fleettui.format import printable
+
+        err = self.query_one(f"#{self.ERROR}", Static)
+        err.update(Text(f"✗ {printable(message)}") if message else "")
+        err.set_class(bool(message), "-shown")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_plan()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_plan() if event.button.id == "plan" else self.action_cancel()

@@ -14,7 +14,7 @@ from textual.widgets import Button, Label, Static
 
 from fleettui.config import ServiceConfig
 from fleettui.domain.model import Service
-from fleettui.ui.dialogs.fit import FitsScreen
+from fleettui.ui.dialogs.fit import FormDialog
 from fleettui.ui.widgets.colors import rich_color
 from fleettui.ui.widgets.footer import FleetFooter
 from fleettui.ui.widgets.prompt import KeyInput
@@ -47,7 +47,8 @@ def decommissioned_note(plan, defaults: LaunchDefaults) -> str | None:
     return None
 
 
-class LaunchDialog(FitsScreen, ModalScreen[tuple[int | None, int] | None]):
+class LaunchDialog(FormDialog, ModalScreen[tuple[int | None, int] | None]):
+    ERROR = "launch-error"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, svc: Service, defaults: LaunchDefaults) -> None:
@@ -92,19 +93,6 @@ class LaunchDialog(FitsScreen, ModalScreen[tuple[int | None, int] | None]):
         self.query_one("#launch-box").border_title = f"launch a generation · {self.svc.name}"
         self.query_one("#lt-version", KeyInput).focus()
         self.fit()
-
-    def _error(self, message: str | None) -> None:
-        err = self.query_one("#launch-error", Static)
-        err.update(f"✗ {message}" if message else "")
-        err.set_class(bool(message), "-shown")
-
-    def on_input_submitted(self, event: KeyInput.Submitted) -> None:
-        event.stop()
-        self.action_plan()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_plan() if event.button.id == "plan" else self.action_cancel()
 
     def action_plan(self) -> None:
         lt = self.query_one("#lt-version", KeyInput).value.strip()

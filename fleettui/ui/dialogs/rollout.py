@@ -13,7 +13,7 @@ from fleettui.config import ServiceConfig
 from fleettui.config.durations import parse_duration
 from fleettui.domain.model import Service
 from fleettui.format import printable
-from fleettui.ui.dialogs.fit import FitsScreen
+from fleettui.ui.dialogs.fit import FormDialog
 from fleettui.ui.widgets.colors import rich_color
 from fleettui.ui.widgets.footer import FleetFooter
 from fleettui.ui.widgets.prompt import KeyInput
@@ -26,7 +26,8 @@ def seconds_words(s: float) -> str:
     return f"{s:g}s"
 
 
-class RolloutDialog(FitsScreen, ModalScreen[tuple[tuple[int, ...], float] | None]):
+class RolloutDialog(FormDialog, ModalScreen[tuple[tuple[int, ...], float] | None]):
+    ERROR = "rollout-error"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, svc: Service, cfg: ServiceConfig, version: str) -> None:
@@ -64,19 +65,6 @@ class RolloutDialog(FitsScreen, ModalScreen[tuple[tuple[int, ...], float] | None
         self.query_one("#rollout-box").border_title = f"rollout · {self.svc.name}"
         self.query_one("#steps", KeyInput).focus()
         self.fit()
-
-    def _error(self, message: str | None) -> None:
-        err = self.query_one("#rollout-error", Static)
-        err.update(f"✗ {message}" if message else "")
-        err.set_class(bool(message), "-shown")
-
-    def on_input_submitted(self, event: KeyInput.Submitted) -> None:
-        event.stop()
-        self.action_plan()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_plan() if event.button.id == "plan" else self.action_cancel()
 
     def action_plan(self) -> None:
         text = self.query_one("#steps", KeyInput).value
