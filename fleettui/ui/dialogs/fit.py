@@ -45,6 +45,17 @@ class FormDialog(FitsScreen):
 
     ERROR: str = ""
 
+    def form_end(self):
+        """The error line, Cancel / Plan and the hint: the end of every form (``yield from`` in compose)."""
+        from textual.containers import Horizontal
+        from textual.widgets import Label, Static
+
+        yield Static("", id=self.ERROR, classes="error")
+        with Horizontal(classes="buttons"):
+            yield Button("Cancel", id="cancel")
+            yield Button("Plan", id="plan", variant="primary")
+        yield Label("enter plans (nothing runs before the confirmation) · esc cancels", classes="hint")
+
     def _error(self, message: str | None) -> None:
         from rich.text import Text
         from textual.widgets import Static

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Label, Static
 
 from fleettui.config import ServiceConfig
 from fleettui.domain.model import Service
@@ -68,11 +68,7 @@ class LaunchDialog(FormDialog, ModalScreen[tuple[int | None, int] | None]):
             with Horizontal(classes="field"):
                 yield Label("hosts", classes="field-label")
                 yield KeyInput(str(d.count), id="count", restrict=r"\d*")
-            yield Static("", id="launch-error", classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Plan", id="plan", variant="primary")
-            yield Label("enter plans (nothing runs before the confirmation) · esc cancels", classes="hint")
+            yield from self.form_end()
         yield FleetFooter()
 
     def _facts(self) -> Text:

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Label, Static
 
 from fleettui.config import ServiceConfig
 from fleettui.config.durations import parse_duration
@@ -43,11 +43,7 @@ class RolloutDialog(FormDialog, ModalScreen[tuple[tuple[int, ...], float] | None
             with Horizontal(classes="field"):
                 yield Label("bake at each", classes="field-label")
                 yield KeyInput(seconds_words(self.cfg.bake_s), id="bake")
-            yield Static("", id="rollout-error", classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Plan", id="plan", variant="primary")
-            yield Label("enter plans (nothing runs before the confirmation) · esc cancels", classes="hint")
+            yield from self.form_end()
         yield FleetFooter()
 
     def _facts(self) -> Text:
