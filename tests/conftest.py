@@ -5,6 +5,8 @@ against mocks of our own gateway.
 """
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 
@@ -54,12 +56,25 @@ class Demo:
         return boto3_client(service, region, self.endpoint_url)
 
 
-@pytest.fixture
-def demo(aws_server, tmp_path) -> Demo:
-    from fleettui.emulator.scenarios.demo import demo_config_text, seed_demo_fleet
+@pytest.fixture(scope="session")
+def demo_state(aws_server) -> tuple[bytes, bytes]:
+    """The demo fleet seeded once per session through the API (boto3, as `fleettui --demo` does), kept as moto's
+    state: restoring it costs a tenth of seeding it again, for each of the hundreds of tests that start from it."""
+    from fleettui.emulator.scenarios.demo import seed_demo_fleet
 
     aws_server.reset()
     fleet = seed_demo_fleet(aws_server.endpoint_url)
+    return aws_server.save_state(), pickle.dumps(fleet)
+
+
+@pytest.fixture
+def demo(aws_server, demo_state, tmp_path) -> Demo:
+    """The demo fleet as seeded (every resource fresh: nothing a previous test changed survives)."""
+    from fleettui.emulator.scenarios.demo import demo_config_text
+
+    state, fleet = demo_state
+    aws_server.restore_state(state)
+    fleet = pickle.loads(fleet)
     path = tmp_path / "demo.toml"
     path.write_text(demo_config_text(fleet, aws_server.endpoint_url), encoding="utf-8")
     return Demo(aws_server, fleet, path)
