@@ -53,6 +53,9 @@ def test_endpoint_dir_per_endpoint(tmp_path, isolated_home):
     assert endpoint_dir("https://Host_1.example.com:8443/a b/c/", tmp_path).name == \
         "https-host-1.example.com-8443-a-b-c"
     assert endpoint_dir("...", tmp_path) == tmp_path / "endpoints" / "endpoint"
+    assert endpoint_dir("http://h:1/Api/V2", tmp_path).name == "http-h-1-Api-V2"      # the path keeps its case
+    assert endpoint_dir("http://h:1/aX", tmp_path).name == "http-h-1-aX"
+    assert endpoint_dir("http://h:1/Xa.", tmp_path).name == "http-h-1-Xa"
     long = endpoint_dir("http://h:1/" + "x" * 300, tmp_path).name
     assert long == ("http-h-1-" + "x" * 300)[:100] and len(long) == 100
     assert journal_path_for(None, tmp_path) == tmp_path / "journal.jsonl"
@@ -88,6 +91,34 @@ def test_fresh_endpoint_dir_keeps_another_endpoints_files(isolated_home):
     stamp = datetime.strptime(m.group(1), "%Y%m%d-%H%M%S")
     assert before.replace(microsecond=0) <= stamp <= datetime.now()
     assert (kept / "journal.jsonl").read_text(encoding="utf-8") == "a real endpoint's plans\n"
+
+
+@pytest.fixture
+def rmtree_fails(monkeypatch):
+    """shutil.rmtree as it behaves when a file cannot be removed (a busy mount, another user's file on a network
+    share -- root on tmpfs never sees one): raises, unless ``ignore_errors``; removes nothing."""
+    calls = []
+
+    def rmtree(path, ignore_errors=False, onerror=None, *, onexc=None, dir_fd=None):
+        calls.append(Path(path))
+        if not ignore_errors:
+            raise OSError(16, "Device or resource busy", str(path))
+
+    monkeypatch.setattr(local.shutil, "rmtree", rmtree)
+    return calls
+
+
+def test_fresh_endpoint_dir_starts_even_if_leftovers_stay(isolated_home, rmtree_fails):
+    url = "http://127.0.0.1:5996"
+    d = endpoint_dir(url)
+    d.mkdir(parents=True)
+    (d / EMULATOR_MARK).write_text("http://127.0.0.1:5996 pid 1\n", encoding="utf-8")
+    (d / "journal.jsonl").write_text("stuck\n", encoding="utf-8")
+    assert fresh_endpoint_dir(url) == d
+    assert rmtree_fails == [d]
+    assert (d / EMULATOR_MARK).read_text(encoding="utf-8") == f"{url} pid {os.getpid()}\n"
+    remove_endpoint_dir(url)                           # never raises either
+    assert rmtree_fails == [d, d]
 
 
 def test_remove_endpoint_dir_only_an_emulators(isolated_home):
@@ -385,14 +416,17 @@ def other_process():
     procs = []
 
     def start(*argv: str) -> subprocess.Popen:
-        p = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()", *argv], stdin=subprocess.PIPE)
+        p = subprocess.Popen([sys.executable, "-c", "import sys; print('ready', flush=True); sys.stdin.read()", *argv],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         procs.append(p)
+        assert p.stdout.readline() == b"ready\n"       # exec'd: /proc/<pid>/cmdline is this argv now
         return p
 
     yield start
     for p in procs:
         p.stdin.close()
         p.wait()
+        p.stdout.close()
 
 
 def test_driver_is_a_live_fleettui_process(tmp_path, other_process):

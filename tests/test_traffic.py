@@ -223,6 +223,10 @@ def test_traffic_without_rules_and_primary():
     t = traffic_of(L1, [{"ListenerArn": "", "DefaultActions": [fwd_action((A, 1))]}],
                    {"": [{"RuleArn": "r", "Priority": "1", "Actions": [fwd_action((B, 1))]}]})
     assert [f.rule_arn for f in t.forwards] == [None, "r"]
+    # a listener item without its ARN: its rules are looked up under "" too (as its forwards are named)
+    t = traffic_of(L1, [{"DefaultActions": [fwd_action((A, 1))]}],
+                   {"": [{"RuleArn": "r", "Priority": "1", "Actions": [fwd_action((B, 1))]}]})
+    assert [(f.listener_arn, f.rule_arn) for f in t.forwards] == [("", None), ("", "r")]
 
 
 def test_primary_is_the_default_action_not_a_rule():
