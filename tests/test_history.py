@@ -100,6 +100,8 @@ def test_remaining_keeps_plan_order():
     r = PlanRecord(plan=plan(steps=4), who="w", reason="", created=TS, done={"s3", "s1"})
     assert r.remaining == ["s2", "s4"]
     assert PlanRecord(plan=plan(steps=2), who="w", reason="", created=TS, done={"s1", "s2"}).remaining == []
+    long = PlanRecord(plan=plan(steps=11), who="w", reason="", created=TS, done={f"s{i}" for i in range(3, 10)})
+    assert long.remaining == ["s1", "s2", "s10", "s11"]          # the plan's order, not the ids' sort order
 
 
 # -- unreadable --------------------------------------------------------------------------------------------------

@@ -169,6 +169,7 @@ def test_analysis_insufficient_holds():
     a = analyze("1.6.0", {"healthy": 1}, [], "insufficient", "12 requests")
     assert a.checks[2] == Check("verdict", HOLD, "12 requests")
     assert a.state == HOLD
+    assert a.failing == ()
     assert a.summary.endswith("; … 12 requests")
     a = analyze("1.6.0", {"healthy": 1}, [], None, "")
     assert a.checks[2] == Check("verdict", HOLD, "1.6.0: no signals: not enough traffic to judge")
@@ -185,6 +186,7 @@ def test_analysis_at_full_weight_skips_the_comparison():
         a = analyze("1.6.0", {"healthy": 1}, [], verdict, "why", compare=False)
         assert a.checks[2] == Check("verdict", SKIP, "1.6.0 takes all traffic: nothing to compare with")
         assert a.state == PASS
+        assert a.failing == ()
     assert a.summary.endswith("; - 1.6.0 takes all traffic: nothing to compare with")
     assert analyze("1.6.0", {"unhealthy": 1}, [], None, "", compare=False).state == FAIL
 

@@ -44,6 +44,7 @@ def test_forward_numbers():
     assert f.percent([]) == 0.0
     assert f.percent(iter([B])) == 70.0
     assert not Forward(L1, ((A, 1),), rule_arn=R1).is_default
+    assert Forward(L1, ((C, 1), (A, 2), (B, 0))).target_groups == (C, A, B)          # AWS's order
 
 
 def test_forward_percent_exact_with_aws_weights():
@@ -207,6 +208,9 @@ def test_traffic_of_listeners_and_rules_in_order():
     assert t.primary_listener == L1
     assert t.primary is t.forwards[0]
     assert t.target_groups == (A, B, C)
+    seen = traffic_of(L2, [{"ListenerArn": L2, "DefaultActions": [fwd_action((C, 1), (B, 1))]},
+                           {"ListenerArn": L1, "DefaultActions": [fwd_action((A, 1), (C, 1))]}])
+    assert seen.target_groups == (C, B, A)                  # first seen first, once each
     assert t.rules_to([B]) == [t.forwards[0], t.forwards[1]]
     assert t.rules_to([C]) == [t.forwards[2]]          # the rule gives C weight 0
     assert t.rules_to([A]) == [t.forwards[0], t.forwards[3]]
