@@ -298,6 +298,20 @@ def test_view_final_states_and_errors():
     assert v.error == "old"
 
 
+def test_view_every_step_done_but_not_finished():
+    """The process died (or the journal refused plan_finished) after the last step succeeded: the view says so
+    instead of crashing the banner and `rollout status` (it raised AttributeError on the missing current step)."""
+    done = {f"s{i}" for i in range(1, 7)}
+    v = rollout_view(record(done=done), [], at(0))
+    assert (v.status, v.stage, v.stages, v.weight, v.phase, v.error) == ("running", 2, 2, 100, "finishing", None)
+    assert v.line == "rollout 1.6.0: step 2/2 at 100% — finishing"
+    events = [{"event": "step_succeeded", "plan_id": "p-1", "ts": "2026-11-30T10:07:00.000Z", "step": "s6"}]
+    v = rollout_view(record(done=done), events, at(0), watched=False)
+    assert (v.phase, v.unwatched_since) == ("finishing", at(420))
+    v = rollout_view(record(done=done), [control("abort", stage=2, who="bob")], at(0))
+    assert (v.phase, v.error) == ("aborting", "abort by bob")
+
+
 def test_view_abort_requested():
     v = rollout_view(record(done={"s1"}), [control("abort", stage=1, who="bob")], at(0))
     assert (v.phase, v.error) == ("aborting", "abort by bob")
