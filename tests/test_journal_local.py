@@ -416,15 +416,18 @@ def other_process():
     procs = []
 
     def start(*argv: str) -> subprocess.Popen:
-        p = subprocess.Popen([sys.executable, "-c", "import sys; print('ready', flush=True); sys.stdin.read()", *argv],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        # SIGHUP back to its default (the runner may ignore it): a check that signals the driver would end it
+        code = "import signal, sys; signal.signal(signal.SIGHUP, signal.SIG_DFL); print('ready', flush=True); " \
+               "sys.stdin.read()"
+        p = subprocess.Popen([sys.executable, "-c", code, *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         procs.append(p)
         assert p.stdout.readline() == b"ready\n"       # exec'd: /proc/<pid>/cmdline is this argv now
         return p
 
     yield start
     for p in procs:
-        p.stdin.close()
+        if not p.stdin.closed:
+            p.stdin.close()
         p.wait()
         p.stdout.close()
 
@@ -444,6 +447,9 @@ def test_driver_is_a_live_fleettui_process(tmp_path, other_process):
     stranger = other_process("something-else")               # a reused pid: not a fleettui
     (j.drivers_dir / "p-1").write_text(f"{stranger.pid}\n", encoding="utf-8")
     assert j.driver("p-1") is None
+    for p in (fleettui, stranger):                           # looking only probes (signal 0): both still run
+        p.stdin.close()
+        assert p.wait() == 0
 
 
 def test_driver_gone_or_garbage(tmp_path):
