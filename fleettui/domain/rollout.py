@@ -154,7 +154,7 @@ class RolloutView:
     stage: int                # 1-based; n when done
     stages: int
     weight: int               # the canary's weight at this stage
-    phase: str                # shifting | baking | paused | analysis | holding | done | aborted | …
+    phase: str                # shifting | baking | paused | analysis | holding | finishing | done | aborted | …
     deadline: datetime | None = None
     remaining: float | None = None
     analysis: Analysis | None = None
@@ -208,6 +208,8 @@ def rollout_view(record: Any, events: Sequence[Mapping[str, Any]], now: datetime
         phase = "done" if record.status == "succeeded" else record.status
     elif c.abort:
         phase, error = "aborting", f"abort by {c.abort}"
+    elif current is None:
+        phase = "finishing"            # every step done, plan_finished not journaled yet (died just before it)
     elif current.kind == "set_weights":
         phase = "shifting"
     elif current.kind == "bake":
