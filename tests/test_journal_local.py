@@ -461,3 +461,12 @@ def test_driver_gone_or_garbage(tmp_path):
     assert j.driver("p-1") is None
     (j.drivers_dir / "p-1").write_text("not a pid\n", encoding="utf-8")
     assert j.driver("p-1") is None
+
+
+def test_a_line_nested_too_deep_for_the_parser_is_skipped_like_any_foreign_line(tmp_path):
+    """json.loads raises RecursionError (not ValueError) on 100,000 nested brackets: the journal stays readable."""
+    path = tmp_path / "journal.jsonl"
+    path.write_bytes(b"[" * 100_000 + b"\n" + b'{"ts":"t","event":"warning","plan_id":"p-1"}\n')
+    j = JsonlJournal(path)
+    assert list(j.events()) == [{"ts": "t", "event": "warning", "plan_id": "p-1"}]
+    assert j.warnings == [f"journal {path}: skipped line 1: not JSON (a torn or foreign line)"]

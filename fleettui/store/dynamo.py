@@ -286,7 +286,7 @@ class TeamJournal(EventLog):
         for line in lines:
             try:
                 item = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue             # a line torn by a crash: its event is still in the local journal
             if isinstance(item, dict) and isinstance(item.get("pk"), str) and isinstance(item.get("sk"), str):
                 out.append(item)
@@ -349,7 +349,7 @@ class TeamJournal(EventLog):
         for item in await self.team_items(gw, services, since=since):
             try:
                 e = json.loads(item["body"]) if "body" in item else None
-            except ValueError:
+            except (ValueError, RecursionError):    # not JSON, or nested too deep
                 e = None
             out.append(e if isinstance(e, dict) else {k: item.get(k) for k in (
                 "ts", "event", "plan_id", "service", "step", "status", "reason", "error")} | {"who": item.get("operator")})

@@ -121,8 +121,9 @@ class JsonlJournal(EventLog):
                         continue
                     try:
                         e = json.loads(line.decode("utf-8", errors="replace"))
-                    except ValueError:
-                        # a line torn by a crash mid-write, or not ours: the step it began is simply re-run
+                    except (ValueError, RecursionError):
+                        # a line torn by a crash mid-write, or not ours (nested too deep for the parser too): the
+                        # step it began is simply re-run
                         e, why = None, "not JSON (a torn or foreign line)"
                     else:
                         why = unreadable(e)
