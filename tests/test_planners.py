@@ -1,0 +1,669 @@
+"""The planners on hand-made snapshots (pure: no server): the exact plans they produce — steps (kind, order,
+region, description, parameters), weights before and after, hosts, capacity — and their refusals word for word.
+The same planners run end to end against moto in tests/test_actions.py, tests/test_asg.py and
+tests/test_fleet_shapes.py; these run in milliseconds, for mutation testing (README "Test strength").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from fleettui.actions import planning
+from fleettui.actions.planning import PlanError
+from fleettui.actions.verbs.decommission import plan_decommission
+from fleettui.actions.verbs.launch import LaunchTarget, plan_launch
+from fleettui.actions.verbs.replace import plan_replace, relaunch_cannot_fix, select_hosts
+from fleettui.actions.verbs.rollback import candidates, plan_rollback, ramp_weights
+from fleettui.actions.verbs.shift import plan_shift, weights_for_shift, weights_refusal
+from fleettui.domain.build import RawService, build_service
+from fleettui.domain.model import Snapshot
+from fleettui.domain.plan import _thaw
+
+from test_rules import NOW, image, inst, lt, svc_cfg
+
+REGION = "us-east-1"
+LISTENER = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/x/y"
+RULE = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/x/y/r{}"
+
+
+def tg(key: str) -> str:
+    return f"arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web-{key}/x"
+
+
+@dataclass
+class G:
+    """One generation of the hand-made fleet: ``hosts`` hosts of which the first ``sick`` are unhealthy."""
+
+    version: str
+    hosts: int = 2
+    weight: int = 0                       # AWS weight on the listener's default action
+    sick: int = 0
+    tg: bool = True                       # has a target group on the listener
+    asg: tuple[int, int, int] | None = None   # its own Auto Scaling group: (min, max, desired); desired 0: cold
+    in_shared_asg: str | None = None      # its hosts are in this (not its own) Auto Scaling group
+    tags: dict = field(default_factory=dict)  # extra tags on every host
+    image_state: str = "available"
+    age: float = 1.0                      # days since the first host was launched (each next one 0.1 later)
+
+
+def fleet(*gens: G, listener: bool = True, rules: list[dict] = (), **cfg_kw):
+    """(snapshot, service config) of web with these generations, oldest first (image ages 90, 80, 70… days)."""
+    cfg = svc_cfg(listener_arn=LISTENER if listener else None, **cfg_kw)
+    images, hosts, tgs, lts, groups, pairs = {}, [], {}, [], [], []
+    for n, g in enumerate(gens, 1):
+        key = chr(ord("a") + n - 1)
+        age = 100 - 10 * n
+        if g.image_state == "available":
+            images[f"ami-{key}"] = image(f"ami-{key}", g.version, age)
+        lts.append(lt(n, f"ami-{key}", default=n == len(gens)))
+        ids = [f"i-{key}{k}" for k in range(g.hosts)]
+        extra = dict(g.tags)
+        asg_name = f"web-{g.version.replace('.', '-')}" if g.asg else g.in_shared_asg
+        if asg_name:
+            extra["aws:autoscaling:groupName"] = asg_name
+        hosts += [inst(i, f"ami-{key}", n, g.age - k / 10, tags=extra) for k, i in enumerate(ids)]
+        if g.tg:
+            version = g.version if g.image_state == "available" else f"ami-{key}"    # as the hosts' image says
+            tgs[tg(key)] = {"name": f"web-{key}", "tags": {"fleettui:version": version},
+                            "health": {i: "unhealthy" if k < g.sick else "healthy" for k, i in enumerate(ids)}}
+            pairs.append((tg(key), g.weight))
+        if g.asg:
+            mn, mx, desired = g.asg
+            groups.append({"AutoScalingGroupName": asg_name, "_region": REGION, "MinSize": mn, "MaxSize": mx,
+                           "DesiredCapacity": desired, "LaunchTemplate": {"Version": str(n)},
+                           "TargetGroupARNs": [tg(key)] if g.tg else [],
+                           "Tags": [{"Key": "Service", "Value": "web"},
+                                    {"Key": "fleettui:version", "Value": g.version}]})
+    lst = None
+    if listener:
+        lst = {"ListenerArn": LISTENER, "DefaultActions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+            {"TargetGroupArn": a, "Weight": w} for a, w in pairs]}}]}
+    raw = RawService(config=cfg, instances=hosts, images=images, lt_versions={REGION: lts}, listener=lst,
+                     target_groups=tgs, rules={LISTENER: list(rules)} if listener else {}, asg_groups=groups)
+    svc = build_service(raw, NOW)
+    return Snapshot(generated_at=NOW, regions=(REGION,), services=(svc,)), cfg
+
+
+def rule(n: int, path: str, *weights: tuple[str, int]) -> dict:
+    """A non-default listener rule (priority 10·n, path condition) forwarding to these (target group, weight)."""
+    return {"RuleArn": RULE.format(n), "Priority": str(10 * n), "IsDefault": False,
+            "Conditions": [{"Field": "path-pattern", "Values": [path]}],
+            "Actions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+                {"TargetGroupArn": a, "Weight": w} for a, w in weights]}}]}
+
+
+def steps(plan) -> list[tuple]:
+    """Every step as (id, kind, region, description, params as plain values)."""
+    return [(s.id, s.kind, s.region, s.description, _thaw(s.params)) for s in plan.steps]
+
+
+def head(plan) -> tuple:
+    """Everything of a plan but its steps, id and creation time."""
+    return (plan.verb, plan.service, plan.summary, plan.hosts_affected, plan.capacity_before, plan.capacity_min,
+            dict(plan.weights_before), dict(plan.weights_after), plan.refusal, plan.warnings, plan.confirm_phrase,
+            plan.generation)
+
+
+def svc(snap):
+    return snap.services[0]
+
+
+def refused(fn, *args, **kw) -> str:
+    with pytest.raises(PlanError) as e:
+        fn(*args, **kw)
+    return str(e.value)
+
+
+THREE = (G("1.4", 4, 0), G("1.5", 4, 90), G("1.6", 2, 10))       # 1.6 is a canary at 10% of live 1.5
+
+
+# -- planning.py: the shared arithmetic -----------------------------------------------------------------------
+
+def test_service_and_generation_lookups_refuse_by_name():
+    snap, cfg = fleet(*THREE)
+    assert refused(planning.service_of, snap, svc_cfg(name="api")) == "service 'api' is not in the snapshot"
+    assert planning.service_of(snap, cfg) is svc(snap)
+    assert planning.generation_of(svc(snap), "1.5") is svc(snap).generations[1]
+    assert refused(planning.generation_of, svc(snap), "9.9") == (
+        "web has no generation '9.9' (generations: 1.4, 1.5, 1.6)")
+    empty, _ = fleet()
+    assert refused(planning.generation_of, svc(empty), "9.9") == "web has no generation '9.9' (generations: none running)"
+
+
+def test_serving_is_weight_above_0_with_a_listener_and_everything_without():
+    snap, _ = fleet(*THREE)
+    assert [g.version for g in planning.serving(svc(snap))] == ["1.5", "1.6"]
+    assert planning.healthy_serving(svc(snap)) == 6
+    snap, _ = fleet(G("1.4", 4), G("1.5", 3, sick=1), listener=False)
+    assert [g.version for g in planning.serving(svc(snap))] == ["1.4", "1.5"]
+    assert planning.healthy_serving(svc(snap)) == 6
+    assert planning.current_weights(svc(snap)) == {}
+
+
+def test_serving_counts_every_generation_when_the_configured_listener_was_not_read():
+    snap, cfg = fleet(G("1.4", 4), G("1.5", 3, sick=1), listener=False)
+    s = svc(snap)
+    from dataclasses import replace
+    s = replace(s, listener_arn=LISTENER)                     # configured, but no weights known (None)
+    assert [g.version for g in planning.serving(s)] == ["1.4", "1.5"]
+
+
+def test_current_weights_are_exact_and_keep_generations_at_0():
+    snap, _ = fleet(G("1.4", 1, 0), G("1.5", 1, 995), G("1.6", 1, 4), G("1.7", 1, tg=False))
+    got = planning.current_weights(svc(snap))
+    assert {v: round(w, 3) for v, w in got.items()} == {"1.4": 0, "1.5": 99.6, "1.6": 0.4, "1.7": 0}
+    assert list(got) == ["1.4", "1.5", "1.6", "1.7"]
+
+
+def test_service_forwards_without_traffic_is_the_configured_listener_or_nothing():
+    snap, _ = fleet(G("1.4"), listener=False)
+    assert planning.service_forwards(svc(snap)) == []
+    from dataclasses import replace
+    s = replace(svc(snap), listener_arn=LISTENER)
+    fwds = planning.service_forwards(s)
+    assert [(f.listener_arn, f.groups, f.rule_arn) for f in fwds] == [(LISTENER, (), None)]
+
+
+def test_service_forwards_takes_every_rule_that_sends_a_generation_traffic():
+    rules = [rule(1, "/static/*", (tg("c"), 1)),                        # 1.6 by path: rewritten too
+             rule(2, "/old/*", (tg("a"), 0), (tg("b"), 1)),               # 1.5: rewritten
+             rule(3, "/none/*", (tg("a"), 0)),                            # weight 0 only: left alone
+             rule(4, "/other/*", ("arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/api-a/x", 1))]
+    snap, _ = fleet(*THREE, rules=rules)
+    fwds = planning.service_forwards(svc(snap))
+    assert [(f.rule_arn, f.groups) for f in fwds] == [
+        (None, ((tg("a"), 0), (tg("b"), 90), (tg("c"), 10))),
+        (RULE.format(1), ((tg("c"), 1),)), (RULE.format(2), ((tg("a"), 0), (tg("b"), 1)))]
+
+
+def test_service_forwards_refuses_a_rule_shared_with_another_service():
+    foreign = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/api-a/x"
+    snap, _ = fleet(*THREE, rules=[rule(1, "/mix/*", (tg("b"), 1), (foreign, 1), (tg("q"), 0))])
+    assert refused(planning.service_forwards, svc(snap)) == (
+        f"rule 10 (path /mix/*) of listener web ({RULE.format(1)}) also forwards to api-a, which is not a "
+        "generation of web: change that rule by hand first")
+    snap, _ = fleet(*THREE, rules=[rule(1, "/mix/*", (tg("b"), 1), (foreign, 0))])    # foreign at 0: fine
+    assert [f.rule_arn for f in planning.service_forwards(svc(snap))] == [None, RULE.format(1)]
+
+
+@pytest.mark.parametrize("rest, shares, want", [
+    (100, {"a": 1, "b": 1, "c": 1}, {"a": 34, "b": 33, "c": 33}),        # the largest remainder, first in order
+    (90, {"a": 90, "b": 10}, {"a": 81, "b": 9}),
+    (50, {"a": 0.4, "b": 99.6}, {"a": 0, "b": 50}),                       # 0.2 rounds to nothing
+    (50, {"a": 1.4, "b": 98.6}, {"a": 1, "b": 49}),
+    (7, {"a": 1, "b": 2, "c": 4}, {"a": 1, "b": 2, "c": 4}),
+    (10, {"a": 1, "b": 1, "c": 1}, {"a": 4, "b": 3, "c": 3}),
+    (10, {"a": 1, "b": 2}, {"a": 3, "b": 7}),                             # 3.33 / 6.67: b rounds up
+    (0, {"a": 3, "b": 1}, {"a": 0, "b": 0}),
+    (40, {"a": 0, "b": 0}, {"a": 0, "b": 0}),                             # nothing to split in proportion to
+    (40, {}, {}),
+])
+def test_split_weights(rest, shares, want):
+    got = planning.split_weights(rest, shares)
+    assert got == want and list(got) == list(want)
+    assert all(type(v) is int for v in got.values())
+
+
+def test_new_host_tags_copy_what_most_peers_carry():
+    snap, _ = fleet(G("1.5", 3))
+    peers = list(svc(snap).instances)
+    from dataclasses import replace
+    peers = [replace(peers[0], tags={**peers[0].tags, "Team": "blue", "Cost": "", "Name": "web-1", "aws:x": "1",
+                                     "fleettui:plan": "p"}),
+             replace(peers[1], tags={**peers[1].tags, "Team": "blue", "Stage": "a", "fleettui:plan": "p"}),
+             replace(peers[2], tags={**peers[2].tags, "Team": "red", "Stage": "b", "Owner": "ops"})]
+    cfg = svc_cfg(required_tags=("Owner", "Cost"), tags=(("Env", "prod"), ("Team", "fixed")),
+                  selector=(("Service", "web"), ("Tier", "front")))
+    # Team on all 3 (blue most often) but the config's tags win; Stage on 2 of 3 (a majority of hosts carry it):
+    # the first of the tied values; Owner: team 2 of 3; managed (aws:, fleettui:), Name and empty tags never
+    assert planning.new_host_tags(cfg, "1.6", peers) == {
+        "Service": "web", "Owner": "team", "Team": "fixed", "Stage": "a", "Env": "prod", "Tier": "front",
+        "fleettui:version": "1.6"}
+    assert planning.new_host_tags(svc_cfg(required_tags=()), "1.6", peers) == {
+        "Service": "web", "Owner": "team", "Team": "blue", "Stage": "a", "fleettui:version": "1.6"}
+    # the replaced host's own required tag wins over the peers'; a required tag nobody has is left out
+    assert planning.new_host_tags(cfg, "1.6", peers, replaced=peers[2])["Owner"] == "ops"
+    assert planning.new_host_tags(svc_cfg(required_tags=("Cost",)), "1.6", peers[1:2]) == {
+        "Service": "web", "Owner": "team", "Team": "blue", "Stage": "a", "fleettui:version": "1.6"}
+
+
+def test_new_host_tags_need_a_strict_majority_and_fall_back_on_the_peers_for_required_tags():
+    snap, _ = fleet(G("1.5", 2))
+    from dataclasses import replace
+    a, b = svc(snap).instances
+    a = replace(a, tags={**a.tags, "Team": "blue"})
+    b = replace(b, tags={k: v for k, v in b.tags.items() if k != "Owner"})
+    # 1 of 2 is no majority: Team is not copied; Owner (1 of 2) neither, but it is required: the most common value
+    cfg = svc_cfg(required_tags=("Owner",))
+    assert planning.new_host_tags(cfg, "2.0", [a, b]) == {"Service": "web", "Owner": "team",
+                                                          "fleettui:version": "2.0"}
+    assert planning.new_host_tags(cfg, "2.0", [a, b], replaced=b) == {"Service": "web", "Owner": "team",
+                                                                      "fleettui:version": "2.0"}
+    assert planning.most_common_value([a, b], "Team") == "blue"
+    assert planning.most_common_value([a, b], "Nope") is None
+    c = replace(b, tags={**b.tags, "Team": "red"})
+    d = replace(b, tags={**b.tags, "Team": "red"})
+    assert planning.most_common_value([a, c, d], "Team") == "red"
+
+
+def test_require_tags_names_the_missing_ones_and_how_to_declare_them():
+    cfg = svc_cfg(required_tags=("Owner", "Cost", "Team"))
+    planning.require_tags(cfg, {"Owner": "x", "Cost": "y", "Team": "z"}, "launching web 1.6")
+    assert refused(planning.require_tags, cfg, {"Owner": "x", "Cost": ""}, "launching web 1.6") == (
+        "launching web 1.6 would miss required tag(s) Cost, Team: no host to copy them from carries them; declare "
+        "them in the config ([[service]] 'web': tags = { Cost = \"…\", Team = \"…\" })")
+
+
+def test_names_of_hosts_and_target_groups():
+    assert planning.host_name_prefix("web", "1.6.0") == "web-1-6-0"
+    assert planning.host_name_prefix("web", "v2 (beta)!") == "web-v2-beta"
+    assert planning.tg_name(svc_cfg(), "1.6.0") == "web-1.6.0".replace(".", "-")
+    assert planning.tg_name(svc_cfg(target_group_prefix="shop-web-"), "1.6.0") == "shop-web-1-6-0"
+    assert planning.tg_name(svc_cfg(target_group_prefix="_"), "_1.6_") == "1-6"
+    long = planning.tg_name(svc_cfg(), "2026.11.30-build.12345-abcdef")
+    assert long == "web-2026-11-30-build-12345-abcde" and len(long) == 32
+    assert planning.tg_name(svc_cfg(), "2026.11.30-build.1234-x") == "web-2026-11-30-build-1234-x"
+    assert planning.tg_name(svc_cfg(), "2026.11.30-build.12345.abc") == "web-2026-11-30-build-12345-abc"
+    assert planning.tg_name(svc_cfg(), "2026.11.30-build.1234567890.x") == "web-2026-11-30-build-1234567890"
+
+
+def test_stamp_is_utc_to_the_second():
+    from datetime import datetime
+    got = planning.stamp()
+    assert len(got) == 25 and got.endswith("+00:00")
+    assert datetime.fromisoformat(got).microsecond == 0
+
+
+def test_step_factory():
+    st = planning.step(3, "terminate", "eu-west-1", "terminate i-1", instance_ids=["i-1"], x={"a": [1]})
+    assert (st.id, st.kind, st.region, st.description, _thaw(st.params)) == (
+        "s3", "terminate", "eu-west-1", "terminate i-1", {"instance_ids": ["i-1"], "x": {"a": [1]}})
+    assert st.params["instance_ids"] == ("i-1",)                       # frozen
+    with pytest.raises(AssertionError, match="^unknown step kind 'reboot'$"):
+        planning.step(1, "reboot", "eu-west-1", "no such thing")
+
+
+def test_capacity_after_weights():
+    snap, _ = fleet(G("1.4", 8, 0), G("1.5", 4, 100), G("1.6", 3, 0, sick=1))
+    s = svc(snap)
+    assert planning.capacity_after_weights(s, {"1.5": 100}) == 100
+    assert planning.capacity_after_weights(s, {"1.6": 100}) == 50                  # 2 healthy of live's 4
+    assert planning.capacity_after_weights(s, {"1.5": 50, "1.6": 50}) == 100       # 2 for 50%: same as 4 for 100
+    assert planning.capacity_after_weights(s, {"1.5": 70, "1.6": 30, "1.4": 0}) == 100
+    assert planning.capacity_after_weights(s, {"1.6": 90, "1.4": 10}) == 56         # 2 for 90: 2.2 per 100 of 4
+    assert planning.capacity_after_weights(s, {"1.4": 100}) == 100                 # 8 for 100: capped
+    assert planning.capacity_after_weights(s, {"1.4": 0}) == 0                     # nobody takes traffic
+    sick, _ = fleet(G("1.4", 8, 0), G("1.5", 4, 100, sick=4))
+    assert planning.capacity_after_weights(svc(sick), {"1.4": 0, "1.5": 0}) == 100   # live has none: an outage
+    nolive, _ = fleet(G("1.4", 8, 0), G("1.5", 4, 0))
+    assert svc(nolive).live is None
+    assert planning.capacity_after_weights(svc(nolive), {"1.4": 0}) == 100
+    assert planning.capacity_after_weights(s, {"1.6": 100, "1.5": 0}) == 50
+    odd, _ = fleet(G("1.4", 3, 0), G("1.5", 3, 100), G("1.6", 1, 0))
+    assert planning.capacity_after_weights(svc(odd), {"1.6": 100}) == 33           # round(33.3), not 34
+    two, _ = fleet(G("1.4", 3, 0), G("1.5", 3, 100), G("1.6", 2, 0))
+    assert planning.capacity_after_weights(svc(two), {"1.6": 100}) == 67           # round(66.7), not 66
+
+
+# -- shift ---------------------------------------------------------------------------------------------------
+
+def test_weight_pair_argument():
+    import argparse
+    from fleettui.actions.verbs.shift import _weight_pair
+    assert _weight_pair("1.6.0=50") == ("1.6.0", 50)
+    assert _weight_pair("a=b=7") == ("a=b", 7)
+    for bad in ("1.6.0", "=50", "1.6.0=", "1.6.0=-5", "1.6.0=x"):
+        with pytest.raises(argparse.ArgumentTypeError) as e:
+            _weight_pair(bad)
+        assert str(e.value) == f"{bad!r} is not VERSION=WEIGHT (e.g. 1.6.0=50)"
+
+
+@pytest.mark.parametrize("weights, version, weight, want", [
+    ((0, 90, 10), "1.6", 50, {"1.4": 0, "1.5": 50, "1.6": 50}),
+    ((0, 90, 10), "1.6", 0, {"1.4": 0, "1.5": 100, "1.6": 0}),
+    ((20, 60, 20), "1.6", 60, {"1.4": 10, "1.5": 30, "1.6": 60}),       # the others keep their proportions
+    ((10, 20, 70), "1.6", 100, {"1.4": 0, "1.5": 0, "1.6": 100}),
+    ((0, 100, 0), "1.6", 25, {"1.4": 0, "1.5": 75, "1.6": 25}),
+    ((0, 0, 100), "1.6", 40, {"1.4": 0, "1.5": 60, "1.6": 40}),         # nobody else had any: live 1.6 is the
+    #                                                                     one shifted, so the newest other, 1.5
+    ((0, 0, 0), "1.5", 30, {"1.4": 0, "1.5": 30, "1.6": 70}),           # no live at all: the newest other
+])
+def test_weights_for_shift(weights, version, weight, want):
+    snap, _ = fleet(*(G(v, 2, w) for v, w in zip(("1.4", "1.5", "1.6"), weights)))
+    got = weights_for_shift(svc(snap), version, weight)
+    assert got == want and list(got)[-1] == version
+
+
+def test_weights_for_shift_edges_and_refusals():
+    snap, _ = fleet(G("1.4", 2, 0), G("1.5", 2, 100), G("1.6", 2, 0))
+    s = svc(snap)
+    assert weights_for_shift(s, "1.4", 10) == {"1.5": 90, "1.6": 0, "1.4": 10}
+    only, _ = fleet(G("1.5", 2, 100))
+    assert weights_for_shift(svc(only), "1.5", 100) == {"1.5": 100}
+    assert refused(weights_for_shift, svc(only), "1.5", 60) == "1.5 is the only generation: it must take 100%"
+    assert refused(weights_for_shift, s, "1.6", 101) == "weight must be 0-100 (got 101)"
+    assert refused(weights_for_shift, s, "1.6", -1) == "weight must be 0-100 (got -1)"
+    assert refused(weights_for_shift, s, "2.0", 10) == "web has no generation '2.0' (generations: 1.4, 1.5, 1.6)"
+
+
+def test_plan_shift_exact_plan():
+    snap, cfg = fleet(*THREE)
+    plan = plan_shift(snap, cfg, {"1.5": 50, "1.6": 50}, reason="why")
+    assert head(plan) == ("shift", "web", "shift web: 1.4 0%→0%, 1.5 90%→50%, 1.6 10%→50%", (), 100, 100,
+                          {"1.4": 0, "1.5": 90, "1.6": 10}, {"1.4": 0, "1.5": 50, "1.6": 50}, None, (), None, None)
+    gens = {"1.4": [tg("a")], "1.5": [tg("b")], "1.6": [tg("c")]}
+    assert steps(plan) == [("s1", "set_weights", "us-east-1",
+                            "set listener weights: 1.4 0%→0%, 1.5 90%→50%, 1.6 10%→50%",
+                            {"listener_arn": LISTENER, "rule_arn": None, "generations": gens,
+                             "weights": {tg("a"): 0, tg("b"): 50, tg("c"): 50}})]
+    assert plan.id.startswith("p-") and plan.created_at.endswith("+00:00")
+    assert plan_shift(snap, cfg, {"1.6": 100}, verb="rollback").summary == (
+        "rollback web: 1.4 0%→0%, 1.5 90%→0%, 1.6 10%→100%")
+    assert plan_shift(snap, cfg, {"1.6": 100}, verb="rollback").verb == "rollback"
+    assert plan_shift(snap, cfg, {"1.6": 100}).capacity_min == 50          # 2 hosts for all of live's 4's traffic
+
+
+def test_plan_shift_rewrites_every_rule_that_serves_the_service():
+    snap, cfg = fleet(*THREE, rules=[rule(1, "/static/*", (tg("c"), 1)), rule(2, "/a/*", (tg("b"), 3))])
+    plan = plan_shift(snap, cfg, {"1.5": 100})
+    assert [(s[0], s[3], s[4]["rule_arn"], s[4]["weights"]) for s in steps(plan)] == [
+        ("s1", "set listener weights: 1.4 0%→0%, 1.5 90%→100%, 1.6 10%→0%", None,
+         {tg("a"): 0, tg("b"): 100, tg("c"): 0}),
+        ("s2", "set rule 10 (path /static/*) of listener web weights: 1.4 0%→0%, 1.5 90%→100%, 1.6 10%→0%",
+         RULE.format(1), {tg("a"): 0, tg("b"): 100, tg("c"): 0}),
+        ("s3", "set rule 20 (path /a/*) of listener web weights: 1.4 0%→0%, 1.5 90%→100%, 1.6 10%→0%",
+         RULE.format(2), {tg("a"): 0, tg("b"): 100, tg("c"): 0})]
+    assert all(s[4]["listener_arn"] == LISTENER for s in steps(plan))
+
+
+def test_weight_steps_numbering_and_the_default_action_named_listener_only_first():
+    from fleettui.actions.verbs.shift import weight_steps
+    snap, _ = fleet(*THREE, rules=[rule(1, "/static/*", (tg("c"), 1))])
+    got = weight_steps(svc(snap), {tg("b"): 100}, "d", first=4)
+    assert [(s.id, s.description, _thaw(s.params)) for s in got] == [
+        ("s4", "set listener weights: d", {"listener_arn": LISTENER, "rule_arn": None,
+                                          "weights": {tg("b"): 100}, "generations": {}}),
+        ("s5", "set rule 10 (path /static/*) of listener web weights: d",
+         {"listener_arn": LISTENER, "rule_arn": RULE.format(1), "weights": {tg("b"): 100}, "generations": {}})]
+
+
+def test_plan_shift_splits_a_generations_weight_over_its_target_groups():
+    """A generation with two target groups on the listener: the first gets the remainder."""
+    snap, cfg = fleet(*THREE)
+    from dataclasses import replace
+    s = svc(snap)
+    two = replace(s.generations[1], target_group_arns=(tg("b"), tg("b2")))
+    s = replace(s, generations=(s.generations[0], two, s.generations[2]))
+    snap = replace(snap, services=(s,))
+    plan = plan_shift(snap, cfg, {"1.5": 45, "1.6": 55})
+    assert steps(plan)[0][4]["weights"] == {tg("a"): 0, tg("b"): 23, tg("b2"): 22, tg("c"): 55}
+    assert steps(plan)[0][4]["generations"] == {"1.4": [tg("a")], "1.5": [tg("b"), tg("b2")], "1.6": [tg("c")]}
+
+
+@pytest.mark.parametrize("weights, msg", [
+    ({"1.5": 50, "1.6": 40}, "weights must add up to 100 (got 90: 1.4=0, 1.5=50, 1.6=40)"),
+    ({"1.5": 50, "1.6": 60}, "weights must add up to 100 (got 110: 1.4=0, 1.5=50, 1.6=60)"),
+    ({"1.5": 101}, "weight for 1.5 must be an integer 0-100 (got 101)"),
+    ({"1.5": -1, "1.6": 101}, "weight for 1.5 must be an integer 0-100 (got -1)"),
+    ({"1.5": 50.0, "1.6": 50}, "weight for 1.5 must be an integer 0-100 (got 50.0)"),
+    ({"2.0": 100}, "web has no generation '2.0' (generations: 1.4, 1.5, 1.6, 1.7)"),
+    ({"1.7": 100}, "1.7 has no target group on the listener: launch it with fleettui first"),
+])
+def test_plan_shift_refusals(weights, msg):
+    snap, cfg = fleet(*THREE, G("1.7", 1, tg=False))
+    assert refused(plan_shift, snap, cfg, weights) == msg
+
+
+def test_plan_shift_edges_of_the_weight_range_and_no_listener():
+    snap, cfg = fleet(*THREE)
+    assert plan_shift(snap, cfg, {"1.4": 0, "1.5": 100}).weights_after == {"1.4": 0, "1.5": 100, "1.6": 0}
+    assert plan_shift(snap, cfg, {"1.4": 100, "1.5": 0, "1.6": 0}).weights_after == {"1.4": 100, "1.5": 0, "1.6": 0}
+    nolst, cfg2 = fleet(G("1.4"), listener=False)
+    assert refused(plan_shift, nolst, cfg2, {"1.4": 100}) == "web has no listener_arn in the config: nothing to shift"
+
+
+def test_weights_refusal_and_a_cold_group_warmed_first():
+    snap, cfg = fleet(G("1.4", 3, 0, sick=3), G("1.5", 4, 100), G("1.6", 2, 0, sick=1))
+    assert weights_refusal(plan_shift(snap, cfg, {"1.4": 10, "1.5": 90}), snap) == (
+        "1.4 has no healthy targets: refusing to send it 10% of traffic")
+    assert weights_refusal(plan_shift(snap, cfg, {"1.4": 0, "1.6": 100}), snap) is None
+    assert weights_refusal(plan_shift(snap, cfg, {"1.5": 100}), snap) is None
+    # a cold own group (desired 0, no host): rollback warms it before the weights move, a bare shift does not
+    cold, cfg = fleet(G("1.4", 0, 0, asg=(0, 4, 0)), G("1.5", 2, 100, asg=(2, 4, 2)))
+    shift = plan_shift(cold, cfg, {"1.4": 100})
+    assert weights_refusal(shift, cold) == "1.4 has no healthy targets: refusing to send it 100% of traffic"
+    rb = plan_rollback(cold, cfg)
+    assert [s.kind for s in rb.steps] == ["asg_set_capacity", "asg_wait_ready", "set_weights"]
+    assert weights_refusal(rb, cold) is None
+    from dataclasses import replace
+    late = replace(rb, steps=(rb.steps[2], rb.steps[0], rb.steps[1]))          # the wait after the move
+    assert weights_refusal(late, cold) == "1.4 has no healthy targets: refusing to send it 100% of traffic"
+    nowait = replace(rb, steps=(rb.steps[0], rb.steps[2]))
+    assert weights_refusal(nowait, cold) == "1.4 has no healthy targets: refusing to send it 100% of traffic"
+    other = replace(rb, steps=(replace(rb.steps[1], params={**rb.steps[1].params, "asg": "web-x"}), rb.steps[2]))
+    assert weights_refusal(other, cold) == "1.4 has no healthy targets: refusing to send it 100% of traffic"
+    nomove = replace(rb, steps=rb.steps[:2])                                      # no weights move at all
+    assert weights_refusal(nomove, cold) is None
+    gone = replace(rb, weights_after={"9.9": 100, "1.5": 0})                    # not in the snapshot: skipped
+    assert weights_refusal(gone, cold) is None
+
+
+# -- rollback ------------------------------------------------------------------------------------------------
+
+def test_int_list_argument():
+    import argparse
+    from fleettui.actions.verbs.rollback import _int_list
+    assert _int_list("25,50,100") == [25, 50, 100]
+    assert _int_list("25, 50,,100,") == [25, 50, 100]
+    with pytest.raises(argparse.ArgumentTypeError) as e:
+        _int_list("25,x")
+    assert str(e.value) == "'25,x' is not a comma-separated list of integers"
+
+
+@pytest.mark.parametrize("current, ramp, want", [
+    ({"1.5": 90, "1.6": 10}, [95, 100], [{"1.6": 5, "1.5": 95}, {"1.6": 0, "1.5": 100}]),
+    ({"1.5": 90, "1.6": 10}, [50, 100], [{"1.6": 0, "1.5": 100}]),          # 50 is below what 1.5 has: no step
+    ({"1.4": 0, "1.5": 50, "1.6": 30, "1.7": 20}, [25, 60, 80, 100],
+     [{"1.4": 0, "1.6": 24, "1.7": 16, "1.5": 60}, {"1.4": 0, "1.6": 12, "1.7": 8, "1.5": 80},
+      {"1.4": 0, "1.6": 0, "1.7": 0, "1.5": 100}]),
+    ({"1.5": 0, "1.6": 100}, [10, 50, 100], [{"1.6": 90, "1.5": 10}, {"1.6": 50, "1.5": 50}, {"1.6": 0, "1.5": 100}]),
+    ({"1.5": 0, "1.6": 100}, [100], [{"1.6": 0, "1.5": 100}]),
+    ({"1.5": 100, "1.6": 0}, [50, 100], [{"1.6": 0, "1.5": 100}]),          # nothing changes: still one step
+    ({"1.4": 10, "1.5": 0, "1.6": 90}, [33, 66, 100],
+     [{"1.4": 7, "1.6": 60, "1.5": 33}, {"1.4": 3, "1.6": 31, "1.5": 66}, {"1.4": 0, "1.6": 0, "1.5": 100}]),
+    # 69.5 rounds to 70, more than 1.6 has (69.5 -> 69 kept): a generation rolled away from never gains
+    ({"1.5": 30.5, "1.6": 69.5}, [20, 40, 100], [{"1.6": 69, "1.5": 31}, {"1.6": 60, "1.5": 40},
+                                                 {"1.6": 0, "1.5": 100}]),
+    ({"1.5": 0, "1.6": 100}, [50, 50, 100], [{"1.6": 50, "1.5": 50}, {"1.6": 0, "1.5": 100}]),   # a repeat: no step
+    ({"1.6": 100}, [40, 100], [{"1.6": 60, "1.5": 40}, {"1.6": 0, "1.5": 100}]),  # the target had no weight entry
+])
+def test_ramp_weights(current, ramp, want):
+    got = ramp_weights(current, "1.5", ramp)
+    assert got == want
+    assert [list(w) for w in got] == [list(w) for w in want]
+
+
+def test_rollback_of_a_canary_in_one_listener_change():
+    snap, cfg = fleet(*THREE)
+    plan = plan_rollback(snap, cfg, reason="bad canary")
+    assert head(plan) == ("rollback", "web", "web: take 1.6 out of traffic → 1.5 gets 100%, in one listener change",
+                          (), 100, 100, {"1.4": 0, "1.5": 90, "1.6": 10}, {"1.4": 0, "1.5": 100, "1.6": 0}, None, (),
+                          None, "1.5")
+    assert steps(plan) == [("s1", "set_weights", "us-east-1", "set listener weights: 1.4 0%→0%, 1.5 90%→100%, 1.6 10%→0%",
+                            {"listener_arn": LISTENER, "rule_arn": None,
+                             "weights": {tg("a"): 0, tg("b"): 100, tg("c"): 0},
+                             "generations": {"1.4": [tg("a")], "1.5": [tg("b")], "1.6": [tg("c")]}})]
+
+
+def test_rollback_from_several_generations_and_several_rules():
+    snap, cfg = fleet(G("1.4", 4, 20), G("1.5", 4, 30), G("1.6", 4, 50), G("1.7", 2, tg=False),
+                      rules=[rule(1, "/static/*", (tg("c"), 1))])
+    plan = plan_rollback(snap, cfg)
+    assert plan.summary == "web: roll back from 1.4, 1.6 → 1.5 gets 100%, one change on each of 2 listener rules"
+    assert plan.weights_after == {"1.4": 0, "1.5": 100, "1.6": 0}
+    assert [(s[0], s[4]["rule_arn"]) for s in steps(plan)] == [("s1", None), ("s2", RULE.format(1))]
+
+
+def test_rollback_ramp_steps_are_renumbered_and_named_by_the_targets_share():
+    snap, cfg = fleet(G("1.5", 4, 0), G("1.6", 4, 100), rules=[rule(1, "/static/*", (tg("b"), 1))])
+    plan = plan_rollback(snap, cfg, ramp=[25, 50, 100])
+    assert plan.summary == "web: roll back from 1.6 → 1.5 gets 100%, in 6 steps"
+    assert plan.weights_after == {"1.5": 100, "1.6": 0}
+    assert [(s[0], s[1], s[3], s[4]["rule_arn"], s[4]["weights"]) for s in steps(plan)] == [
+        ("s1", "set_weights", "1.5 to 25%: set listener weights: 1.5 0%→25%, 1.6 100%→75%", None,
+         {tg("a"): 25, tg("b"): 75}),
+        ("s2", "set_weights", "1.5 to 25%: set rule 10 (path /static/*) of listener web weights: 1.5 0%→25%, "
+         "1.6 100%→75%", RULE.format(1), {tg("a"): 25, tg("b"): 75}),
+        ("s3", "set_weights", "1.5 to 50%: set listener weights: 1.5 0%→50%, 1.6 100%→50%", None,
+         {tg("a"): 50, tg("b"): 50}),
+        ("s4", "set_weights", "1.5 to 50%: set rule 10 (path /static/*) of listener web weights: 1.5 0%→50%, "
+         "1.6 100%→50%", RULE.format(1), {tg("a"): 50, tg("b"): 50}),
+        ("s5", "set_weights", "1.5 to 100%: set listener weights: 1.5 0%→100%, 1.6 100%→0%", None,
+         {tg("a"): 100, tg("b"): 0}),
+        ("s6", "set_weights", "1.5 to 100%: set rule 10 (path /static/*) of listener web weights: 1.5 0%→100%, "
+         "1.6 100%→0%", RULE.format(1), {tg("a"): 100, tg("b"): 0})]
+    assert all(s[2] == "us-east-1" and s[4]["listener_arn"] == LISTENER for s in steps(plan))
+    one = plan_rollback(snap, cfg, ramp=[100])
+    assert one.summary == "web: roll back from 1.6 → 1.5 gets 100%, in 2 steps"
+
+
+@pytest.mark.parametrize("ramp", [[50, 25, 100], [25, 25, 100], [25, 50], [0, 100], [-10, 100], [100, 100]])
+def test_rollback_ramp_must_increase_from_above_0_to_100(ramp):
+    snap, cfg = fleet(*THREE)
+    assert refused(plan_rollback, snap, cfg, ramp=ramp) == f"ramp must increase and end at 100 (got {ramp})"
+
+
+def test_rollback_refusals():
+    snap, cfg = fleet(*THREE, G("1.7", 1, tg=False))
+    assert refused(plan_rollback, snap, cfg, to="1.7") == "1.7 has no target group on the listener: it cannot take traffic"
+    assert refused(plan_rollback, snap, cfg, to="2.0") == (
+        "web has no generation '2.0' (generations: 1.4, 1.5, 1.6, 1.7)")
+    assert refused(plan_rollback, snap, cfg, to="1.6") == (
+        "1.6 is already the newest generation that receives traffic: nothing to roll back to it")
+    one, cfg1 = fleet(G("1.5", 2, 100))
+    assert refused(plan_rollback, one, cfg1) == "web has no rollback target: no generation older than 1.5 has healthy hosts"
+    nolst, cfg2 = fleet(G("1.4", 2), G("1.5", 2), listener=False)
+    assert svc(nolst).rollback_target is not None
+    assert refused(plan_rollback, nolst, cfg2) == "web has no rollback target: service has no listener to shift traffic on"
+
+
+def test_rollback_to_another_generation_says_so():
+    snap, cfg = fleet(G("1.3", 2, 0), *THREE)
+    plan = plan_rollback(snap, cfg, to="1.3")
+    assert plan.summary == "web: roll back from 1.5, 1.6 → 1.3 gets 100%, in one listener change"
+    assert (plan.generation, plan.warnings) == ("1.3", (
+        "1.3 is not the rollback target (1.5): chosen instead (--to, or t in the TUI)",))
+    assert plan.capacity_min == 50                                      # 2 hosts for live 1.5's 4
+    same = plan_rollback(snap, cfg, to="1.5")                           # --to the rule's own target: no warning
+    assert same.warnings == () and same.generation == "1.5"
+
+
+def test_rollback_warnings_about_the_target():
+    snap, cfg = fleet(G("1.4", 3, 0, sick=1, age=45), G("1.5", 2, 100, age=2), G("1.6", 2, 0, age=1))
+    plan = plan_rollback(snap, cfg)
+    assert plan.generation == "1.4" and plan.warnings == (
+        "3 of 3 1.4 hosts are past max_age", "1.4 has 2/3 healthy hosts")
+    assert plan.summary == "web: roll back from 1.5 → 1.4 gets 100%, in one listener change"
+    gone, cfg = fleet(G("1.4", 2, 0, image_state="missing"), G("1.5", 2, 100))
+    plan = plan_rollback(gone, cfg, to="ami-a")
+    assert plan.warnings == ("ami-a's image ami-a is missing: its hosts serve, but cannot be replaced from it",)
+    old, cfg = fleet(G("1.4", 2, 0), G("1.5", 2, 100))
+    from dataclasses import replace
+    s = svc(old)
+    dep = replace(s.generations[0], image=replace(s.generations[0].image, deprecated=True))
+    old = replace(old, services=(replace(s, generations=(dep, s.generations[1])),))
+    assert plan_rollback(old, cfg).warnings == ("1.4's image ami-a is deprecated",)
+
+
+def test_rollback_to_a_cold_group_scales_it_up_and_waits_before_moving_traffic():
+    cold, cfg = fleet(G("1.4", 0, 0, asg=(0, 3, 0)), G("1.5", 2, 0, asg=(1, 4, 1), sick=2),
+                      G("1.6", 5, 100, asg=(2, 8, 5)))
+    plan = plan_rollback(cold, cfg)
+    assert head(plan) == ("rollback", "web", "web: roll back from 1.6 → 1.4 gets 100%, in one listener change; cold: "
+                          "web-1-4 scales up to 3 hosts and gets healthy first", (), 100, 60,
+                          {"1.4": 0, "1.5": 0, "1.6": 100}, {"1.4": 100, "1.5": 0, "1.6": 0}, None, (), None, "1.4")
+    assert steps(plan) == [
+        ("s1", "asg_set_capacity", "us-east-1", "scale web-1-4 up to 3 hosts (cold: desired 0 now)",
+         {"asg": "web-1-4", "min_size": 2, "max_size": 3, "desired": 3}),
+        ("s2", "asg_wait_ready", "us-east-1", "wait until 3 hosts of web-1-4 are in service and healthy in its "
+         "target group (no traffic moves before)", {"asg": "web-1-4", "count": 3, "target_groups": [tg("a")]}),
+        ("s3", "set_weights", "us-east-1", "set listener weights: 1.4 0%→100%, 1.5 0%→0%, 1.6 100%→0%",
+         {"listener_arn": LISTENER, "rule_arn": None, "weights": {tg("a"): 100, tg("b"): 0, tg("c"): 0},
+          "generations": {"1.4": [tg("a")], "1.5": [tg("b")], "1.6": [tg("c")]}})]
+
+
+def test_rollback_to_a_cold_group_with_room_and_a_source_without_a_group():
+    cold, cfg = fleet(G("1.4", 0, 0, asg=(0, 9, 0)), G("1.5", 4, 100))      # 1.5: bare hosts
+    plan = plan_rollback(cold, cfg, ramp=[50, 100])
+    assert plan.capacity_min == 100
+    assert [(s[0], s[1], s[4].get("desired"), s[4].get("min_size"), s[4].get("max_size")) for s in steps(plan)] == [
+        ("s1", "asg_set_capacity", 4, 4, 9), ("s2", "asg_wait_ready", None, None, None),
+        ("s3", "set_weights", None, None, None), ("s4", "set_weights", None, None, None)]
+    assert steps(plan)[2][3] == "1.4 to 50%: set listener weights: 1.4 0%→50%, 1.5 100%→50%"
+    assert plan.summary == ("web: roll back from 1.5 → 1.4 gets 100%, in 2 steps; cold: web-1-4 scales up to 4 hosts "
+                            "and gets healthy first")
+    big, cfg = fleet(G("1.4", 0, 0, asg=(0, 9, 0)), G("1.5", 3, 100, asg=(3, 9, 3)))
+    assert plan_rollback(big, cfg).capacity_min == 100
+    assert _thaw(plan_rollback(big, cfg).steps[0].params) == {"asg": "web-1-4", "min_size": 3, "max_size": 9,
+                                                              "desired": 3}
+
+
+def test_rollback_candidates():
+    snap, cfg = fleet(G("1.3", 1, 0, image_state="missing", sick=1), G("1.4", 8, 0, sick=2, age=40), G("1.5", 4, 90),
+                      G("1.6", 2, 10), G("1.7", 1, tg=False))
+    got = [(c.version, c.healthy, c.total, round(c.oldest_age_days, 1), c.image, c.capacity_percent, c.default)
+           for c in candidates(svc(snap))]
+    assert got == [("1.5", 4, 4, 1.0, "available", 100, True), ("1.4", 6, 8, 40.0, "available", 150, False),
+                   ("ami-a", 0, 1, 1.0, "missing", 0, False)]
+    snap, cfg = fleet(G("1.4", 3, 0), G("1.5", 4, 90), G("1.6", 2, 10))
+    assert [c.capacity_percent for c in candidates(svc(snap))] == [100, 75]
+    nolive, _ = fleet(G("1.4", 2, 0), G("1.5", 2, 0))
+    assert [(c.version, c.capacity_percent, c.default) for c in candidates(svc(nolive))] == [
+        ("1.5", 100, False), ("1.4", 100, False)]
+
+
+def test_rollback_candidates_mark_a_deprecated_image():
+    snap, _ = fleet(G("1.4", 2, 0), G("1.5", 2, 100))
+    from dataclasses import replace
+    s = svc(snap)
+    dep = replace(s.generations[0], image=replace(s.generations[0].image, deprecated=True))
+    s = replace(s, generations=(dep, s.generations[1]))
+    assert [(c.version, c.image) for c in candidates(s)] == [("1.4", "deprecated")]
+    gone = replace(dep, image=replace(dep.image, state="deregistered"))
+    assert [(c.version, c.image) for c in candidates(replace(s, generations=(gone, s.generations[1])))] == [
+        ("1.4", "deregistered")]
+
+
+def test_rollback_verbs_own_refusal():
+    from fleettui.actions.verbs.rollback import VERB
+    snap, cfg = fleet(G("1.4", 8, 0), G("1.5", 3, 0), G("1.6", 8, 100), min_healthy_percent=40)
+    plan = plan_rollback(snap, cfg)                                   # 1.5: 3 hosts for live 1.6's 8: 38%
+    assert plan.capacity_min == 38
+    assert VERB.refusal(plan, snap, cfg) == ("1.5 has 3 healthy hosts; all traffic needs at least 4 (40% of the 8 "
+                                             "healthy hosts of live 1.6)")
+    snap, cfg = fleet(G("1.4", 8, 0), G("1.5", 3, 0), G("1.6", 8, 100), min_healthy_percent=38)
+    assert VERB.refusal(plan_rollback(snap, cfg), snap, cfg) is None
+    snap, cfg = fleet(G("1.4", 8, 0), G("1.5", 3, 0), G("1.6", 8, 100), min_healthy_percent=39)
+    assert VERB.refusal(plan_rollback(snap, cfg), snap, cfg) == (
+        "1.5 has 3 healthy hosts; all traffic needs at least 4 (39% of the 8 healthy hosts of live 1.6)")
+    snap, cfg = fleet(G("1.4", 8, 0), G("1.5", 3, 0), G("1.6", 7, 100), min_healthy_percent=44)
+    assert VERB.refusal(plan_rollback(snap, cfg), snap, cfg) == (                  # 3.08 hosts: at least 4
+        "1.5 has 3 healthy hosts; all traffic needs at least 4 (44% of the 7 healthy hosts of live 1.6)")
+    # the source has no healthy host (it is the outage): nothing to protect, rollback goes ahead
+    snap, cfg = fleet(G("1.4", 8, 0), G("1.5", 3, 0), G("1.6", 8, 100, sick=8), min_healthy_percent=100)
+    assert VERB.refusal(plan_rollback(snap, cfg), snap, cfg) is None
+    # a target without healthy hosts: the weights refusal first
+    snap, cfg = fleet(G("1.5", 3, 0, sick=3), G("1.6", 8, 100))
+    assert VERB.refusal(plan_rollback(snap, cfg, to="1.5"), snap, cfg) == (
+        "1.5 has no healthy targets: refusing to send it 100% of traffic")
+
+
+def test_rollback_verbs_own_refusal_for_a_cold_target():
+    from fleettui.actions.verbs.rollback import VERB
+    cold, cfg = fleet(G("1.4", 0, 0, asg=(0, 3, 0)), G("1.6", 5, 100, asg=(2, 8, 5)), min_healthy_percent=60)
+    plan = plan_rollback(cold, cfg)
+    assert plan.capacity_min == 60 and VERB.refusal(plan, cold, cfg) is None
+    cold, cfg = fleet(G("1.4", 0, 0, asg=(0, 3, 0)), G("1.6", 5, 100, asg=(2, 8, 5)), min_healthy_percent=61)
+    assert VERB.refusal(plan_rollback(cold, cfg), cold, cfg) == (
+        "1.4 is cold and would get 3 hosts, below 61% of the 5 healthy hosts of live")
