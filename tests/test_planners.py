@@ -45,9 +45,12 @@ class G:
     tags: dict = field(default_factory=dict)  # extra tags on every host
     image_state: str = "available"
     age: float = 1.0                      # days since the first host was launched (each next one 0.1 later)
+    drift: int = 0                        # the first ``drift`` hosts run another instance type than the template's
+    deprecated: bool = False              # its image is deprecated
+    lt: bool = True                       # a launch template version names its image
 
 
-def fleet(*gens: G, listener: bool = True, rules: list[dict] = (), **cfg_kw):
+def fleet(*gens: G, listener: bool = True, rules: list[dict] = (), listeners: list[dict] = (), **cfg_kw):
     """(snapshot, service config) of web with these generations, oldest first (image ages 90, 80, 70… days)."""
     cfg = svc_cfg(listener_arn=LISTENER if listener else None, **cfg_kw)
     images, hosts, tgs, lts, groups, pairs = {}, [], {}, [], [], []
@@ -55,14 +58,17 @@ def fleet(*gens: G, listener: bool = True, rules: list[dict] = (), **cfg_kw):
         key = chr(ord("a") + n - 1)
         age = 100 - 10 * n
         if g.image_state == "available":
-            images[f"ami-{key}"] = image(f"ami-{key}", g.version, age)
-        lts.append(lt(n, f"ami-{key}", default=n == len(gens)))
+            dep = {"DeprecationTime": "2026-11-01T00:00:00+00:00"} if g.deprecated else {}
+            images[f"ami-{key}"] = image(f"ami-{key}", g.version, age, **dep)
+        if g.lt:
+            lts.append(lt(n, f"ami-{key}", default=n == len(gens)))
         ids = [f"i-{key}{k}" for k in range(g.hosts)]
         extra = dict(g.tags)
         asg_name = f"web-{g.version.replace('.', '-')}" if g.asg else g.in_shared_asg
         if asg_name:
             extra["aws:autoscaling:groupName"] = asg_name
-        hosts += [inst(i, f"ami-{key}", n, g.age - k / 10, tags=extra) for k, i in enumerate(ids)]
+        hosts += [inst(i, f"ami-{key}", n, g.age - k / 10, tags=extra,
+                       **({"InstanceType": "m5.xlarge"} if k < g.drift else {})) for k, i in enumerate(ids)]
         if g.tg:
             version = g.version if g.image_state == "available" else f"ami-{key}"    # as the hosts' image says
             tgs[tg(key)] = {"name": f"web-{key}", "tags": {"fleettui:version": version},
@@ -80,7 +86,8 @@ def fleet(*gens: G, listener: bool = True, rules: list[dict] = (), **cfg_kw):
         lst = {"ListenerArn": LISTENER, "DefaultActions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": [
             {"TargetGroupArn": a, "Weight": w} for a, w in pairs]}}]}
     raw = RawService(config=cfg, instances=hosts, images=images, lt_versions={REGION: lts}, listener=lst,
-                     target_groups=tgs, rules={LISTENER: list(rules)} if listener else {}, asg_groups=groups)
+                     listeners=list(listeners), target_groups=tgs, rules={LISTENER: list(rules)} if listener else {},
+                     asg_groups=groups)
     svc = build_service(raw, NOW)
     return Snapshot(generated_at=NOW, regions=(REGION,), services=(svc,)), cfg
 
@@ -91,6 +98,15 @@ def rule(n: int, path: str, *weights: tuple[str, int]) -> dict:
             "Conditions": [{"Field": "path-pattern", "Values": [path]}],
             "Actions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": [
                 {"TargetGroupArn": a, "Weight": w} for a, w in weights]}}]}
+
+
+def moved(snap, region: str, *ids: str, **over):
+    """The snapshot with hosts ``ids`` in another region (and other fields changed, e.g. asg)."""
+    from dataclasses import replace
+    s = svc(snap)
+    gens = tuple(replace(g, instances=tuple(replace(i, region=region, **over) if i.id in ids else i
+                                            for i in g.instances)) for g in s.generations)
+    return replace(snap, services=(replace(s, generations=gens),))
 
 
 def steps(plan) -> list[tuple]:
@@ -667,3 +683,468 @@ def test_rollback_verbs_own_refusal_for_a_cold_target():
     cold, cfg = fleet(G("1.4", 0, 0, asg=(0, 3, 0)), G("1.6", 5, 100, asg=(2, 8, 5)), min_healthy_percent=61)
     assert VERB.refusal(plan_rollback(cold, cfg), cold, cfg) == (
         "1.4 is cold and would get 3 hosts, below 61% of the 5 healthy hosts of live")
+
+
+# -- decommission --------------------------------------------------------------------------------------------
+
+def test_decommission_of_bare_hosts_behind_the_listener_and_a_rule():
+    snap, cfg = fleet(G("1.4", 3, 0), G("1.5", 4, 90), G("1.6", 2, 10),
+                      rules=[rule(1, "/old/*", (tg("a"), 0), (tg("b"), 1)), rule(2, "/new/*", (tg("c"), 1))])
+    plan = plan_decommission(snap, cfg, "1.4", reason="old")
+    assert head(plan) == ("decommission", "web", "decommission web 1.4: drain, terminate 3 host(s), remove and delete "
+                          "its target group", ("i-a0", "i-a1", "i-a2"), 100, 100, {"1.4": 0, "1.5": 90, "1.6": 10},
+                          {"1.5": 90, "1.6": 10}, None, (), "web 1.4", "1.4")
+    ids = ["i-a0", "i-a1", "i-a2"]
+    assert steps(plan) == [
+        ("s1", "deregister", "us-east-1", "drain 3 hosts from 1.4's target group",
+         {"target_groups": [tg("a")], "instance_ids": ids}),
+        ("s2", "terminate", "us-east-1", "terminate 3 hosts", {"instance_ids": ids}),
+        ("s3", "listener_remove", "us-east-1", "remove 1.4's target group from the listener",
+         {"listener_arn": LISTENER, "rule_arn": None, "target_groups": [tg("a")]}),
+        ("s4", "listener_remove", "us-east-1", "remove 1.4's target group from rule 10 (path /old/*) of listener web",
+         {"listener_arn": LISTENER, "rule_arn": RULE.format(1), "target_groups": [tg("a")]}),
+        ("s5", "delete_target_group", "us-east-1", "delete target group web-a", {"target_group": tg("a")})]
+    assert plan.id.startswith("p-") and plan.created_at.endswith("+00:00")
+
+
+def test_decommission_of_an_own_group_and_of_hosts_in_a_shared_group():
+    snap, cfg = fleet(G("1.4", 2, 0, asg=(2, 4, 2)), G("1.5", 3, 0, in_shared_asg="web-shared"),
+                      G("1.6", 2, 100, asg=(2, 4, 2)))
+    plan = plan_decommission(snap, cfg, "1.4")
+    assert head(plan) == ("decommission", "web", "decommission web 1.4: empty and delete Auto Scaling group web-1-4 "
+                          "(2 host(s)), remove and delete its target group", ("i-a0", "i-a1"), 100, 100,
+                          {"1.4": 0, "1.5": 0, "1.6": 100}, {"1.5": 0, "1.6": 100}, None, (), "web 1.4", "1.4")
+    assert steps(plan) == [
+        ("s1", "asg_set_capacity", "us-east-1", "scale web-1-4 to 0 (min 0, desired 0)",
+         {"asg": "web-1-4", "min_size": 0, "desired": 0}),
+        ("s2", "asg_wait_empty", "us-east-1", "wait until the hosts of web-1-4 are terminated", {"asg": "web-1-4"}),
+        ("s3", "asg_delete", "us-east-1", "delete Auto Scaling group web-1-4", {"asg": "web-1-4"}),
+        ("s4", "listener_remove", "us-east-1", "remove 1.4's target group from the listener",
+         {"listener_arn": LISTENER, "rule_arn": None, "target_groups": [tg("a")]}),
+        ("s5", "delete_target_group", "us-east-1", "delete target group web-a", {"target_group": tg("a")})]
+    plan = plan_decommission(snap, cfg, "1.5")
+    ids = ["i-b0", "i-b1", "i-b2"]
+    assert [s[:4] + (s[4],) for s in steps(plan)][:2] == [
+        ("s1", "deregister", "us-east-1", "drain 3 hosts from 1.5's target group",
+         {"target_groups": [tg("b")], "instance_ids": ids}),
+        ("s2", "asg_terminate", "us-east-1", "terminate 3 hosts through web-shared",
+         {"asg": "web-shared", "instance_ids": ids})]
+    # a host of the own group's generation that is in another group: terminated through that one
+    odd = moved(snap, "us-east-1", "i-a1", asg="web-other")
+    assert [(s[0], s[1], s[3], s[4].get("instance_ids")) for s in steps(plan_decommission(odd, cfg, "1.4"))][:5] == [
+        ("s1", "asg_set_capacity", "scale web-1-4 to 0 (min 0, desired 0)", None),
+        ("s2", "asg_wait_empty", "wait until the hosts of web-1-4 are terminated", None),
+        ("s3", "asg_delete", "delete Auto Scaling group web-1-4", None),
+        ("s4", "deregister", "drain 1 hosts from 1.4's target group", ["i-a1"]),
+        ("s5", "asg_terminate", "terminate 1 hosts through web-other", ["i-a1"])]
+
+
+def test_decommission_across_regions_drains_only_where_the_target_group_is():
+    snap, cfg = fleet(G("1.4", 3, 0), G("1.5", 4, 100))
+    snap = moved(snap, "eu-west-1", "i-a1")
+    assert [(s[0], s[1], s[2], s[4]) for s in steps(plan_decommission(snap, cfg, "1.4"))] == [
+        ("s1", "deregister", "us-east-1", {"target_groups": [tg("a")], "instance_ids": ["i-a0", "i-a2"]}),
+        ("s2", "terminate", "us-east-1", {"instance_ids": ["i-a0", "i-a2"]}),
+        ("s3", "terminate", "eu-west-1", {"instance_ids": ["i-a1"]}),
+        ("s4", "listener_remove", "us-east-1", {"listener_arn": LISTENER, "rule_arn": None,
+                                                "target_groups": [tg("a")]}),
+        ("s5", "delete_target_group", "us-east-1", {"target_group": tg("a")})]
+
+
+def test_decommission_without_a_listener_and_another_listeners_default_action():
+    snap, cfg = fleet(G("1.4", 2), G("1.5", 2), listener=False)
+    plan = plan_decommission(snap, cfg, "1.4")
+    assert plan.summary == "decommission web 1.4: drain, terminate 2 host(s)"
+    assert [s[1] for s in steps(plan)] == ["terminate"]
+    assert (plan.weights_before, plan.weights_after, plan.capacity_min) == ({}, {}, 50)     # 2 of 4 serve on
+    other = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/x/z"
+    snap, cfg = fleet(G("1.4", 2, 0), G("1.5", 2, 100), listeners=[
+        {"ListenerArn": other, "DefaultActions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+            {"TargetGroupArn": tg("a"), "Weight": 0}, {"TargetGroupArn": tg("b"), "Weight": 1}]}}]}])
+    got = [(s[1], s[3], s[4].get("listener_arn")) for s in steps(plan_decommission(snap, cfg, "1.4"))
+           if s[1] == "listener_remove"]
+    assert got == [("listener_remove", "remove 1.4's target group from the listener", LISTENER),
+                   ("listener_remove", "remove 1.4's target group from default action of listener web", other)]
+
+
+def test_decommission_refuses_a_rule_that_would_be_left_with_no_target_group():
+    snap, cfg = fleet(G("1.4", 2, 0), G("1.5", 2, 100), rules=[rule(1, "/old/*", (tg("a"), 0))])
+    assert refused(plan_decommission, snap, cfg, "1.4") == (
+        f"rule 10 (path /old/*) of listener web ({RULE.format(1)}) forwards only to 1.4's target group: point it "
+        "elsewhere before decommissioning")
+    assert refused(plan_decommission, snap, cfg, "2.0") == "web has no generation '2.0' (generations: 1.4, 1.5)"
+    # while it still takes traffic, the plan is made (the verb's refusal says why it cannot run)
+    snap, cfg = fleet(G("1.4", 2, 0), G("1.5", 2, 100), rules=[rule(1, "/old/*", (tg("a"), 1))])
+    assert [s[1] for s in steps(plan_decommission(snap, cfg, "1.4"))].count("listener_remove") == 2
+
+
+def test_decommission_capacity():
+    snap, cfg = fleet(G("1.4", 2, 0), G("1.5", 4, 90), G("1.6", 2, 10, sick=1))
+    assert plan_decommission(snap, cfg, "1.5").capacity_min == 20                 # 1 of 5 healthy serving hosts
+    assert plan_decommission(snap, cfg, "1.6").capacity_min == 80
+    assert plan_decommission(snap, cfg, "1.4").capacity_min == 100
+    snap, cfg = fleet(G("1.4", 2, 0), G("1.5", 3, 100), G("1.6", 3, 0))
+    assert plan_decommission(snap, cfg, "1.5").capacity_min == 0
+    snap, cfg = fleet(G("1.4", 2, 0), G("1.5", 2, 99), G("1.6", 1, 1))
+    assert plan_decommission(snap, cfg, "1.5").capacity_min == 33                 # round(33.3)
+    assert plan_decommission(snap, cfg, "1.6").capacity_min == 67                 # round(66.7)
+    sick, cfg = fleet(G("1.4", 2, 0), G("1.5", 2, 100, sick=2))
+    assert plan_decommission(sick, cfg, "1.4").capacity_min == 100                # nothing healthy serves
+
+
+def test_decommission_verbs_own_refusal():
+    from fleettui.actions.verbs.decommission import VERB
+    snap, cfg = fleet(G("1.4", 2, 0), G("1.5", 4, 90), G("1.6", 2, 10))
+    assert VERB.refusal(plan_decommission(snap, cfg, "1.5"), snap, cfg) == (
+        "1.5 still takes 90% of traffic: shift its weight to 0 first")
+    assert VERB.refusal(plan_decommission(snap, cfg, "1.4"), snap, cfg) is None
+    snap, cfg = fleet(G("1.4", 2, 0), G("1.5", 4, 100), rules=[rule(1, "/x/*", (tg("b"), 0)),
+                                                               rule(2, "/old/*", (tg("a"), 3), (tg("b"), 1))])
+    assert VERB.refusal(plan_decommission(snap, cfg, "1.4"), snap, cfg) == (
+        "1.4 still receives 75% of the traffic of rule 20 (path /old/*) of listener web: shift it to 0 first")
+    last, cfg = fleet(G("1.4", 2, 0), G("1.5", 4, 100, sick=4), G("1.6", 1, 0, sick=1))
+    assert VERB.refusal(plan_decommission(last, cfg, "1.4"), last, cfg) == "1.4 is the last generation with healthy hosts"
+    assert VERB.refusal(plan_decommission(last, cfg, "1.6"), last, cfg) is None
+    cold, cfg = fleet(G("1.4", 0, 0, asg=(0, 3, 0)), G("1.5", 2, 100, asg=(2, 3, 2), sick=2))
+    assert VERB.refusal(plan_decommission(cold, cfg, "1.4"), cold, cfg) is None   # cold: no healthy host to lose
+    from dataclasses import replace
+    gone = replace(plan_decommission(snap, cfg, "1.4"), generation="9.9")
+    assert VERB.refusal(gone, snap, cfg) is None
+
+
+# -- launch --------------------------------------------------------------------------------------------------
+
+def target(**kw) -> LaunchTarget:
+    base = dict(version="1.6", image_id="ami-new", launch_template_version=3, region="us-east-1", count=2,
+                template_target_group=tg("b"), subnets=("subnet-a", "subnet-b"))
+    return LaunchTarget(**{**base, **kw})
+
+
+def test_launch_of_bare_hosts_behind_the_listener():
+    snap, cfg = fleet(G("1.4", 3, 0), G("1.5", 2, 100, tags={"Team": "blue"}))
+    plan = plan_launch(snap, cfg, target(), history="web 1.6 was decommissioned 2.0d ago")
+    assert head(plan) == ("launch", "web", "launch generation 1.6 of web: 2 host(s) from web-lt v3, no traffic yet", (),
+                          100, 100, {"1.4": 0, "1.5": 100}, {"1.4": 0, "1.5": 100, "1.6": 0}, None,
+                          ("web 1.6 was decommissioned 2.0d ago",), None, "1.6")
+    assert list(plan.weights_after) == ["1.4", "1.5", "1.6"]
+    tags = {"Service": "web", "Owner": "team", "Team": "blue", "fleettui:version": "1.6"}
+    assert steps(plan) == [
+        ("s1", "create_target_group", "us-east-1", "create target group web-1-6",
+         {"name": "web-1-6", "copy_from": tg("b"), "tags": {"fleettui:service": "web", "fleettui:version": "1.6"}}),
+        ("s2", "launch", "us-east-1", "launch 2 × web-lt v3 (ami-new)",
+         {"count": 2, "launch_template": "web-lt", "version": 3, "subnets": ["subnet-a", "subnet-b"], "tags": tags,
+          "name": "web-1-6"}),
+        ("s3", "wait_running", "us-east-1", "wait until they are running", {"launch_step": "s2"}),
+        ("s4", "register", "us-east-1", "register them in web-1-6",
+         {"target_group_names": ["web-1-6"], "launch_step": "s2"}),
+        ("s5", "wait_healthy", "us-east-1", "wait until they are healthy",
+         {"target_group_names": ["web-1-6"], "launch_step": "s2"}),
+        ("s6", "listener_add", "us-east-1", "add web-1-6 to the listener at weight 0",
+         {"listener_arn": LISTENER, "target_group_name": "web-1-6"})]
+    assert plan.id.startswith("p-") and plan.created_at.endswith("+00:00")
+
+
+def test_launch_without_a_listener_copies_the_tags_of_live_else_of_every_host():
+    snap, cfg = fleet(G("1.4", 3, tags={"Team": "red"}), G("1.5", 1, tags={"Team": "blue"}), listener=False)
+    assert svc(snap).live.version == "1.4"                         # the most running hosts
+    plan = plan_launch(snap, cfg, target(region="eu-west-1", launch_template="web-eu", subnets=()))
+    assert head(plan) == ("launch", "web", "launch generation 1.6 of web: 2 host(s) from web-eu v3, no traffic yet", (),
+                          100, 100, {}, {}, None, (), None, "1.6")
+    assert steps(plan) == [
+        ("s1", "launch", "eu-west-1", "launch 2 × web-eu v3 (ami-new)",
+         {"count": 2, "launch_template": "web-eu", "version": 3, "subnets": [], "name": "web-1-6",
+          "tags": {"Service": "web", "Owner": "team", "Team": "red", "fleettui:version": "1.6"}}),
+        ("s2", "wait_running", "eu-west-1", "wait until they are running", {"launch_step": "s1"})]
+    nolive, cfg = fleet(G("1.4", 1, 0, tags={"Team": "red"}), G("1.5", 2, 0, tags={"Team": "blue"}))
+    assert svc(nolive).live is None
+    assert _thaw(plan_launch(nolive, cfg, target()).steps[1].params)["tags"]["Team"] == "blue"    # 2 of 3 hosts
+
+
+def test_launch_refusals():
+    snap, cfg = fleet(G("1.4", 3, 0), G("1.5", 2, 100))
+    assert refused(plan_launch, snap, cfg, target(version="1.5")) == (
+        "web already runs generation 1.5; replace hosts or shift weights")
+    assert refused(plan_launch, snap, cfg, target(count=0)) == "--count must be at least 1 (got 0)"
+    assert len(plan_launch(snap, cfg, target(count=1)).steps) == 6
+    assert refused(plan_launch, snap, cfg, target(template_target_group=None)) == (
+        "web has no target group to copy settings from")
+    cfg = svc_cfg(listener_arn=LISTENER, required_tags=("Owner", "Cost"))
+    assert refused(plan_launch, snap, cfg, target()) == (
+        "launching web 1.6 would miss required tag(s) Cost: no host to copy them from carries them; declare them in "
+        "the config ([[service]] 'web': tags = { Cost = \"…\" })")
+
+
+def test_launch_of_an_auto_scaling_generation():
+    snap, cfg = fleet(G("1.4", 3, 0, asg=(1, 5, 3)), G("1.5", 2, 100, asg=(2, 4, 2)))
+    plan = plan_launch(snap, cfg, target(launch_template="web-lt-x", group_sizes=(1, 6, 4), shared_group="web-shared",
+                                         subnets=("subnet-a",)), history="recalled")
+    assert head(plan) == (
+        "launch", "web", "launch generation 1.6 of web as Auto Scaling group web-1-6: 4 host(s) from web-lt-x v3, no "
+        "traffic yet", (), 100, 100, {"1.4": 0, "1.5": 100}, {"1.4": 0, "1.5": 100, "1.6": 0}, None,
+        ("recalled", "web's hosts are in the Auto Scaling group web-shared (one group for every generation): this "
+         "launch creates the first group of its own, web-1-6, alongside it (one Auto Scaling group per generation "
+         "from now on); web-shared is left as it is"), None, "1.6")
+    assert steps(plan) == [
+        ("s1", "create_target_group", "us-east-1", "create target group web-1-6",
+         {"name": "web-1-6", "copy_from": tg("b"), "tags": {"fleettui:service": "web", "fleettui:version": "1.6"}}),
+        ("s2", "asg_create", "us-east-1", "create Auto Scaling group web-1-6 from web-lt-x v3 (pinned), desired 4 "
+         "(min 1, max 6), attached to web-1-6",
+         {"asg": "web-1-6", "launch_template": "web-lt-x", "version": 3, "min_size": 1, "max_size": 6, "desired": 4,
+          "subnets": ["subnet-a"], "target_group_name": "web-1-6",
+          "tags": {"Service": "web", "Owner": "team", "fleettui:version": "1.6", "Name": "web-1-6"}}),
+        ("s3", "asg_wait_ready", "us-east-1", "wait until 4 hosts of web-1-6 are in service and healthy in web-1-6",
+         {"asg": "web-1-6", "count": 4, "target_group_names": ["web-1-6"]}),
+        ("s4", "listener_add", "us-east-1", "add web-1-6 to the listener at weight 0",
+         {"listener_arn": LISTENER, "target_group_name": "web-1-6"})]
+
+
+def test_launch_of_an_auto_scaling_generation_without_a_listener_sizes_it_like_live():
+    snap, cfg = fleet(G("1.4", 3, asg=(1, 5, 3)), G("1.5", 2, asg=(2, 4, 2)), listener=False)
+    plan = plan_launch(snap, cfg, target(count=3, subnets=()))
+    assert head(plan) == (
+        "launch", "web", "launch generation 1.6 of web as Auto Scaling group web-1-6: 3 host(s) from web-lt v3, no "
+        "traffic yet", (), 100, 100, {}, {}, None, (), None, "1.6")
+    assert steps(plan) == [
+        ("s1", "asg_create", "us-east-1", "create Auto Scaling group web-1-6 from web-lt v3 (pinned), desired 3 "
+         "(min 1, max 5)",
+         {"asg": "web-1-6", "launch_template": "web-lt", "version": 3, "min_size": 1, "max_size": 5, "desired": 3,
+          "subnets": [], "target_group_name": None,
+          "tags": {"Service": "web", "Owner": "team", "fleettui:version": "1.6", "Name": "web-1-6"}}),
+        ("s2", "asg_wait_ready", "us-east-1", "wait until 3 hosts of web-1-6 are in service and healthy",
+         {"asg": "web-1-6", "count": 3, "target_group_names": []})]
+    # declared kind = "asg" on a fleet of bare hosts: its first own group
+    bare, cfg = fleet(G("1.5", 2, 100), kind="asg")
+    assert [s.kind for s in plan_launch(bare, cfg, target(count=1)).steps] == [
+        "create_target_group", "asg_create", "asg_wait_ready", "listener_add"]
+
+
+def test_launch_of_an_auto_scaling_generation_refusals():
+    snap, cfg = fleet(G("1.5", 2, 100, asg=(2, 4, 2)))
+    assert refused(plan_launch, snap, cfg, target(group_sizes=(0, 4, 0))) == "--count must be at least 1 (got 0)"
+    assert len(plan_launch(snap, cfg, target(group_sizes=(0, 4, 1))).steps) == 4
+    assert refused(plan_launch, snap, cfg, target(template_target_group=None)) == (
+        "web has no target group to copy settings from")
+    cfg = svc_cfg(listener_arn=LISTENER, required_tags=("Cost",), kind="asg")
+    assert refused(plan_launch, snap, cfg, target()) == (
+        "launching web 1.6 would miss required tag(s) Cost: no host to copy them from carries them; declare them in "
+        "the config ([[service]] 'web': tags = { Cost = \"…\" })")
+
+
+def _record(verb="decommission", service="web", version="1.6", created="2026-11-20T12:00:00+00:00",
+            status="succeeded", reason="", pid="p-1", who="alice"):
+    from fleettui.domain.history import PlanRecord
+    from fleettui.domain.plan import Plan
+    return PlanRecord(plan=Plan(id=pid, verb=verb, service=service, summary="", steps=(), generation=version),
+                      who=who, reason=reason, created=created, status=status)
+
+
+def test_a_recent_decommission_of_the_same_version_is_recalled():
+    from fleettui.actions.verbs.launch import RECENT_S, decommissioned
+    assert RECENT_S == 7 * 86400
+    recs = [_record(pid="p-old", created="2026-11-19T12:00:00Z", reason="bad build"),
+            _record(pid="p-new", created="2026-11-21T00:00:00+00:00", status="failed"),
+            _record(pid="p-x", verb="shift"), _record(pid="p-y", service="api"), _record(pid="p-z", version="1.5"),
+            _record(pid="p-bad", created="yesterday")]
+    assert decommissioned(recs, "web", "1.6", now=NOW) == "web 1.6 has a failed decommission 1.5d ago (plan p-new by alice)"
+    assert decommissioned(recs[:1], "web", "1.6", now=NOW) == (
+        "web 1.6 was decommissioned 3.0d ago (plan p-old by alice: bad build)")
+    assert decommissioned(list(reversed(recs[:2])), "web", "1.6", now=NOW).startswith("web 1.6 has a failed")
+    assert decommissioned(recs[:1], "web", "1.6", now=NOW, within_s=3 * 86400) == (
+        "web 1.6 was decommissioned 3.0d ago (plan p-old by alice: bad build)")             # exactly at the edge
+    assert decommissioned(recs[:1], "web", "1.6", now=NOW, within_s=3 * 86400 - 1) is None
+    assert decommissioned(recs[2:], "web", "1.6", now=NOW) is None
+    assert decommissioned([_record(created="2026-11-22T13:00:00+00:00")], "web", "1.6", now=NOW) == (
+        "web 1.6 was decommissioned 0s ago (plan p-1 by alice)")                                # clock skew: never < 0
+    same = [_record(pid="p-a", created="2026-11-21T00:00:00+00:00"), _record(pid="p-b", created="2026-11-21T00:00:00+00:00")]
+    assert "plan p-b" in decommissioned(same, "web", "1.6", now=NOW)                             # ties: the later one
+    recent = _record(created=__import__("datetime").datetime.now(__import__("datetime").timezone.utc).isoformat())
+    assert decommissioned([recent], "web", "1.6").startswith("web 1.6 was decommissioned ")     # now by default
+
+
+# -- replace -------------------------------------------------------------------------------------------------
+
+MIXED = (G("1.3", 1, 0, lt=False),                            # a snowflake: no template version names its image
+         G("1.4", 3, 0, image_state="missing", drift=1),      # image gone: i-b1, i-b2 only drift by it
+         G("1.5", 4, 100, drift=2, deprecated=True, age=40),  # deprecated and past max_age; i-c2, i-c3 only so
+         G("1.6", 2, 0))
+
+
+def ids(hosts) -> list[str]:
+    return [h.id for h in hosts]
+
+
+def test_select_hosts():
+    snap, _ = fleet(*MIXED)
+    s = svc(snap)
+    assert [relaunch_cannot_fix(h) for h in s.instances] == [False, True, True, False, False, False, True, True,
+                                                             False, False]
+    chosen, left = select_hosts(s, drifted=True)
+    assert (ids(chosen), ids(left)) == (["i-c0", "i-c1", "i-a0", "i-b0"], ["i-c2", "i-c3", "i-b1", "i-b2"])
+    chosen, left = select_hosts(s, aged=True)
+    assert (ids(chosen), ids(left)) == (["i-c0", "i-c1", "i-c2", "i-c3"], [])
+    chosen, left = select_hosts(s, aged=True, drifted=True)
+    assert (ids(chosen), ids(left)) == (["i-c0", "i-c1", "i-c2", "i-c3", "i-a0", "i-b0"], ["i-b1", "i-b2"])
+    chosen, left = select_hosts(s, drifted=True, generation="ami-b")
+    assert (ids(chosen), ids(left)) == (["i-b0"], ["i-b1", "i-b2"])
+    assert select_hosts(s) == ([], [])
+    chosen, left = select_hosts(s, ids=["i-d1", "i-c3", "i-b2"], drifted=True, generation="1.6")
+    assert (ids(chosen), ids(left)) == (["i-c3", "i-d1", "i-b2"], [])     # named hosts: oldest first, all of them
+    assert refused(select_hosts, s, ids=["i-zz", "i-d1", "i-yy"]) == "web has no instance i-zz, i-yy"
+    assert refused(select_hosts, s, drifted=True, generation="9.9") == (
+        "web has no generation '9.9' (generations: ami-b, 1.3, 1.5, 1.6)")
+
+
+def test_replace_refuses_when_nothing_is_left_to_replace():
+    snap, cfg = fleet(*MIXED)
+    s = svc(snap)
+    _, left = select_hosts(s, drifted=True)
+    assert refused(plan_replace, snap, cfg, [], left_out=left) == (
+        "nothing to replace in web: left out 4 drifted host(s) a relaunch cannot fix: 2 of 1.5 (image ami-c is "
+        "deprecated, and web-lt v3 would launch it again); 2 of ami-b (image ami-b is deregistered, and web-lt v2 "
+        "would launch it again); launch a newer generation instead, or name the hosts to replace them anyway")
+    assert refused(plan_replace, snap, cfg, []) == (
+        "nothing to replace in web: no host selected (mark hosts, or use --drifted / --aged)")
+
+
+def test_replace_in_batches_within_min_healthy_percent():
+    snap, cfg = fleet(G("1.4", 3, 0), G("1.5", 5, 100, tags={"Team": "blue"}), min_healthy_percent=60)
+    s = svc(snap)
+    pick = [h for h in s.instances if h.id in ("i-a0", "i-b0", "i-b1", "i-b2")]
+    plan = plan_replace(snap, cfg, pick, reason="r")
+    assert head(plan) == ("replace", "web", "replace 4 host(s) of web (launch first, then drain and terminate; "
+                          "batches of 2)", ("i-a0", "i-b0", "i-b1", "i-b2"), 100, 100, {"1.4": 0, "1.5": 100},
+                          {"1.4": 0, "1.5": 100}, None, (), None, None)
+    b_tags = {"Service": "web", "Owner": "team", "Team": "blue", "fleettui:version": "1.5"}
+    assert steps(plan) == [
+        ("s1", "launch", "us-east-1", "launch 1 × web-lt v1 for 1.4",
+         {"count": 1, "launch_template": "web-lt", "version": 1, "subnets": ["subnet-a"], "name": "web-1-4",
+          "tags": {"Service": "web", "Owner": "team", "fleettui:version": "1.4"}}),
+        ("s2", "wait_running", "us-east-1", "wait until they are running", {"launch_step": "s1"}),
+        ("s3", "register", "us-east-1", "register them in the generation's target group",
+         {"target_groups": [tg("a")], "launch_step": "s1"}),
+        ("s4", "wait_healthy", "us-east-1", "wait until they are healthy", {"target_groups": [tg("a")],
+                                                                            "launch_step": "s1"}),
+        ("s5", "deregister", "us-east-1", "drain 1 old hosts", {"target_groups": [tg("a")], "instance_ids": ["i-a0"]}),
+        ("s6", "terminate", "us-east-1", "terminate i-a0", {"instance_ids": ["i-a0"]}),
+        ("s7", "launch", "us-east-1", "launch 2 × web-lt v2 for 1.5",
+         {"count": 2, "launch_template": "web-lt", "version": 2, "subnets": ["subnet-a"], "name": "web-1-5",
+          "tags": b_tags}),
+        ("s8", "wait_running", "us-east-1", "wait until they are running", {"launch_step": "s7"}),
+        ("s9", "register", "us-east-1", "register them in the generation's target group",
+         {"target_groups": [tg("b")], "launch_step": "s7"}),
+        ("s10", "wait_healthy", "us-east-1", "wait until they are healthy", {"target_groups": [tg("b")],
+                                                                             "launch_step": "s7"}),
+        ("s11", "deregister", "us-east-1", "drain 2 old hosts", {"target_groups": [tg("b")],
+                                                                 "instance_ids": ["i-b0", "i-b1"]}),
+        ("s12", "terminate", "us-east-1", "terminate i-b0, i-b1", {"instance_ids": ["i-b0", "i-b1"]}),
+        ("s13", "launch", "us-east-1", "launch 1 × web-lt v2 for 1.5",
+         {"count": 1, "launch_template": "web-lt", "version": 2, "subnets": ["subnet-a"], "name": "web-1-5",
+          "tags": b_tags}),
+        ("s14", "wait_running", "us-east-1", "wait until they are running", {"launch_step": "s13"}),
+        ("s15", "register", "us-east-1", "register them in the generation's target group",
+         {"target_groups": [tg("b")], "launch_step": "s13"}),
+        ("s16", "wait_healthy", "us-east-1", "wait until they are healthy", {"target_groups": [tg("b")],
+                                                                             "launch_step": "s13"}),
+        ("s17", "deregister", "us-east-1", "drain 1 old hosts", {"target_groups": [tg("b")], "instance_ids": ["i-b2"]}),
+        ("s18", "terminate", "us-east-1", "terminate i-b2", {"instance_ids": ["i-b2"]})]
+    assert plan.id.startswith("p-") and plan.created_at.endswith("+00:00")
+
+
+@pytest.mark.parametrize("weights, min_healthy, batch", [
+    ((0, 100), 60, 2), ((0, 100), 59, 2), ((0, 100), 40, 3), ((0, 100), 100, 1), ((0, 100), 0, 5),
+    ((50, 50), 75, 2),       # both serve: 8 hosts, 25% of them
+    ((0, 0), 0, 1),          # nothing serves: one at a time
+])
+def test_replace_batch_size(weights, min_healthy, batch):
+    snap, cfg = fleet(G("1.4", 3, weights[0]), G("1.5", 5, weights[1]), min_healthy_percent=min_healthy)
+    plan = plan_replace(snap, cfg, list(svc(snap).generations[1].instances))
+    assert plan.summary == f"replace 5 host(s) of web (launch first, then drain and terminate; batches of {batch})"
+    assert [s.params["count"] for s in plan.steps if s.kind == "launch"] == [batch] * (5 // batch) + (
+        [5 % batch] if 5 % batch else [])
+
+
+def test_replace_without_a_listener_serves_from_every_generation():
+    snap, cfg = fleet(G("1.4", 3), G("1.5", 5), listener=False, min_healthy_percent=75)
+    plan = plan_replace(snap, cfg, list(svc(snap).generations[1].instances))
+    assert plan.summary.endswith("batches of 2)")                         # 8 hosts serve, 25% of them
+    assert [s[1] for s in steps(plan)][:3] == ["launch", "wait_running", "terminate"]    # no target group
+    assert (plan.weights_before, plan.weights_after) == ({}, {})
+
+
+def test_replace_of_a_host_no_template_version_reproduces():
+    snap, cfg = fleet(*MIXED)
+    s = svc(snap)
+    a0 = next(h for h in s.instances if h.id == "i-a0")
+    plan = plan_replace(snap, cfg, [a0])
+    assert plan.warnings == ("i-a0 cannot be reproduced: replaced from declared v4 (a new generation)",)
+    assert steps(plan)[0] == ("s1", "launch", "us-east-1", "launch 1 × web-lt v4 for 1.3",
+                              {"count": 1, "launch_template": "web-lt", "version": 4, "subnets": ["subnet-a"],
+                               "name": "web-1-6",
+                               "tags": {"Service": "web", "Owner": "team", "fleettui:version": "1.6"}})
+    # the declared image runs no generation: no generation tag, the service's name
+    from dataclasses import replace
+    odd = replace(snap, services=(replace(s, declared_image_id="ami-new"),))
+    st = steps(plan_replace(odd, cfg, [a0]))[0]
+    assert (st[4]["name"], st[4]["tags"]) == ("web", {"Service": "web", "Owner": "team"})
+
+
+def test_replace_warns_when_a_host_launches_from_another_version_than_its_generation():
+    snap, cfg = fleet(G("1.5", 2, 100), G("1.6", 3, 0), min_healthy_percent=50)
+    snap = moved(snap, "us-east-1", "i-b0", "i-b1", expected_launch_template_version=7)
+    plan = plan_replace(snap, cfg, list(svc(snap).generations[1].instances))
+    assert plan.warnings == ("1.6 in us-east-1 launches from v7",)        # once, though two batches say it
+    assert [s.params["version"] for s in plan.steps if s.kind == "launch"] == [7, 7, 2]
+    ok = plan_replace(snap, cfg, [svc(snap).generations[1].instances[2]])
+    assert ok.warnings == ()
+
+
+def test_replace_with_the_template_of_each_region():
+    snap, cfg = fleet(G("1.5", 2, 100))
+    snap = moved(snap, "eu-west-1", "i-a1")
+    s = svc(snap)
+    plan = plan_replace(snap, cfg, list(s.instances), templates={"us-east-1": "web-lt", "eu-west-1": "web-lt-eu"})
+    assert [(st[1], st[2], st[3]) for st in steps(plan)] == [
+        ("launch", "us-east-1", "launch 1 × web-lt v1 for 1.5"),
+        ("wait_running", "us-east-1", "wait until they are running"),
+        ("register", "us-east-1", "register them in the generation's target group"),
+        ("wait_healthy", "us-east-1", "wait until they are healthy"),
+        ("deregister", "us-east-1", "drain 1 old hosts"),
+        ("terminate", "us-east-1", "terminate i-a0"),
+        ("launch", "eu-west-1", "launch 1 × web-lt-eu v1 for 1.5"),      # no target group there
+        ("wait_running", "eu-west-1", "wait until they are running"),
+        ("terminate", "eu-west-1", "terminate i-a1")]
+    assert steps(plan)[6][4]["launch_template"] == "web-lt-eu"
+    assert refused(plan_replace, snap, cfg, list(s.instances), templates={"us-east-1": "web-lt"}) == (
+        "cannot replace i-a1: launch template web-lt not found in eu-west-1")
+    nolt = svc_cfg(listener_arn=LISTENER, launch_template=None)
+    assert refused(plan_replace, snap, nolt, list(s.instances)) == (
+        "cannot replace i-a0: web has no launch template version to launch from (set launch_template in the config)")
+
+
+def test_replace_through_auto_scaling():
+    snap, cfg = fleet(G("1.5", 3, 100, in_shared_asg="web-shared"), min_healthy_percent=50)
+    plan = plan_replace(snap, cfg, list(svc(snap).instances), templates={"us-east-1": None})
+    assert plan.summary == "replace 3 host(s) of web (launch first, then drain and terminate; batches of 1)"
+    assert steps(plan)[:4] == [
+        ("s1", "asg_scale_out", "us-east-1", "scale web-shared out by 1", {"asg": "web-shared", "add": 1,
+                                                                            "replacing": ["i-a0"]}),
+        ("s2", "asg_wait_in_service", "us-east-1", "wait for 1 new hosts in web-shared",
+         {"asg": "web-shared", "scale_step": "s1", "replacing": ["i-a0"]}),
+        ("s3", "asg_terminate", "us-east-1", "terminate 1 old hosts through web-shared",
+         {"asg": "web-shared", "instance_ids": ["i-a0"]}),
+        ("s4", "asg_scale_out", "us-east-1", "scale web-shared out by 1", {"asg": "web-shared", "add": 1,
+                                                                            "replacing": ["i-a1"]})]
+    assert len(plan.steps) == 9 and plan.warnings == ()
+    snap, cfg = fleet(G("1.5", 4, 100, in_shared_asg="web-shared"), min_healthy_percent=50,
+                      required_tags=("Cost",))                              # no tag check: Auto Scaling tags them
+    got = steps(plan_replace(snap, cfg, list(svc(snap).instances)))
+    assert [(s[0], s[1], s[4].get("add"), s[4].get("scale_step")) for s in got] == [
+        ("s1", "asg_scale_out", 2, None), ("s2", "asg_wait_in_service", None, "s1"), ("s3", "asg_terminate", None, None),
+        ("s4", "asg_scale_out", 2, None), ("s5", "asg_wait_in_service", None, "s4"), ("s6", "asg_terminate", None, None)]
+
+
+def test_replace_requires_the_tags_it_cannot_copy():
+    snap, cfg = fleet(G("1.5", 2, 100), required_tags=("Owner", "Cost"))
+    assert refused(plan_replace, snap, cfg, [svc(snap).instances[0]]) == (
+        "the replacement of i-a0 would miss required tag(s) Cost: no host to copy them from carries them; declare "
+        "them in the config ([[service]] 'web': tags = { Cost = \"…\" })")
