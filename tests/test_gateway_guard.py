@@ -1,0 +1,378 @@
+"""The gateway's hook with real aiobotocore clients and no server: botocore's own ``before-send`` event stands in
+for the transport (a handler that returns a response ends the request there), recording each request that would
+have left the process. A refused operation must never reach it; an allowed one must, exactly once. Fast (no moto,
+no network), for mutation testing (README "Test strength"); the same guard against moto is in tests/test_actions.py.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from urllib.parse import parse_qs
+
+import pytest
+from aiobotocore.awsrequest import AioAWSResponse
+from botocore.exceptions import (
+    BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError, NoCredentialsError, ReadTimeoutError,
+)
+from botocore.parsers import ResponseParserError
+
+from fleettui.aws import gateway as gwmod
+from fleettui.aws import permissions
+from fleettui.aws.gateway import Gateway, MutationRefused, _is_loopback, is_read_operation, translate_error
+from fleettui.config import AwsConfig
+from fleettui.errors import AwsError, FleetError
+
+ENDPOINT = "http://127.0.0.1:9"          # nothing listens there: a request that got through would fail loudly
+REGION = "us-east-1"
+
+
+class _Raw:
+    def __init__(self, body: bytes):
+        self.body = body
+
+    async def read(self) -> bytes:
+        return self.body
+
+
+class Transport:
+    """Answers every request in place of the network and records what was sent: (operation, parameters)."""
+
+    def __init__(self, answers: dict[str, tuple[int, bytes]] | None = None):
+        self.sent: list[tuple[str, dict]] = []
+        self.answers = answers or {}
+
+    def __call__(self, request, event_name: str, **_kw):
+        op = event_name.rsplit(".", 1)[1]
+        body = request.body or b""
+        body = body.decode() if isinstance(body, bytes) else str(body)
+        params = json.loads(body) if body.startswith("{") else {k: v[0] for k, v in parse_qs(body).items()}
+        self.sent.append((op, params))
+        answer = self.answers.get(op, (200, _ok(op)))
+        if answer == "hang":
+            return asyncio.sleep(30)                 # no answer (a coroutine: aiobotocore awaits it)
+        status, payload = answer(params) if callable(answer) else answer
+        return AioAWSResponse(request.url, status, {"x-amzn-requestid": f"rid-{op}"}, _Raw(payload))
+
+
+def _ok(op: str) -> bytes:
+    if op in ("CreateTable", "PutItem", "Query", "GetItem", "DescribeTable"):
+        return b"{}"
+    return (f"<{op}Response><{op}Result/><requestId>rid-{op}</requestId>"
+            f"<ResponseMetadata><RequestId>rid-{op}</RequestId></ResponseMetadata></{op}Response>").encode()
+
+
+async def _call(gw: Gateway, transport: Transport, service: str, operation: str, **params):
+    client = await gw.client(service, REGION)
+    client.meta.events.register("before-send", transport, unique_id="test-transport")
+    return await gw.call(service, REGION, operation, **params)
+
+
+@pytest.fixture(scope="module")
+def gateways():
+    """One event loop and one gateway per kind (read-only or not, what it allows, its budgets) for the module:
+    creating an aiobotocore client costs far more than a call through it."""
+    loop = asyncio.new_event_loop()
+    made: dict[tuple, tuple[Gateway, Transport]] = {}
+    yield loop, made
+    for gw, _ in made.values():
+        loop.run_until_complete(gw.__aexit__(None, None, None))
+    loop.close()
+
+
+@pytest.fixture
+def run(gateways):
+    loop, made = gateways
+
+    def run(coro_fn, *, read_only: bool = False, answers: dict | None = None, **gw_kw):
+        """``coro_fn(gw, transport)`` on the gateway of this kind, its records emptied first; returns (its result or
+        the exception it raised, the gateway, the transport)."""
+        key = (read_only, tuple(sorted(gw_kw.items(), key=str)))
+        if key not in made:
+            gw = Gateway(AwsConfig(regions=(REGION,), endpoint_url=ENDPOINT), read_only=read_only, max_attempts=1,
+                         **gw_kw)
+            made[key] = (loop.run_until_complete(gw.__aenter__()), Transport())
+        gw, transport = made[key]
+        gw.sent.clear(), gw.refused.clear(), gw.mutations.clear(), transport.sent.clear()
+        transport.answers = answers or {}
+
+        async def go():
+            try:
+                return await coro_fn(gw, transport)
+            except Exception as e:  # noqa: BLE001 - the test looks at it
+                return e
+        return loop.run_until_complete(go()), gw, transport
+    return run
+
+
+# -- what leaves the process ---------------------------------------------------------------------------------
+
+def test_an_allowed_mutation_is_sent_once_and_recorded(run):
+    out, gw, t = run(lambda gw, t: _call(gw, t, "ec2", "terminate_instances", InstanceIds=["i-1"]))
+    assert not isinstance(out, Exception), out
+    assert [(op, p.get("InstanceId.1")) for op, p in t.sent] == [("TerminateInstances", "i-1")]
+    assert dict(gw.sent) == {"ec2.TerminateInstances": 1} and gw.request_count == 1
+    assert gw.mutations == [("ec2.TerminateInstances", "rid-TerminateInstances")]
+    assert gw.refused == []
+
+
+@pytest.mark.parametrize("service, operation, params, name", [
+    ("ec2", "stop_instances", {"InstanceIds": ["i-1"]}, "ec2:StopInstances"),
+    ("ec2", "modify_instance_attribute", {"InstanceId": "i-1", "DisableApiTermination": {"Value": True}},
+     "ec2:ModifyInstanceAttribute"),
+    ("elbv2", "delete_load_balancer", {"LoadBalancerArn": "arn:x"}, "elbv2:DeleteLoadBalancer"),
+    ("autoscaling", "delete_launch_configuration", {"LaunchConfigurationName": "x"},
+     "autoscaling:DeleteLaunchConfiguration"),
+    ("dynamodb", "create_table", {"TableName": "t", "AttributeDefinitions": [{"AttributeName": "k",
+                                                                               "AttributeType": "S"}],
+                                  "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}]}, "dynamodb:CreateTable"),
+])
+def test_an_operation_off_the_allowlist_never_reaches_the_transport(service, operation, params, name, run):
+    for read_only in (False, True):
+        out, gw, t = run(lambda gw, t: _call(gw, t, service, operation, **params), read_only=read_only)
+        assert isinstance(out, MutationRefused) and out.exit_code == 2
+        assert str(out) == f"{name} is not an allowed operation (fleettui only replaces hosts)"
+        assert t.sent == [] and dict(gw.sent) == {} and gw.mutations == []
+        assert gw.refused == [name.replace(":", ".")]
+
+
+@pytest.mark.parametrize("service, operation, params", [
+    ("ec2", "terminate_instances", {"InstanceIds": ["i-1"]}),
+    ("elbv2", "modify_listener", {"ListenerArn": "arn:x"}),
+    ("autoscaling", "set_desired_capacity", {"AutoScalingGroupName": "g", "DesiredCapacity": 1}),
+    ("dynamodb", "put_item", {"TableName": "t", "Item": {"k": {"S": "v"}}}),
+])
+def test_read_only_refuses_every_mutation_before_it_is_sent(service, operation, params, run):
+    out, gw, t = run(lambda gw, t: _call(gw, t, service, operation, **params), read_only=True)
+    op = "".join(w.capitalize() for w in operation.split("_"))
+    assert isinstance(out, MutationRefused)
+    assert str(out) == f"read-only mode: refused {service}:{op} (start without --read-only to act)"
+    assert t.sent == [] and gw.refused == [f"{service}.{op}"] and gw.mutations == []
+    out, gw, t = run(lambda gw, t: _call(gw, t, service, operation, **params), read_only=False)
+    assert not isinstance(out, Exception), out
+    assert [op for op, _ in t.sent] == [op] and gw.refused == [] and gw.mutations == [
+        (f"{service}.{op}", f"rid-{op}")]
+
+
+@pytest.mark.parametrize("service, operation, params, counted", [
+    ("ec2", "describe_instances", {}, "ec2.DescribeInstances"),
+    ("elbv2", "describe_target_health", {"TargetGroupArn": "arn:x"},
+     "elastic-load-balancing-v2.DescribeTargetHealth"),                              # counted by service id
+    ("sts", "get_caller_identity", {}, "sts.GetCallerIdentity"),
+    ("dynamodb", "query", {"TableName": "t", "KeyConditionExpression": "k = :v",
+                           "ExpressionAttributeValues": {":v": {"S": "x"}}}, "dynamodb.Query"),   # no read's name
+    ("dynamodb", "get_item", {"TableName": "t", "Key": {"k": {"S": "v"}}}, "dynamodb.GetItem"),
+])
+def test_reads_pass_even_in_read_only_mode_and_are_not_recorded_as_mutations(service, operation, params, counted,
+                                                                               run):
+    out, gw, t = run(lambda gw, t: _call(gw, t, service, operation, **params), read_only=True)
+    assert not isinstance(out, Exception), out
+    op = "".join(w.capitalize() for w in operation.split("_"))
+    assert [o for o, _ in t.sent] == [op]
+    assert gw.refused == [] and gw.mutations == [] and dict(gw.sent) == {counted: 1}
+
+
+def test_team_init_operations_only_through_a_gateway_that_allows_them(run):
+    params = {"TableName": "t", "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}],
+              "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}], "BillingMode": "PAY_PER_REQUEST"}
+    out, gw, t = run(lambda gw, t: _call(gw, t, "dynamodb", "create_table", **params),
+                     allow=permissions.TEAM_INIT)
+    assert not isinstance(out, Exception), out
+    assert [o for o, _ in t.sent] == ["CreateTable"] and gw.mutations == [("dynamodb.CreateTable", "rid-CreateTable")]
+    out, gw, t = run(lambda gw, t: _call(gw, t, "dynamodb", "create_table", **params),
+                     allow=permissions.TEAM_INIT, read_only=True)
+    assert isinstance(out, MutationRefused) and t.sent == []
+
+
+def test_update_auto_scaling_group_may_change_capacity_only(run):
+    sizes = {"AutoScalingGroupName": "web-1-6", "MinSize": 0, "MaxSize": 4, "DesiredCapacity": 2}
+    out, gw, t = run(lambda gw, t: _call(gw, t, "autoscaling", "update_auto_scaling_group", **sizes))
+    assert not isinstance(out, Exception), out
+    assert t.sent == [("UpdateAutoScalingGroup", {"Action": "UpdateAutoScalingGroup", "Version": "2011-01-01",
+                                                  "AutoScalingGroupName": "web-1-6", "MinSize": "0", "MaxSize": "4",
+                                                  "DesiredCapacity": "2"})]
+    out, gw, t = run(lambda gw, t: _call(gw, t, "autoscaling", "update_auto_scaling_group",
+                                         AutoScalingGroupName="web-1-6", DesiredCapacity=2))
+    assert not isinstance(out, Exception) and len(t.sent) == 1
+    out, gw, t = run(lambda gw, t: _call(gw, t, "autoscaling", "update_auto_scaling_group", **sizes,
+                                         VPCZoneIdentifier="subnet-x",
+                                         LaunchTemplate={"LaunchTemplateName": "evil", "Version": "9"}))
+    assert isinstance(out, MutationRefused)
+    assert str(out) == ("autoscaling:UpdateAutoScalingGroup may change only DesiredCapacity, MaxSize, MinSize "
+                        "(refused: LaunchTemplate, VPCZoneIdentifier)")
+    assert t.sent == [] and gw.refused == ["autoscaling.UpdateAutoScalingGroup"] and gw.mutations == []
+    # other operations are not limited by it
+    out, gw, t = run(lambda gw, t: _call(gw, t, "autoscaling", "set_desired_capacity", AutoScalingGroupName="g",
+                                         DesiredCapacity=1, HonorCooldown=True))
+    assert not isinstance(out, Exception) and len(t.sent) == 1 and gw.refused == []
+
+
+def test_the_declarations_the_hook_reads():
+    assert gwmod.MUTATING_ALLOWLIST is permissions.MUTATING
+    assert permissions.ONLY_PARAMS == {("autoscaling", "UpdateAutoScalingGroup"): frozenset(
+        {"AutoScalingGroupName", "MinSize", "MaxSize", "DesiredCapacity"})}
+    assert permissions.iam_action("elbv2", "ModifyListener") == "elasticloadbalancing:ModifyListener"
+    assert permissions.iam_action("ec2", "RunInstances") == "ec2:RunInstances"
+    assert permissions.iam_action("dynamodb", "PutItem") == "dynamodb:PutItem"
+
+
+# -- pure parts ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("op, read", [
+    ("DescribeInstances", True), ("describe_instances", True), ("ListTagsForResource", True), ("list_tags", True),
+    ("GetMetricData", True), ("get_metric_data", True), ("LookupEvents", True), ("lookup_events", True),
+    ("get_caller_identity", True), ("GetCallerIdentity", True),
+    ("TerminateInstances", False), ("terminate_instances", False), ("Query", False), ("query", False),
+    ("describeinstances", False), ("listing", False), ("getaway", False), ("lookupx", False),
+    ("ModifyListener", False), ("", False), ("Desc", False),
+])
+def test_is_read_operation(op, read):
+    assert is_read_operation(op) is read
+
+
+@pytest.mark.parametrize("url, loopback", [
+    (None, False), ("", False), ("http://localhost:5000", True), ("http://127.0.0.1:9", True),
+    ("http://127.8.9.10", True), ("http://[::1]:5000/", True), ("https://ec2.us-east-1.amazonaws.com", False),
+    ("http://10.0.0.1:5000", False), ("http://localhost.example.com", False), ("http://0.0.0.0:5000", False),
+])
+def test_is_loopback(url, loopback):
+    assert _is_loopback(url) is loopback
+
+
+def test_a_loopback_endpoint_never_uses_a_real_profile(monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    gw = Gateway(AwsConfig(profile="prod-admin", regions=(REGION,), endpoint_url="http://localhost:5000"))
+    creds = asyncio.run(gw._session.get_credentials())
+    assert (creds.access_key, creds.secret_key) == ("testing", "testing")
+    assert gw.endpoint == "http://localhost:5000"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAENV")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "envsecret")
+    gw = Gateway(AwsConfig(profile="prod-admin", regions=(REGION,), endpoint_url="http://127.0.0.1:5000"))
+    assert asyncio.run(gw._session.get_credentials()).access_key == "AKIAENV"
+    assert Gateway(AwsConfig(regions=(REGION,))).endpoint == "AWS"
+
+
+def test_parse_timestamp():
+    from datetime import datetime, timedelta, timezone
+    p = gwmod._parse_timestamp
+    got = p("2026-11-22T12:00:00Z")                        # fromisoformat's (a datetime.timezone), not botocore's
+    assert got == datetime(2026, 11, 22, 12, tzinfo=timezone.utc) and type(got.tzinfo) is timezone
+    assert p("2026-11-22T12:00:00.000Z").utcoffset() == timedelta(0)
+    got = p("2026-11-22T14:00:00+02:00")
+    assert got == datetime(2026, 11, 22, 12, tzinfo=timezone.utc) and type(got.tzinfo) is timezone
+    naive = p("2026-11-22T12:00:00")                       # no zone: left to botocore's parser, as it was
+    assert naive == datetime(2026, 11, 22, 12)
+    assert p("Sun, 22 Nov 2026 12:00:00 GMT") == datetime(2026, 11, 22, 12, tzinfo=timezone.utc)
+    assert p(1795348800) == datetime(2026, 11, 22, 12, tzinfo=timezone.utc)
+
+
+def _client_error(code, message="", rid="rid-1"):
+    resp = {"Error": {"Code": code, **({"Message": message} if message is not None else {})}}
+    if rid:
+        resp["ResponseMetadata"] = {"RequestId": rid}
+    return ClientError(resp, "ModifyListener")
+
+
+@pytest.mark.parametrize("error, text, code, rid", [
+    (_client_error("ValidationError", "bad weight\nmore detail"),
+     "elbv2:modify_listener in us-east-1 failed: ValidationError: bad weight (request rid-1)", "ValidationError", "rid-1"),
+    (_client_error("ValidationError", "  "), "elbv2:modify_listener in us-east-1 failed: ValidationError (request rid-1)",
+     "ValidationError", "rid-1"),
+    (_client_error("Throttling", None, rid=None), "elbv2:modify_listener in us-east-1 failed: Throttling",
+     "Throttling", None),
+    (ClientError({}, "ModifyListener"), "elbv2:modify_listener in us-east-1 failed: Error", "Error", None),
+    (_client_error("AccessDenied", "not you"), "access denied for elbv2:modify_listener in us-east-1: not you",
+     "AccessDenied", "rid-1"),
+    (_client_error("AccessDeniedException", ""), "access denied for elbv2:modify_listener in us-east-1",
+     "AccessDeniedException", "rid-1"),
+    (_client_error("UnauthorizedOperation", "x"), "access denied for elbv2:modify_listener in us-east-1: x",
+     "UnauthorizedOperation", "rid-1"),
+    (_client_error("AuthFailure", "x"), "access denied for elbv2:modify_listener in us-east-1: x", "AuthFailure",
+     "rid-1"),
+    (_client_error("ExpiredToken", "x"), "AWS credentials have expired: refresh them (e.g. `aws sso login`)",
+     "ExpiredToken", "rid-1"),
+    (_client_error("ExpiredTokenException", "x"), "AWS credentials have expired: refresh them (e.g. `aws sso login`)",
+     "ExpiredTokenException", "rid-1"),
+    (_client_error("RequestExpired", "x"), "AWS credentials have expired: refresh them (e.g. `aws sso login`)",
+     "RequestExpired", "rid-1"),
+])
+def test_translate_client_errors(error, text, code, rid):
+    got = translate_error(error, "elbv2", "us-east-1", "modify_listener", "AWS")
+    assert isinstance(got, AwsError)
+    assert (str(got), got.code, got.request_id) == (text, code, rid)
+
+
+@pytest.mark.parametrize("error, text", [
+    (NoCredentialsError(), "no AWS credentials found: set AWS_PROFILE / [aws].profile, or run `aws sso login`"),
+    (EndpointConnectionError(endpoint_url="http://x"),
+     "cannot reach http://e for ec2:describe_instances in eu-west-1 (network down or unknown region?)"),
+    (ConnectTimeoutError(endpoint_url="http://x"),
+     "cannot reach http://e for ec2:describe_instances in eu-west-1 (network down or unknown region?)"),
+    (ReadTimeoutError(endpoint_url="http://x"), "ec2:describe_instances in eu-west-1 timed out waiting for http://e"),
+    (BotoCoreError(), "ec2:describe_instances in eu-west-1: An unspecified error occurred"),
+    (ResponseParserError("Unable to parse response (not XML), invalid XML received\n<html>" + "x" * 200),
+     "ec2:describe_instances in eu-west-1 failed: http://e answered something that is not an AWS response (Unable "
+     "to parse response (not XML), invalid XML received)"),
+    (ResponseParserError("y" * 300), "ec2:describe_instances in eu-west-1 failed: http://e answered something that is "
+     "not an AWS response (" + "y" * 120 + ")"),
+    (ConnectionRefusedError(111, "Connection refused"), "cannot reach http://e for ec2:describe_instances in eu-west-1: "
+     "Connection refused"),
+    (OSError("socket closed"), "cannot reach http://e for ec2:describe_instances in eu-west-1: socket closed"),
+])
+def test_translate_other_errors(error, text):
+    got = translate_error(error, "ec2", "eu-west-1", "describe_instances", "http://e")
+    assert isinstance(got, AwsError) and str(got) == text
+
+
+def test_translate_keeps_our_own_errors_and_unknown_ones():
+    refused = MutationRefused("no")
+    assert translate_error(refused, "ec2", "r", "op", "e") is refused
+    mine = FleetError("mine")
+    assert translate_error(mine, "ec2", "r", "op", "e") is mine
+    other = ValueError("v")
+    assert translate_error(other, "ec2", "r", "op", "e") is other
+
+
+# -- a call's answer and its budget --------------------------------------------------------------------------
+
+def test_an_error_answer_is_one_line_with_its_request_id(run):
+    answers = {"TerminateInstances": (400, b"<Response><Errors><Error><Code>UnauthorizedOperation</Code>"
+                                           b"<Message>You are not authorized</Message></Error></Errors>"
+                                           b"<RequestID>rid-9</RequestID></Response>")}
+    out, gw, t = run(lambda gw, t: _call(gw, t, "ec2", "terminate_instances", InstanceIds=["i-1"]), answers=answers)
+    assert isinstance(out, AwsError)
+    assert str(out) == "access denied for ec2:terminate_instances in us-east-1: You are not authorized"
+    assert (out.code, out.request_id) == ("UnauthorizedOperation", "rid-9")
+    assert len(t.sent) == 1
+    assert gw.mutations == [("ec2.TerminateInstances", "rid-9")]      # sent (and refused by AWS): on the record
+
+
+@pytest.mark.parametrize("operation, params, which", [
+    ("describe_instances", {}, "read"), ("query", {"TableName": "t"}, "read"),
+    ("terminate_instances", {"InstanceIds": ["i-1"]}, "write"),
+])
+def test_each_call_is_bounded_by_its_budget(operation, params, which, run):
+    """A transport that never answers: the read budget bounds reads (a dynamodb Query is a read), the write budget
+    mutations. The other budget is far away, so only the right one can fire."""
+    service = "dynamodb" if operation == "query" else "ec2"
+    budgets = {"read_budget": 0.01, "write_budget": 30} if which == "read" else {"read_budget": 30,
+                                                                                  "write_budget": 0.01}
+    op = "".join(w.capitalize() for w in operation.split("_"))
+    out, gw, _ = run(lambda gw, t: _call(gw, t, service, operation, **params), answers={op: "hang"}, **budgets)
+    assert isinstance(out, AwsError)
+    assert str(out) == (f"cannot reach {ENDPOINT} for {service}:{operation} in us-east-1: no answer from {ENDPOINT} "
+                        "within 0.01s (every attempt included)")
+
+
+def test_paginate_fetches_every_page(run):
+    pages = {None: b"<DescribeInstancesResponse><reservationSet/><nextToken>t2</nextToken>"
+                   b"</DescribeInstancesResponse>",
+             "t2": b"<DescribeInstancesResponse><reservationSet><item><reservationId>r-2</reservationId></item>"
+                   b"</reservationSet></DescribeInstancesResponse>"}
+
+    async def go(gw, t):
+        client = await gw.client("ec2", REGION)
+        client.meta.events.register("before-send", t, unique_id="test-transport")
+        return [p.get("Reservations") async for p in gw.paginate("ec2", REGION, "describe_instances")]
+    out, gw, t = run(go, answers={"DescribeInstances": lambda params: (200, pages[params.get("NextToken")])})
+    assert out == [[], [{"ReservationId": "r-2"}]]
+    assert [p.get("NextToken") for _, p in t.sent] == [None, "t2"] and gw.request_count == 2
