@@ -1148,3 +1148,100 @@ def test_replace_requires_the_tags_it_cannot_copy():
     assert refused(plan_replace, snap, cfg, [svc(snap).instances[0]]) == (
         "the replacement of i-a0 would miss required tag(s) Cost: no host to copy them from carries them; declare "
         "them in the config ([[service]] 'web': tags = { Cost = \"…\" })")
+
+
+# -- each verb's command line, key and planner call (real argparse, a real Actions; no AWS request is made) ----
+
+def _args(verb, *argv):
+    import argparse
+    parser = argparse.ArgumentParser(prog=verb.name, exit_on_error=False)
+    verb.add_arguments(parser)
+    return verb.intent_from_args(parser.parse_args(list(argv)))
+
+
+def _plan(verb, intent, snap, cfg, tmp_path):
+    import asyncio
+    from fleettui.actions.api import Actions
+    from fleettui.aws.gateway import Gateway
+    from fleettui.config import AwsConfig
+    from fleettui.config.loader import Config
+    from fleettui.store.local import JsonlJournal
+    aws = AwsConfig(regions=(REGION,), endpoint_url="http://127.0.0.1:9")      # nothing listens: no request may go
+    actions = Actions(config=Config(path=None, aws=aws, services=(cfg,)), gw=Gateway(aws), read_only=False,
+                      journal=JsonlJournal(tmp_path / "journal.jsonl"))
+    return asyncio.run(verb.plan(actions, intent, snap))
+
+
+def test_shift_verb(tmp_path):
+    from fleettui.actions.verbs.base import Selection
+    from fleettui.actions.verbs.shift import VERB, Shift
+    from fleettui.errors import ConfigError
+    assert _args(VERB, "web", "1.5=40", "1.6=60") == Shift("web", weights=(("1.5", 40), ("1.6", 60)))
+    assert _args(VERB, "web", "--to", "1.6", "--weight", "30") == Shift("web", to="1.6", weight=30)
+    with pytest.raises(ConfigError, match=r"^shift: give VERSION=WEIGHT pairs or --to/--weight, not both$"):
+        _args(VERB, "web", "1.6=100", "--to", "1.6", "--weight", "30")
+    with pytest.raises(ConfigError, match=r"^shift: --to needs --weight PERCENT$"):
+        _args(VERB, "web", "--to", "1.6")
+    snap, cfg = fleet(*THREE)
+    assert VERB.intent_for(Selection(svc(snap), generation="1.6")) == Shift("web", to="1.6")
+    nolst, _ = fleet(G("1.5"), listener=False)
+    assert refused(VERB.intent_for, Selection(svc(nolst))) == "web has no listener: there are no weights to shift"
+    plan = _plan(VERB, Shift("web", weights=(("1.5", 40), ("1.6", 60))), snap, cfg, tmp_path)
+    assert plan.weights_after == {"1.4": 0, "1.5": 40, "1.6": 60}
+    plan = _plan(VERB, Shift("web", to="1.6", weight=30), snap, cfg, tmp_path)
+    assert plan.weights_after == {"1.4": 0, "1.5": 70, "1.6": 30}
+    plan = _plan(VERB, Shift("web", to="1.6", weight=0), snap, cfg, tmp_path)
+    assert plan.weights_after == {"1.4": 0, "1.5": 100, "1.6": 0}
+    for bad in (Shift("web"), Shift("web", to="1.6"), Shift("web", weight=30)):
+        assert refused(lambda: _plan(VERB, bad, snap, cfg, tmp_path)) == (
+            "shift needs VERSION=WEIGHT pairs, or a version and a weight")
+    sick, cfg = fleet(G("1.5", 2, 100), G("1.6", 2, 0, sick=2))
+    assert VERB.refusal(plan_shift(sick, cfg, {"1.6": 10, "1.5": 90}), sick, cfg) == (
+        "1.6 has no healthy targets: refusing to send it 10% of traffic")
+
+
+def test_rollback_and_decommission_verbs(tmp_path):
+    from fleettui.actions.verbs.base import Selection
+    from fleettui.actions.verbs.decommission import VERB as DEC, Decommission
+    from fleettui.actions.verbs.rollback import VERB as RB, Rollback
+    assert _args(RB, "web") == Rollback("web")
+    assert _args(RB, "web", "--ramp", "25,50,100", "--to", "1.4") == Rollback("web", ramp=(25, 50, 100), to="1.4")
+    snap, cfg = fleet(*THREE)
+    plan = _plan(RB, Rollback("web"), snap, cfg, tmp_path)
+    assert (plan.generation, len(plan.steps)) == ("1.5", 1)
+    plan = _plan(RB, Rollback("web", ramp=(95, 100), to="1.4"), snap, cfg, tmp_path)
+    assert (plan.generation, [s.params["weights"][tg("a")] for s in plan.steps]) == ("1.4", [95, 100])
+    assert _args(DEC, "web", "1.4") == Decommission("web", "1.4")
+    assert DEC.intent_for(Selection(svc(snap), generation="1.4")) == Decommission("web", "1.4")
+    assert refused(DEC.intent_for, Selection(svc(snap))) == "put the cursor on the generation to decommission"
+    assert _plan(DEC, Decommission("web", "1.4"), snap, cfg, tmp_path).generation == "1.4"
+    assert refused(lambda: _plan(DEC, Decommission("web"), snap, cfg, tmp_path)) == (
+        "decommission needs a generation (version)")
+
+
+def test_launch_and_replace_verbs(tmp_path):
+    from fleettui.actions.verbs.base import Selection
+    from fleettui.actions.verbs.launch import VERB as LAUNCH, Launch
+    from fleettui.actions.verbs.replace import VERB as REPLACE, Replace
+    from fleettui.errors import ConfigError
+    assert _args(LAUNCH, "web") == Launch("web")
+    assert _args(LAUNCH, "web", "--lt-version", "4", "--count", "3") == Launch("web", lt_version=4, count=3)
+    assert _args(REPLACE, "web", "i-1", "i-2") == Replace("web", hosts=("i-1", "i-2"))
+    assert _args(REPLACE, "web", "--drifted", "--generation", "1.5") == Replace("web", drifted=True, generation="1.5")
+    assert _args(REPLACE, "web", "--aged") == Replace("web", aged=True)
+    with pytest.raises(ConfigError, match=r"^replace: name instance ids, or pass --drifted and/or --aged$"):
+        _args(REPLACE, "web", "--generation", "1.5")
+    snap, cfg = fleet(G("1.5", 2, 100), G("1.6", 2, 0, drift=1))
+    assert REPLACE.intent_for(Selection(svc(snap), marks=("i-a1",))) == Replace("web", hosts=("i-a1",))
+    assert REPLACE.intent_for(Selection(svc(snap))) == Replace("web", drifted=True)
+    clean, _ = fleet(G("1.5", 2, 100))
+    assert refused(REPLACE.intent_for, Selection(svc(clean))) == (
+        "nothing to replace in web: no host is marked (space) or drifted")
+    # hosts in an Auto Scaling group: no launch template to look up, so no request at all
+    asg, cfg = fleet(G("1.5", 3, 100, in_shared_asg="web-shared", drift=2, age=40), G("1.6", 1, 0))
+    plan = _plan(REPLACE, Replace("web", drifted=True), asg, cfg, tmp_path)
+    assert plan.hosts_affected == ("i-a0", "i-a1")
+    plan = _plan(REPLACE, Replace("web", aged=True, generation="1.5"), asg, cfg, tmp_path)
+    assert plan.hosts_affected == ("i-a0", "i-a1", "i-a2")
+    plan = _plan(REPLACE, Replace("web", hosts=("i-a2",), generation="9.9"), asg, cfg, tmp_path)   # ids: all hosts
+    assert plan.hosts_affected == ("i-a2",)
