@@ -376,3 +376,75 @@ def test_paginate_fetches_every_page(run):
     out, gw, t = run(go, answers={"DescribeInstances": lambda params: (200, pages[params.get("NextToken")])})
     assert out == [[], [{"ReservationId": "r-2"}]]
     assert [p.get("NextToken") for _, p in t.sent] == [None, "t2"] and gw.request_count == 2
+
+
+# -- waiters and the caller's identity -----------------------------------------------------------------------
+
+def _instances(state: str) -> bytes:
+    return (f"<DescribeInstancesResponse><reservationSet><item><reservationId>r-1</reservationId><instancesSet><item>"
+            f"<instanceId>i-1</instanceId><instanceState><code>0</code><name>{state}</name></instanceState></item>"
+            f"</instancesSet></item></reservationSet></DescribeInstancesResponse>").encode()
+
+
+def _wait(delay=0.001, timeout=0.002):
+    async def go(gw, t):
+        client = await gw.client("ec2", REGION)
+        client.meta.events.register("before-send", t, unique_id="test-transport")
+        return await gw.wait("ec2", REGION, "instance_running", delay=delay, timeout=timeout, InstanceIds=["i-1"])
+    return go
+
+
+def test_wait_returns_when_the_state_is_reached(run):
+    states = iter(["pending", "running"])
+    out, gw, t = run(_wait(timeout=0.01), answers={"DescribeInstances": lambda p: (200, _instances(next(states)))})
+    assert out is None
+    assert [(op, p.get("InstanceId.1")) for op, p in t.sent] == [("DescribeInstances", "i-1")] * 2
+
+
+@pytest.mark.parametrize("delay, timeout, attempts, said", [
+    (0.001, 0.002, 2, "0.002"), (0.001, 0.0035, 3, "0.0035"), (0.01, 0.001, 1, "0.001")])
+def test_wait_gives_up_after_its_time_with_as_many_attempts_as_fit(delay, timeout, attempts, said, run):
+    out, gw, t = run(_wait(delay, timeout), answers={"DescribeInstances": (200, _instances("pending"))})
+    assert isinstance(out, AwsError)
+    assert str(out) == f"gave up after {said}s waiting (instance_running in us-east-1): Max attempts exceeded"
+    assert len(t.sent) == attempts
+
+
+def test_wait_stops_at_a_terminal_state_and_says_so(run):
+    out, gw, t = run(_wait(timeout=1), answers={"DescribeInstances": (200, _instances("terminated"))})
+    assert isinstance(out, AwsError) and len(t.sent) == 1
+    assert str(out) == ("stopped waiting (instance_running in us-east-1): Waiter encountered a terminal failure state: "
+                        'For expression "Reservations[].Instances[].State.Name" we matched expected path: '
+                        '"terminated" at least once')
+
+
+def test_wait_reports_an_error_answer_by_its_message(run):
+    error = (b"<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized"
+             b"</Message></Error></Errors><RequestID>rid-3</RequestID></Response>")
+    out, gw, t = run(_wait(timeout=1), answers={"DescribeInstances": (403, error)})
+    assert isinstance(out, AwsError) and len(t.sent) == 1
+    assert str(out) == "stopped waiting (instance_running in us-east-1): You are not authorized"
+
+
+def test_wait_translates_what_is_not_a_waiter_error(run):
+    async def go(gw, t):
+        client = await gw.client("ec2", REGION)
+        client.meta.events.register("before-send", t, unique_id="test-transport")
+        return await gw.wait("ec2", REGION, "instance_running", delay=0.001, timeout=1, InstanceIds="not-a-list")
+    out, gw, t = run(go)
+    assert isinstance(out, AwsError) and t.sent == []
+    assert str(out).startswith("ec2:instance_running in us-east-1: Parameter validation failed:")
+
+
+def test_caller_identity(run):
+    body = (b"<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/op</Arn>"
+            b"<UserId>AID</UserId><Account>123456789012</Account></GetCallerIdentityResult>"
+            b"</GetCallerIdentityResponse>")
+
+    async def go(gw, t):
+        client = await gw.client("sts", "eu-west-1")
+        client.meta.events.register("before-send", t, unique_id="test-transport")
+        return await gw.caller_identity("eu-west-1")
+    out, gw, t = run(go, answers={"GetCallerIdentity": (200, body)})
+    assert (out["Account"], out["Arn"]) == ("123456789012", "arn:aws:iam::123456789012:user/op")
+    assert [op for op, _ in t.sent] == ["GetCallerIdentity"] and dict(gw.sent) == {"sts.GetCallerIdentity": 1}
