@@ -448,3 +448,15 @@ def test_caller_identity(run):
     out, gw, t = run(go, answers={"GetCallerIdentity": (200, body)})
     assert (out["Account"], out["Arn"]) == ("123456789012", "arn:aws:iam::123456789012:user/op")
     assert [op for op, _ in t.sent] == ["GetCallerIdentity"] and dict(gw.sent) == {"sts.GetCallerIdentity": 1}
+
+
+def test_a_failing_page_says_which_call_failed(run):
+    async def go(gw, t):
+        client = await gw.client("ec2", REGION)
+        client.meta.events.register("before-send", t, unique_id="test-transport")
+        return [p async for p in gw.paginate("ec2", REGION, "describe_instances")]
+    error = (b"<Response><Errors><Error><Code>InternalError</Code><Message>boom</Message></Error></Errors>"
+             b"<RequestID>rid-5</RequestID></Response>")
+    out, gw, t = run(go, answers={"DescribeInstances": (400, error)})
+    assert isinstance(out, AwsError)
+    assert str(out) == "ec2:describe_instances in us-east-1 failed: InternalError: boom (request rid-5)"

@@ -1245,3 +1245,107 @@ def test_launch_and_replace_verbs(tmp_path):
     assert plan.hosts_affected == ("i-a0", "i-a1", "i-a2")
     plan = _plan(REPLACE, Replace("web", hosts=("i-a2",), generation="9.9"), asg, cfg, tmp_path)   # ids: all hosts
     assert plan.hosts_affected == ("i-a2",)
+
+
+# -- edges the first mutation run showed untested ------------------------------------------------------------
+
+def test_target_group_names_keep_case_and_edge_letters():
+    assert planning.tg_name(svc_cfg(), "1.6.0-RC1") == "web-1-6-0-RC1"
+    assert planning.tg_name(svc_cfg(), "1.6X") == "web-1-6X"
+    assert planning.tg_name(svc_cfg(target_group_prefix="X-"), "1.6") == "X-1-6"
+
+
+def test_relaunch_cannot_fix_a_host_whose_image_is_both_deprecated_and_gone():
+    from dataclasses import replace
+    from fleettui.domain.model import Finding
+    snap, _ = fleet(G("1.5", 1, 100))
+    host = svc(snap).instances[0]
+    both = (Finding("drift:image_deprecated", "warn", None, None, ""), Finding("drift:image_deregistered", "error",
+                                                                             None, None, ""))
+    assert relaunch_cannot_fix(replace(host, findings=both))
+    assert not relaunch_cannot_fix(replace(host, findings=both, expected_launch_template_version=None))
+    assert not relaunch_cannot_fix(replace(host, findings=both + (Finding("drift:tags", "warn", None, None, ""),)))
+    assert not relaunch_cannot_fix(replace(host, findings=(Finding("age:max", "error", None, None, ""),)))
+
+
+def test_the_left_out_note_for_a_single_host():
+    snap, cfg = fleet(G("1.4", 1, 0, image_state="missing"), G("1.5", 2, 100))
+    _, left = select_hosts(svc(snap), drifted=True)
+    assert refused(plan_replace, snap, cfg, [], left_out=left) == (
+        "nothing to replace in web: left out 1 drifted host(s) a relaunch cannot fix: 1 of ami-a (image ami-a is "
+        "deregistered, and web-lt v1 would launch it again); launch a newer generation instead, or name the hosts to "
+        "replace them anyway")
+    plan = plan_replace(snap, cfg, [svc(snap).generations[1].instances[0]], left_out=left)
+    assert plan.warnings == ("left out 1 drifted host(s) a relaunch cannot fix: 1 of ami-a (image ami-a is "
+                             "deregistered, and web-lt v1 would launch it again); launch a newer generation instead, "
+                             "or name the hosts to replace them anyway",)
+
+
+def test_the_recall_reads_past_other_records_and_bad_dates():
+    from fleettui.actions.verbs.launch import decommissioned
+    from datetime import timedelta
+    recs = [_record(pid="p-x", verb="shift"), _record(pid="p-bad", created="yesterday"),
+            _record(pid="p-ok", created=(NOW - timedelta(seconds=60)).isoformat())]
+    assert decommissioned(recs, "web", "1.6", now=NOW) == "web 1.6 was decommissioned 1m ago (plan p-ok by alice)"
+    recs = [_record(pid="p-ok", created=(NOW - timedelta(seconds=3600)).isoformat())]
+    assert decommissioned(recs, "web", "1.6", now=NOW) == "web 1.6 was decommissioned 1h ago (plan p-ok by alice)"
+
+
+def test_an_auto_scaling_launch_counts_from_the_operator_and_copies_lives_tags():
+    snap, cfg = fleet(G("1.4", 3, 0, asg=(1, 5, 3), tags={"Team": "red"}),
+                      G("1.5", 2, 100, asg=(2, 4, 2), tags={"Team": "blue"}))
+    plan = plan_launch(snap, cfg, target(count=5))
+    st = steps(plan)[1]
+    assert (st[1], st[4]["min_size"], st[4]["max_size"], st[4]["desired"]) == ("asg_create", 2, 5, 5)
+    assert st[4]["tags"]["Team"] == "blue"
+    assert plan.id.startswith("p-") and plan.created_at.endswith("+00:00")
+    nolive, cfg = fleet(G("1.4", 1, 0, asg=(1, 5, 1), tags={"Team": "red"}),
+                        G("1.5", 2, 0, asg=(2, 4, 2), tags={"Team": "blue"}))
+    assert steps(plan_launch(nolive, cfg, target()))[1][4]["tags"]["Team"] == "blue"     # 2 of 3 hosts
+
+
+def test_a_rule_sending_a_fraction_of_a_percent_still_blocks_decommissioning():
+    from fleettui.actions.verbs.decommission import VERB
+    snap, cfg = fleet(G("1.4", 2, 0), G("1.5", 4, 100), rules=[rule(1, "/old/*", (tg("a"), 1), (tg("b"), 199))])
+    assert VERB.refusal(plan_decommission(snap, cfg, "1.4"), snap, cfg) == (
+        "1.4 still receives 0.5% of the traffic of rule 10 (path /old/*) of listener web: shift it to 0 first")
+
+
+def test_warming_a_cold_target_sizes_from_the_generation_rolled_away_from():
+    # 1.6 is a canary (group min 1, desired 2); live 1.5 has min 3: the cold 1.4 gets 2 hosts, min 1
+    snap, cfg = fleet(G("1.4", 0, 0, asg=(0, 9, 0)), G("1.5", 4, 90, asg=(3, 9, 4)), G("1.6", 2, 10, asg=(1, 9, 2)))
+    plan = plan_rollback(snap, cfg, to="1.4")
+    assert _thaw(plan.steps[0].params) == {"asg": "web-1-4", "min_size": 1, "max_size": 9, "desired": 2}
+    assert plan.capacity_min == 50                                   # 2 hosts for live 1.5's 4
+
+
+def test_warming_a_cold_target_when_live_has_no_healthy_host():
+    snap, cfg = fleet(G("1.4", 0, 0, asg=(0, 9, 0)), G("1.5", 3, 100, asg=(3, 9, 3), sick=3))
+    assert plan_rollback(snap, cfg).capacity_min == 100             # nothing healthy to lose
+    snap, cfg = fleet(G("1.4", 0, 0, asg=(0, 9, 0)), G("1.5", 3, 100, asg=(3, 9, 3), sick=1))
+    assert plan_rollback(snap, cfg).capacity_min == 100             # 3 hosts for live's 2 healthy: capped
+    snap, cfg = fleet(G("1.4", 0, 0, asg=(0, 9, 0)), G("1.5", 3, 100, asg=(3, 9, 3), sick=2))
+    assert plan_rollback(snap, cfg).capacity_min == 100             # live has 1 healthy host
+
+
+def test_candidates_capacity_with_a_single_healthy_live_host():
+    snap, _ = fleet(G("1.4", 2, 0), G("1.5", 3, 100, sick=2))
+    assert [(c.version, c.capacity_percent) for c in candidates(svc(snap))] == [("1.4", 200)]
+
+
+def test_rollback_capacity_refusal_depends_on_the_source_having_healthy_hosts():
+    from fleettui.actions.verbs.rollback import VERB
+    # the canary 1.6 has no healthy host: rolling back to the small 1.4 is allowed (nothing healthy to protect)
+    snap, cfg = fleet(G("1.4", 3, 0), G("1.5", 8, 90), G("1.6", 2, 10, sick=2), min_healthy_percent=40)
+    plan = plan_rollback(snap, cfg, to="1.4")
+    assert plan.capacity_min == 38 and VERB.refusal(plan, snap, cfg) is None
+    snap, cfg = fleet(G("1.4", 3, 0), G("1.5", 8, 90), G("1.6", 2, 10, sick=1), min_healthy_percent=40)
+    assert VERB.refusal(plan_rollback(snap, cfg, to="1.4"), snap, cfg) == (
+        "1.4 has 3 healthy hosts; all traffic needs at least 4 (40% of the 8 healthy hosts of live 1.5)")
+
+
+def test_rollback_needs_the_hosts_rounded_up():
+    from fleettui.actions.verbs.rollback import VERB
+    snap, cfg = fleet(G("1.4", 8, 0), G("1.5", 4, 0), G("1.6", 8, 100), min_healthy_percent=63)
+    assert VERB.refusal(plan_rollback(snap, cfg), snap, cfg) == (               # 5.04 hosts: 6
+        "1.5 has 4 healthy hosts; all traffic needs at least 6 (63% of the 8 healthy hosts of live 1.6)")
