@@ -20,6 +20,7 @@ from fleettui.aws import gateway as gwmod
 from fleettui.aws import permissions
 from fleettui.aws.gateway import Gateway, MutationRefused, _is_loopback, is_read_operation, translate_error
 from fleettui.config import AwsConfig
+from fleettui.actions.planning import PlanError
 from fleettui.errors import AwsError, FleetError
 
 ENDPOINT = "http://127.0.0.1:9"          # nothing listens there: a request that got through would fail loudly
@@ -460,3 +461,135 @@ def test_a_failing_page_says_which_call_failed(run):
     out, gw, t = run(go, answers={"DescribeInstances": (400, error)})
     assert isinstance(out, AwsError)
     assert str(out) == "ec2:describe_instances in us-east-1 failed: InternalError: boom (request rid-5)"
+
+
+# -- launch: what a new generation is launched from (resolve_target reads AWS through the gateway) ------------
+
+def _lt_answers(*, template=True, versions=((3, "ami-new"),), image=True, image_tags=(("Version", "1.6"),),
+                image_name="web-1.6", version_error=None, group=None):
+    def templates(p):
+        if not template:
+            return 400, (b"<Response><Errors><Error><Code>InvalidLaunchTemplateName.NotFoundException</Code>"
+                         b"<Message>no</Message></Error></Errors><RequestID>r</RequestID></Response>")
+        name = p.get("LaunchTemplateName.1") or "web-lt"
+        return 200, (f"<DescribeLaunchTemplatesResponse><launchTemplates><item><launchTemplateId>lt-1"
+                     f"</launchTemplateId><launchTemplateName>{name}</launchTemplateName></item></launchTemplates>"
+                     f"</DescribeLaunchTemplatesResponse>").encode()
+
+    def lt_versions(p):
+        if version_error:
+            return 400, (f"<Response><Errors><Error><Code>{version_error}</Code><Message>no</Message></Error>"
+                         f"</Errors><RequestID>r</RequestID></Response>").encode()
+        items = "".join(f"<item><launchTemplateId>lt-1</launchTemplateId><versionNumber>{n}</versionNumber>"
+                        f"<launchTemplateData>{f'<imageId>{ami}</imageId>' if ami else ''}</launchTemplateData>"
+                        f"</item>" for n, ami in versions)
+        return 200, (f"<DescribeLaunchTemplateVersionsResponse><launchTemplateVersionSet>{items}"
+                     f"</launchTemplateVersionSet></DescribeLaunchTemplateVersionsResponse>").encode()
+
+    def images(p):
+        if not image:
+            return 200, b"<DescribeImagesResponse><imagesSet/></DescribeImagesResponse>"
+        tags = "".join(f"<item><key>{k}</key><value>{v}</value></item>" for k, v in image_tags)
+        name = f"<name>{image_name}</name>" if image_name else ""
+        return 200, (f"<DescribeImagesResponse><imagesSet><item><imageId>{p['ImageId.1']}</imageId>{name}"
+                     f"<tagSet>{tags}</tagSet></item></imagesSet></DescribeImagesResponse>").encode()
+
+    def groups(p):
+        mn, mx, desired = group
+        return 200, (f"<DescribeAutoScalingGroupsResponse><DescribeAutoScalingGroupsResult><AutoScalingGroups>"
+                     f"<member><AutoScalingGroupName>{p['AutoScalingGroupNames.member.1']}</AutoScalingGroupName>"
+                     f"<MinSize>{mn}</MinSize><MaxSize>{mx}</MaxSize><DesiredCapacity>{desired}</DesiredCapacity>"
+                     f"</member></AutoScalingGroups></DescribeAutoScalingGroupsResult>"
+                     f"</DescribeAutoScalingGroupsResponse>").encode()
+    return {"DescribeLaunchTemplates": templates, "DescribeLaunchTemplateVersions": lt_versions,
+            "DescribeImages": images, "DescribeAutoScalingGroups": groups}
+
+
+def _resolve(snap, cfg, intent):
+    from fleettui.actions.verbs.launch import resolve_target
+
+    async def go(gw, t):
+        for service in ("ec2", "autoscaling"):
+            for region in (REGION, "eu-west-1"):
+                client = await gw.client(service, region)
+                client.meta.events.register("before-send", t, unique_id="test-transport")
+        return await resolve_target(gw, snap, cfg, intent)
+    return go
+
+
+def test_resolve_target_reads_the_template_version_and_its_image(run):
+    from fleettui.actions.verbs.launch import Launch, LaunchTarget
+    from test_planners import G, fleet, tg
+    snap, cfg = fleet(G("1.4", 2, 0), G("1.5", 3, 100))
+    out, gw, t = run(_resolve(snap, cfg, Launch("web")), answers=_lt_answers())
+    assert out == LaunchTarget(version="1.6", image_id="ami-new", launch_template_version=3, region="us-east-1",
+                               count=3, template_target_group=tg("b"), subnets=("subnet-a",), launch_template="web-lt",
+                               group_sizes=None, shared_group=None)
+    assert [(op, p.get("LaunchTemplateName") or p.get("LaunchTemplateName.1"), p.get("LaunchTemplateVersion.1"),
+             p.get("ImageId.1"), p.get("IncludeDeprecated")) for op, p in t.sent] == [
+        ("DescribeLaunchTemplates", "web-lt", None, None, None),
+        ("DescribeLaunchTemplateVersions", "web-lt", "$Default", None, None),
+        ("DescribeImages", None, None, "ami-new", "true")]
+    out, gw, t = run(_resolve(snap, cfg, Launch("web", lt_version=2, count=5)),
+                     answers=_lt_answers(versions=((2, "ami-b"),), image_tags=(), image_name=None))
+    assert (out.version, out.image_id, out.launch_template_version, out.count) == ("ami-b", "ami-b", 2, 5)
+    assert t.sent[1][1]["LaunchTemplateVersion.1"] == "2"
+    out, gw, t = run(_resolve(snap, cfg, Launch("web")), answers=_lt_answers(image_tags=(("Other", "x"),)))
+    assert out.version == "web-1.6"                                      # no Version tag: the image's name
+
+
+def test_resolve_target_without_a_live_generation_and_in_the_listeners_region(run):
+    from fleettui.actions.verbs.launch import Launch
+    from test_planners import G, fleet, moved, tg
+    snap, cfg = fleet(G("1.4", 2, 0), G("1.5", 3, 0, tg=False), regions=("eu-west-1", "us-east-1"))
+    snap = moved(snap, "eu-west-1", "i-b0", subnet_id="subnet-eu")
+    out, gw, t = run(_resolve(snap, cfg, Launch("web")), answers=_lt_answers())
+    # the listener's region, the newest generation's size, the newest target group, subnets of that region only
+    assert (out.region, out.count, out.template_target_group, out.subnets) == ("us-east-1", 3, tg("a"), ("subnet-a",))
+    nolst, cfg = fleet(listener=False, regions=("eu-west-1",))
+    out, gw, t = run(_resolve(nolst, cfg, Launch("web")), answers=_lt_answers())
+    assert (out.region, out.count, out.template_target_group, out.subnets) == ("eu-west-1", 1, None, ())
+
+
+def test_resolve_target_of_an_auto_scaling_service(run):
+    from fleettui.actions.verbs.launch import Launch
+    from test_planners import G, fleet
+    shared, cfg = fleet(G("1.5", 3, 100, in_shared_asg="web-shared"))
+    out, gw, t = run(_resolve(shared, cfg, Launch("web", count=4)), answers=_lt_answers(group=(1, 6, 3)))
+    assert (out.shared_group, out.group_sizes, out.count) == ("web-shared", (1, 6, 4), 4)
+    assert t.sent[-1] == ("DescribeAutoScalingGroups", {"Action": "DescribeAutoScalingGroups", "Version": "2011-01-01",
+                                                        "AutoScalingGroupNames.member.1": "web-shared"})
+    own, cfg = fleet(G("1.5", 2, 100, asg=(2, 5, 2)))
+    out, gw, t = run(_resolve(own, cfg, Launch("web")), answers=_lt_answers())
+    assert (out.shared_group, out.group_sizes) == (None, (2, 5, 2))
+    assert "DescribeAutoScalingGroups" not in [op for op, _ in t.sent]
+
+
+@pytest.mark.parametrize("intent_kw, answers_kw, cfg_kw, msg", [
+    ({}, {}, {"launch_template": None}, "web has no launch_template in the config"),
+    ({"lt_version": 0}, {}, {}, "--lt-version must be at least 1 (got 0)"),
+    ({"count": 0}, {}, {}, "--count must be at least 1 (got 0)"),
+    ({}, {"template": False}, {}, "launch template web-lt not found in us-east-1"),
+    ({"lt_version": 9}, {"version_error": "InvalidLaunchTemplateId.VersionNotFound"}, {},
+     "web-lt has no version 9 in us-east-1"),
+    ({"lt_version": 9}, {"versions": ()}, {}, "web-lt has no version 9 in us-east-1"),
+    ({}, {"versions": ((3, None),)}, {}, "web-lt v3 names no image"),
+    ({}, {"image": False}, {}, "image ami-new of web-lt v3 does not exist (deregistered?)"),
+])
+def test_resolve_target_refusals(intent_kw, answers_kw, cfg_kw, msg, run):
+    from fleettui.actions.verbs.launch import Launch
+    from test_planners import G, fleet
+    snap, cfg = fleet(G("1.5", 2, 100), **cfg_kw)
+    out, gw, t = run(_resolve(snap, cfg, Launch("web", **intent_kw)), answers=_lt_answers(**answers_kw))
+    assert isinstance(out, PlanError) and str(out) == msg
+    assert gw.mutations == []
+
+
+def test_resolve_target_passes_other_errors_on(run):
+    from fleettui.actions.verbs.launch import Launch
+    from test_planners import G, fleet
+    snap, cfg = fleet(G("1.5", 2, 100))
+    out, gw, t = run(_resolve(snap, cfg, Launch("web")), answers=_lt_answers(version_error="RequestLimitExceeded"))
+    assert isinstance(out, AwsError) and not isinstance(out, PlanError)
+    assert str(out) == ("ec2:describe_launch_template_versions in us-east-1 failed: RequestLimitExceeded: no "
+                        "(request r)")
