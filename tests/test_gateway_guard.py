@@ -593,3 +593,48 @@ def test_resolve_target_passes_other_errors_on(run):
     assert isinstance(out, AwsError) and not isinstance(out, PlanError)
     assert str(out) == ("ec2:describe_launch_template_versions in us-east-1 failed: RequestLimitExceeded: no "
                         "(request r)")
+
+
+def test_the_clients_configuration(monkeypatch):
+    """Retries are botocore's (adaptive), each attempt bounded: what keeps a dead endpoint from hanging a refresh."""
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    gw = Gateway(AwsConfig(regions=(REGION,), endpoint_url=ENDPOINT))
+    cfg = gw._config
+    assert (cfg.retries, cfg.connect_timeout, cfg.read_timeout, cfg.max_pool_connections) == (
+        {"mode": "adaptive", "max_attempts": 8}, 5, 10, 32)
+    assert (gw.read_budget, gw.write_budget, gw.read_only) == (20.0, 60.0, False)
+    assert gw.allowed == permissions.MUTATING
+    assert (dict(gw.sent), gw.refused, gw.mutations, gw.request_count) == ({}, [], [], 0)
+    gw = Gateway(AwsConfig(regions=(REGION,)), read_only=True, max_attempts=3, connect_timeout=1, read_timeout=2,
+                 read_budget=3, write_budget=4, allow=permissions.TEAM_INIT)
+    assert (gw._config.retries, gw._config.connect_timeout, gw._config.read_timeout) == (
+        {"mode": "adaptive", "max_attempts": 3}, 1, 2)
+    assert (gw.read_budget, gw.write_budget, gw.read_only) == (3, 4, True)
+    assert gw.allowed == permissions.MUTATING | permissions.TEAM_INIT
+
+
+def test_a_real_endpoint_uses_the_profile_and_names_a_missing_one(monkeypatch, tmp_path):
+    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    gw = Gateway(AwsConfig(profile="nope", regions=(REGION,)))
+    assert gw._session.profile == "nope" and gw.endpoint == "AWS"
+
+    async def go():
+        async with gw:
+            return await gw.client("ec2", REGION)
+    with pytest.raises(AwsError) as e:
+        asyncio.run(go())
+    assert str(e.value) == "AWS profile 'nope' not found (The config profile (nope) could not be found)"
+    assert Gateway(AwsConfig(regions=(REGION,)))._session.profile is None
+
+
+def test_timestamps_in_answers_are_parsed_by_fromisoformat(run):
+    from datetime import datetime, timezone
+    page = (b"<DescribeInstancesResponse><reservationSet><item><reservationId>r-1</reservationId><instancesSet><item>"
+            b"<instanceId>i-1</instanceId><launchTime>2026-11-22T12:00:00.000Z</launchTime></item></instancesSet>"
+            b"</item></reservationSet></DescribeInstancesResponse>")
+    out, gw, t = run(lambda gw, t: _call(gw, t, "ec2", "describe_instances"), answers={"DescribeInstances": (200, page)})
+    launched = out["Reservations"][0]["Instances"][0]["LaunchTime"]
+    assert launched == datetime(2026, 11, 22, 12, tzinfo=timezone.utc) and type(launched.tzinfo) is timezone
