@@ -51,7 +51,10 @@ class Transport:
         answer = self.answers.get(op, (200, _ok(op)))
         if answer == "hang":
             return asyncio.sleep(30)                 # no answer (a coroutine: aiobotocore awaits it)
-        status, payload = answer(params) if callable(answer) else answer
+        auth = request.headers.get("Authorization") or b""
+        auth = auth.decode() if isinstance(auth, bytes) else auth
+        region = auth.split("Credential=", 1)[-1].split("/")[2] if "Credential=" in auth else None
+        status, payload = answer({**params, "_region": region}) if callable(answer) else answer
         return AioAWSResponse(request.url, status, {"x-amzn-requestid": f"rid-{op}"}, _Raw(payload))
 
 
@@ -638,3 +641,38 @@ def test_timestamps_in_answers_are_parsed_by_fromisoformat(run):
     out, gw, t = run(lambda gw, t: _call(gw, t, "ec2", "describe_instances"), answers={"DescribeInstances": (200, page)})
     launched = out["Reservations"][0]["Instances"][0]["LaunchTime"]
     assert launched == datetime(2026, 11, 22, 12, tzinfo=timezone.utc) and type(launched.tzinfo) is timezone
+
+
+def test_replace_launches_from_the_template_each_region_has(run, tmp_path):
+    """The replace verb looks the launch template up in every region of its bare hosts (templates are regional):
+    a region without it refuses the plan, by name."""
+    from fleettui.actions.api import Actions
+    from fleettui.actions.verbs.replace import VERB, Replace
+    from fleettui.config.loader import Config
+    from fleettui.store.local import JsonlJournal
+    from test_planners import G, fleet, moved
+    snap, cfg = fleet(G("1.5", 2, 100), regions=("us-east-1", "eu-west-1"))
+    snap = moved(snap, "eu-west-1", "i-a1")
+    found = {"us-east-1"}
+
+    def templates(p):
+        if p["_region"] in found:
+            return 200, (b"<DescribeLaunchTemplatesResponse><launchTemplates><item><launchTemplateId>lt-1"
+                         b"</launchTemplateId><launchTemplateName>web-lt</launchTemplateName></item>"
+                         b"</launchTemplates></DescribeLaunchTemplatesResponse>")
+        return 200, b"<DescribeLaunchTemplatesResponse><launchTemplates/></DescribeLaunchTemplatesResponse>"
+
+    async def go(gw, t):
+        for region in ("us-east-1", "eu-west-1"):
+            client = await gw.client("ec2", region)
+            client.meta.events.register("before-send", t, unique_id="test-transport")
+        actions = Actions(config=Config(path=None, aws=gw.aws, services=(cfg,)), gw=gw, read_only=False,
+                          journal=JsonlJournal(tmp_path / "journal.jsonl"))
+        return await VERB.plan(actions, Replace("web", hosts=("i-a0", "i-a1")), snap)
+    out, gw, t = run(go, answers={"DescribeLaunchTemplates": templates})
+    assert isinstance(out, PlanError)
+    assert str(out) == "cannot replace i-a1: launch template web-lt not found in eu-west-1"
+    assert [op for op, _ in t.sent] == ["DescribeLaunchTemplates"] * 2
+    found.add("eu-west-1")
+    out, gw, t = run(go, answers={"DescribeLaunchTemplates": templates})
+    assert [s.region for s in out.steps if s.kind == "launch"] == ["us-east-1", "eu-west-1"]

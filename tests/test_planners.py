@@ -1349,3 +1349,81 @@ def test_rollback_needs_the_hosts_rounded_up():
     snap, cfg = fleet(G("1.4", 8, 0), G("1.5", 4, 0), G("1.6", 8, 100), min_healthy_percent=63)
     assert VERB.refusal(plan_rollback(snap, cfg), snap, cfg) == (               # 5.04 hosts: 6
         "1.5 has 4 healthy hosts; all traffic needs at least 6 (63% of the 8 healthy hosts of live 1.6)")
+
+
+HELP = {
+    "replace": "usage: fleettui replace [-h] [--drifted] [--aged] [--generation VERSION] service [INSTANCE_ID ...]\n\n"
+               "positional arguments:\n  service\n  INSTANCE_ID\n\noptions:\n"
+               "  -h, --help            show this help message and exit\n"
+               "  --drifted             every host with a drift finding\n"
+               "  --aged                every host older than max_age\n"
+               "  --generation VERSION  only hosts of this generation\n",
+    "launch": "usage: fleettui launch [-h] [--lt-version N] [--count N] service\n\npositional arguments:\n  service\n\n"
+              "options:\n  -h, --help      show this help message and exit\n"
+              "  --lt-version N  launch template version (default: declared)\n"
+              "  --count N       hosts (default: as many as the live generation)\n",
+    "shift": "usage: fleettui shift [-h] [--to VERSION] [--weight PERCENT] service [VERSION=WEIGHT ...]\n\n"
+             "positional arguments:\n  service\n  VERSION=WEIGHT    explicit weights adding up to 100\n\noptions:\n"
+             "  -h, --help        show this help message and exit\n"
+             "  --to VERSION      give this generation --weight percent, the rest keeps its proportions\n"
+             "  --weight PERCENT\n",
+    "rollback": "usage: fleettui rollback [-h] [--ramp P1,P2,…] [--to VERSION] service\n\npositional arguments:\n"
+                "  service\n\noptions:\n  -h, --help      show this help message and exit\n"
+                "  --ramp P1,P2,…  ramp in steps, e.g. 25,50,100 (the generations rolled away from only ever lose\n"
+                "                  traffic)\n"
+                "  --to VERSION    roll back to this generation instead of the rollback target (the newest\n"
+                "                  generation older than the newest one that receives traffic)\n",
+    "decommission": "usage: fleettui decommission [-h] service version\n\npositional arguments:\n  service\n  version\n\n"
+                    "options:\n  -h, --help  show this help message and exit\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HELP))
+def test_each_verbs_command_line_help(name, monkeypatch):
+    import argparse
+    from fleettui.actions.verbs import VERBS
+    monkeypatch.setenv("COLUMNS", "100")
+    parser = argparse.ArgumentParser(prog=f"fleettui {name}")
+    VERBS[name].add_arguments(parser)
+    assert parser.format_help() == HELP[name]
+
+
+def test_own_tags_leave_out_the_name_even_when_every_peer_has_one():
+    snap, _ = fleet(G("1.5", 2, 100, tags={"Name": "web-old"}))
+    assert "Name" not in planning.new_host_tags(svc_cfg(), "1.6", list(svc(snap).instances))
+    assert planning.host_name_prefix("web", "1.6.0-RC1X") == "web-1-6-0-RC1X"
+
+
+def test_decommission_of_a_generation_with_no_target_group_on_a_listener():
+    snap, cfg = fleet(G("1.4", 2, tg=False), G("1.5", 2, 100))
+    plan = plan_decommission(snap, cfg, "1.4")
+    assert [s[1] for s in steps(plan)] == ["terminate"]
+    assert plan.summary == "decommission web 1.4: drain, terminate 2 host(s)"
+
+
+def test_decommission_removes_only_the_target_groups_a_rule_holds():
+    from dataclasses import replace
+    snap, cfg = fleet(G("1.4", 2, 0), G("1.5", 2, 100))
+    s = svc(snap)
+    two = replace(s.generations[0], target_group_arns=(tg("a"), tg("a2")))
+    snap = replace(snap, services=(replace(s, generations=(two, s.generations[1])),))
+    got = [(st[1], st[4]) for st in steps(plan_decommission(snap, cfg, "1.4")) if st[1] != "terminate"]
+    assert got == [
+        ("deregister", {"target_groups": [tg("a"), tg("a2")], "instance_ids": ["i-a0", "i-a1"]}),
+        ("listener_remove", {"listener_arn": LISTENER, "rule_arn": None, "target_groups": [tg("a")]}),
+        ("delete_target_group", {"target_group": tg("a")}), ("delete_target_group", {"target_group": tg("a2")})]
+
+
+def test_replace_batch_size_rounds_down():
+    snap, cfg = fleet(G("1.4", 3, 0), G("1.5", 5, 100), min_healthy_percent=61)       # 5 × 39% = 1.95 hosts
+    assert plan_replace(snap, cfg, list(svc(snap).generations[1].instances)).summary.endswith("batches of 1)")
+
+
+def test_replace_verb_filters_by_generation_unless_hosts_are_named(tmp_path):
+    from fleettui.actions.verbs.replace import VERB as REPLACE, Replace
+    asg, cfg = fleet(G("1.5", 3, 100, in_shared_asg="web-shared", age=40), G("1.6", 1, 0, in_shared_asg="web-shared",
+                                                                             age=40))
+    assert _plan(REPLACE, Replace("web", aged=True), asg, cfg, tmp_path).hosts_affected == (
+        "i-a0", "i-b0", "i-a1", "i-a2")
+    assert _plan(REPLACE, Replace("web", aged=True, generation="1.5"), asg, cfg, tmp_path).hosts_affected == (
+        "i-a0", "i-a1", "i-a2")
