@@ -676,3 +676,16 @@ def test_replace_launches_from_the_template_each_region_has(run, tmp_path):
     found.add("eu-west-1")
     out, gw, t = run(go, answers={"DescribeLaunchTemplates": templates})
     assert [s.region for s in out.steps if s.kind == "launch"] == ["us-east-1", "eu-west-1"]
+
+
+def test_wait_sleeps_the_delay_it_was_given_between_attempts(run, monkeypatch):
+    from aiobotocore import waiter
+    slept = []
+
+    async def sleep(self, amount):
+        slept.append(amount)
+    monkeypatch.setattr(waiter.AIOWaiter, "_sleep", sleep)
+    monkeypatch.setattr(waiter.AnyioWaiter, "_sleep", sleep, raising=False)
+    out, gw, t = run(_wait(delay=7, timeout=21), answers={"DescribeInstances": (200, _instances("pending"))})
+    assert str(out) == "gave up after 21s waiting (instance_running in us-east-1): Max attempts exceeded"
+    assert (len(t.sent), slept) == (3, [7, 7])

@@ -1427,3 +1427,64 @@ def test_replace_verb_filters_by_generation_unless_hosts_are_named(tmp_path):
         "i-a0", "i-b0", "i-a1", "i-a2")
     assert _plan(REPLACE, Replace("web", aged=True, generation="1.5"), asg, cfg, tmp_path).hosts_affected == (
         "i-a0", "i-a1", "i-a2")
+
+
+def test_more_edges_the_mutation_runs_showed():
+    # a rule shared with two other services' groups names both
+    a, b = ("arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/api-a/x",
+            "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/api-b/x")
+    snap, _ = fleet(*THREE, rules=[rule(1, "/mix/*", (tg("b"), 1), (a, 1), (b, 1))])
+    assert refused(planning.service_forwards, svc(snap)).split(") also forwards to ")[1] == (
+        "api-a, api-b, which is not a generation of web: change that rule by hand first")
+    # shares adding up to less than 1 are still shares
+    assert planning.split_weights(10, {"a": 0.5, "b": 0.25}) == {"a": 7, "b": 3}
+    # 1% to a generation without healthy hosts is refused like any other share
+    snap, cfg = fleet(G("1.5", 2, 100), G("1.6", 2, 0, sick=2))
+    assert weights_refusal(plan_shift(snap, cfg, {"1.5": 99, "1.6": 1}), snap) == (
+        "1.6 has no healthy targets: refusing to send it 1% of traffic")
+    # a ramp may start at 1%
+    snap, cfg = fleet(G("1.5", 2, 0), G("1.6", 2, 100))
+    assert len(plan_rollback(snap, cfg, ramp=[1, 100]).steps) == 2
+
+
+def test_shift_verb_needs_weights_it_can_read():
+    from dataclasses import replace
+    from fleettui.actions.verbs.base import Selection
+    from fleettui.actions.verbs.shift import VERB
+    snap, _ = fleet(G("1.5", 2), listener=False)
+    unread = replace(svc(snap), listener_arn=LISTENER)                 # configured, but its weights are unknown
+    assert refused(VERB.intent_for, Selection(unread)) == "web has no listener: there are no weights to shift"
+
+
+def test_weight_steps_name_another_listeners_default_action_by_where_it_is():
+    other = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/web/x/z"
+    snap, cfg = fleet(G("1.5", 2, 100), G("1.6", 2, 0), listeners=[
+        {"ListenerArn": other, "DefaultActions": [{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+            {"TargetGroupArn": tg("a"), "Weight": 1}]}}]}])
+    assert [(s[3].split(":")[0], s[4]["listener_arn"]) for s in steps(plan_shift(snap, cfg, {"1.6": 100}))] == [
+        ("set listener weights", LISTENER), ("set default action of listener web weights", other)]
+
+
+def test_rollback_summaries_name_every_generation_rolled_away_from():
+    snap, cfg = fleet(G("1.4", 4, 60), G("1.5", 4, 20), G("1.6", 4, 20))
+    assert plan_rollback(snap, cfg, to="1.4").summary == (
+        "web: take 1.5, 1.6 out of traffic → 1.4 gets 100%, in one listener change")
+    idle, cfg = fleet(G("1.4", 4, 0), G("1.5", 4, 0))
+    assert plan_rollback(idle, cfg, to="1.4").summary == "web: roll back from ? → 1.4 gets 100%, in one listener change"
+
+
+def test_replace_keeps_a_hosts_own_required_tag_and_names_every_host():
+    from dataclasses import replace
+    snap, cfg = fleet(G("1.5", 3, 100), min_healthy_percent=0)
+    snap = moved(snap, "us-east-1", "i-a2", tags={**svc(snap).instances[2].tags, "Owner": "ops"})
+    got = steps(plan_replace(snap, cfg, [svc(snap).instances[2]]))[0][4]["tags"]
+    assert got["Owner"] == "ops"
+    snap2 = moved(snap, "eu-west-1", "i-a0", "i-a1")
+    assert refused(plan_replace, snap2, cfg, list(svc(snap2).instances[:2]), templates={"us-east-1": "web-lt"}) == (
+        "cannot replace i-a0, i-a1: launch template web-lt not found in eu-west-1")
+    nolt = replace(cfg, launch_template=None)
+    assert refused(plan_replace, snap, nolt, list(svc(snap).instances[:2])).startswith(
+        "cannot replace i-a0, i-a1: web has no launch template version")
+    snow, cfg = fleet(G("1.3", 2, 100, lt=False), G("1.5", 1, 0), min_healthy_percent=0)
+    assert plan_replace(snow, cfg, list(svc(snow).generations[0].instances)).warnings == (
+        "i-a0, i-a1 cannot be reproduced: replaced from declared v2 (a new generation)",)
