@@ -689,3 +689,18 @@ def test_wait_sleeps_the_delay_it_was_given_between_attempts(run, monkeypatch):
     out, gw, t = run(_wait(delay=7, timeout=21), answers={"DescribeInstances": (200, _instances("pending"))})
     assert str(out) == "gave up after 21s waiting (instance_running in us-east-1): Max attempts exceeded"
     assert (len(t.sent), slept) == (3, [7, 7])
+
+
+def test_an_unreachable_endpoint_is_named_by_calls_and_waits(run):
+    """Nothing listens on the endpoint (no transport stands in for this region): one line naming it."""
+    async def call(gw, t):
+        return await gw.call("ec2", "ap-south-1", "describe_instances")
+
+    async def wait(gw, t):
+        return await gw.wait("ec2", "ap-south-1", "instance_running", delay=0.001, timeout=1, InstanceIds=["i-1"])
+    out, gw, t = run(call)
+    assert isinstance(out, AwsError) and str(out) == (
+        f"cannot reach {ENDPOINT} for ec2:describe_instances in ap-south-1 (network down or unknown region?)")
+    out, gw, t = run(wait)
+    assert isinstance(out, AwsError) and str(out) == (
+        f"cannot reach {ENDPOINT} for ec2:instance_running in ap-south-1 (network down or unknown region?)")
