@@ -704,3 +704,20 @@ def test_an_unreachable_endpoint_is_named_by_calls_and_waits(run):
     out, gw, t = run(wait)
     assert isinstance(out, AwsError) and str(out) == (
         f"cannot reach {ENDPOINT} for ec2:instance_running in ap-south-1 (network down or unknown region?)")
+
+
+def test_resolve_target_edges(run):
+    from fleettui.actions.verbs.launch import Launch
+    from test_planners import G, fleet
+    snap, cfg = fleet(G("1.4", 2, 0), G("1.5", 3, 100))
+    out, gw, t = run(_resolve(snap, cfg, Launch("web", lt_version=1, count=1)), answers=_lt_answers())
+    assert (out.launch_template_version, out.count) == (3, 1)               # 1 is allowed for both
+    three, cfg = fleet(G("1.4", 1, 0), G("1.5", 2, 0), G("1.6", 4, 0))     # nothing live: the newest decides
+    out, gw, t = run(_resolve(three, cfg, Launch("web")), answers=_lt_answers())
+    assert out.count == 4
+    bare, cfg = fleet(G("1.5", 3, 100), kind="asg")                          # declared asg: its first own group
+    out, gw, t = run(_resolve(bare, cfg, Launch("web")), answers=_lt_answers())
+    assert (out.group_sizes, out.shared_group) == ((3, 3, 3), None)
+    empty, cfg = fleet(kind="asg")
+    out, gw, t = run(_resolve(empty, cfg, Launch("web")), answers=_lt_answers())
+    assert (out.group_sizes, out.count, out.template_target_group) == ((1, 1, 1), 1, None)

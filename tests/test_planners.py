@@ -1488,3 +1488,14 @@ def test_replace_keeps_a_hosts_own_required_tag_and_names_every_host():
     snow, cfg = fleet(G("1.3", 2, 100, lt=False), G("1.5", 1, 0), min_healthy_percent=0)
     assert plan_replace(snow, cfg, list(svc(snow).generations[0].instances)).warnings == (
         "i-a0, i-a1 cannot be reproduced: replaced from declared v2 (a new generation)",)
+
+
+def test_replace_verb_warns_about_the_hosts_it_left_out(tmp_path):
+    from fleettui.actions.verbs.replace import VERB as REPLACE, Replace
+    asg, cfg = fleet(G("1.4", 2, 0, image_state="missing", in_shared_asg="web-shared"),
+                     G("1.5", 2, 100, drift=1, in_shared_asg="web-shared"))
+    plan = _plan(REPLACE, Replace("web", drifted=True), asg, cfg, tmp_path)
+    assert plan.hosts_affected == ("i-b0",)
+    assert plan.warnings == ("left out 2 drifted host(s) a relaunch cannot fix: 2 of ami-a (image ami-a is "
+                             "deregistered, and web-lt v1 would launch it again); launch a newer generation instead, "
+                             "or name the hosts to replace them anyway",)
