@@ -251,7 +251,7 @@ def translate_error(e: Exception, service: str, region: str, operation: str, end
     if isinstance(e, ClientError):
         err = e.response.get("Error", {})
         code = err.get("Code", "Error")
-        msg = (err.get("Message") or "").strip().splitlines()[0] if err.get("Message") else ""
+        msg = ((err.get("Message") or "").strip().splitlines() or [""])[0]   # a blank message: none (not IndexError)
         rid = e.response.get("ResponseMetadata", {}).get("RequestId")
         text = f"{where} failed: {code}" + (f": {msg}" if msg else "") + (f" (request {rid})" if rid else "")
         if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure"):
