@@ -307,7 +307,7 @@ def test_capacity_after_weights():
     assert planning.capacity_after_weights(s, {"1.6": 100}) == 50                  # 2 healthy of live's 4
     assert planning.capacity_after_weights(s, {"1.5": 50, "1.6": 50}) == 100       # 2 for 50%: same as 4 for 100
     assert planning.capacity_after_weights(s, {"1.5": 70, "1.6": 30, "1.4": 0}) == 100
-    assert planning.capacity_after_weights(s, {"1.6": 90, "1.4": 10}) == 56         # 2 for 90: 2.2 per 100 of 4
+    assert planning.capacity_after_weights(s, {"1.6": 90, "1.4": 10}) == 55         # 2 for 90: 2.2 per 100 of 4 (55.6, rounded down)
     assert planning.capacity_after_weights(s, {"1.4": 100}) == 100                 # 8 for 100: capped
     assert planning.capacity_after_weights(s, {"1.4": 0}) == 0                     # nobody takes traffic
     sick, _ = fleet(G("1.4", 8, 0), G("1.5", 4, 100, sick=4))
@@ -317,9 +317,9 @@ def test_capacity_after_weights():
     assert planning.capacity_after_weights(svc(nolive), {"1.4": 0}) == 100
     assert planning.capacity_after_weights(s, {"1.6": 100, "1.5": 0}) == 50
     odd, _ = fleet(G("1.4", 3, 0), G("1.5", 3, 100), G("1.6", 1, 0))
-    assert planning.capacity_after_weights(svc(odd), {"1.6": 100}) == 33           # round(33.3), not 34
+    assert planning.capacity_after_weights(svc(odd), {"1.6": 100}) == 33           # 33.3, rounded down
     two, _ = fleet(G("1.4", 3, 0), G("1.5", 3, 100), G("1.6", 2, 0))
-    assert planning.capacity_after_weights(svc(two), {"1.6": 100}) == 67           # round(66.7), not 66
+    assert planning.capacity_after_weights(svc(two), {"1.6": 100}) == 66           # 66.7, rounded down
 
 
 # -- shift ---------------------------------------------------------------------------------------------------
@@ -654,11 +654,14 @@ def test_rollback_candidates_mark_a_deprecated_image():
 def test_rollback_verbs_own_refusal():
     from fleettui.actions.verbs.rollback import VERB
     snap, cfg = fleet(G("1.4", 8, 0), G("1.5", 3, 0), G("1.6", 8, 100), min_healthy_percent=40)
-    plan = plan_rollback(snap, cfg)                                   # 1.5: 3 hosts for live 1.6's 8: 38%
-    assert plan.capacity_min == 38
+    plan = plan_rollback(snap, cfg)                                   # 1.5: 3 hosts for live 1.6's 8: 37.5%
+    assert plan.capacity_min == 37
     assert VERB.refusal(plan, snap, cfg) == ("1.5 has 3 healthy hosts; all traffic needs at least 4 (40% of the 8 "
                                              "healthy hosts of live 1.6)")
     snap, cfg = fleet(G("1.4", 8, 0), G("1.5", 3, 0), G("1.6", 8, 100), min_healthy_percent=38)
+    assert VERB.refusal(plan_rollback(snap, cfg), snap, cfg) == (   # 37.5% is below 38%: no rounding up
+        "1.5 has 3 healthy hosts; all traffic needs at least 4 (38% of the 8 healthy hosts of live 1.6)")
+    snap, cfg = fleet(G("1.4", 8, 0), G("1.5", 3, 0), G("1.6", 8, 100), min_healthy_percent=37)
     assert VERB.refusal(plan_rollback(snap, cfg), snap, cfg) is None
     snap, cfg = fleet(G("1.4", 8, 0), G("1.5", 3, 0), G("1.6", 8, 100), min_healthy_percent=39)
     assert VERB.refusal(plan_rollback(snap, cfg), snap, cfg) == (
@@ -786,8 +789,8 @@ def test_decommission_capacity():
     snap, cfg = fleet(G("1.4", 2, 0), G("1.5", 3, 100), G("1.6", 3, 0))
     assert plan_decommission(snap, cfg, "1.5").capacity_min == 0
     snap, cfg = fleet(G("1.4", 2, 0), G("1.5", 2, 99), G("1.6", 1, 1))
-    assert plan_decommission(snap, cfg, "1.5").capacity_min == 33                 # round(33.3)
-    assert plan_decommission(snap, cfg, "1.6").capacity_min == 67                 # round(66.7)
+    assert plan_decommission(snap, cfg, "1.5").capacity_min == 33                 # 33.3, rounded down
+    assert plan_decommission(snap, cfg, "1.6").capacity_min == 66                 # 66.7, rounded down
     sick, cfg = fleet(G("1.4", 2, 0), G("1.5", 2, 100, sick=2))
     assert plan_decommission(sick, cfg, "1.4").capacity_min == 100                # nothing healthy serves
 
@@ -1338,7 +1341,7 @@ def test_rollback_capacity_refusal_depends_on_the_source_having_healthy_hosts():
     # the canary 1.6 has no healthy host: rolling back to the small 1.4 is allowed (nothing healthy to protect)
     snap, cfg = fleet(G("1.4", 3, 0), G("1.5", 8, 90), G("1.6", 2, 10, sick=2), min_healthy_percent=40)
     plan = plan_rollback(snap, cfg, to="1.4")
-    assert plan.capacity_min == 38 and VERB.refusal(plan, snap, cfg) is None
+    assert plan.capacity_min == 37 and VERB.refusal(plan, snap, cfg) is None
     snap, cfg = fleet(G("1.4", 3, 0), G("1.5", 8, 90), G("1.6", 2, 10, sick=1), min_healthy_percent=40)
     assert VERB.refusal(plan_rollback(snap, cfg, to="1.4"), snap, cfg) == (
         "1.4 has 3 healthy hosts; all traffic needs at least 4 (40% of the 8 healthy hosts of live 1.5)")

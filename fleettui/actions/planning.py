@@ -6,9 +6,11 @@ only through listener weights.
 """
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
+from fractions import Fraction
 from typing import Any
 
 from fleettui.actions.steps import load as load_steps
@@ -157,9 +159,10 @@ def capacity_after_weights(svc: Service, weights: dict[str, int]) -> int:
     live = svc.live
     if live is None or live.healthy == 0:
         return 100
-    per_percent = [svc.generation(v).healthy / w for v, w in weights.items() if w]
+    per_percent = [Fraction(svc.generation(v).healthy, w) for v, w in weights.items() if w]
     if not per_percent:
         return 0
-    return min(100, round(100 * min(per_percent) / (live.healthy / 100)))
+    # exact, and rounded down: 3 hosts for 7's traffic is 42%, which a bound of 43% refuses (never "43%")
+    return min(100, math.floor(100 * min(per_percent) / Fraction(live.healthy, 100)))
 
 

@@ -75,7 +75,7 @@ def plan_decommission(snapshot: Snapshot, cfg: ServiceConfig, version: str, reas
                               target_group=arn))
     before_healthy = healthy_serving(svc)
     after_healthy = sum(g.healthy for g in serving(svc) if g is not gen)
-    cap = 100 if before_healthy == 0 else min(100, round(100 * after_healthy / before_healthy))
+    cap = 100 if before_healthy == 0 else min(100, 100 * after_healthy // before_healthy)
     return Plan(
         id=new_plan_id(), verb="decommission", service=svc.name,
         summary=f"decommission {svc.name} {version}: "

@@ -41,7 +41,7 @@ def plan_resize(snapshot: Snapshot, cfg, version: str, desired: int) -> Plan:
                           asg=group.name, count=desired, target_groups=list(gen.target_group_arns)))
     before = healthy_serving(svc)
     lost = max(0, gen.healthy - desired) if gen in serving(svc) else 0
-    cap = 100 if before == 0 else round(100 * (before - lost) / before)
+    cap = 100 if before == 0 else 100 * (before - lost) // before
     return Plan(
         id=new_plan_id(), verb="resize", service=svc.name,
         summary=f"resize {svc.name} {version}: {group.name} desired {group.desired} → {desired}"

@@ -105,7 +105,7 @@ def _warm_first(svc, target, plan: Plan) -> Plan:
     moved = [Step(id=f"s{k}", kind=st.kind, region=st.region, description=st.description, params=st.params)
              for k, st in enumerate(plan.steps, len(warm) + 1)]
     live = svc.live
-    cap = 100 if live is None or live.healthy == 0 else min(100, round(100 * n / live.healthy))
+    cap = 100 if live is None or live.healthy == 0 else min(100, 100 * n // live.healthy)
     return replace(plan, steps=tuple(warm + moved), capacity_min=cap)
 
 
@@ -131,7 +131,7 @@ def candidates(svc) -> list[Candidate]:
         if g is source or not g.target_group_arns:
             continue
         image = "deprecated" if g.image.deprecated and g.image.state == "available" else g.image.state
-        cap = 100 if live is None or live.healthy == 0 else round(100 * g.healthy / live.healthy)
+        cap = 100 if live is None or live.healthy == 0 else 100 * g.healthy // live.healthy
         out.append(Candidate(g.version, g.healthy, g.total, g.oldest_age_days, image, cap, g is target))
     return out
 
