@@ -32,11 +32,12 @@ _TABLES = itertools.count(1)      # boto3 clients by (service, region, endpoint)
 
 @dataclass
 class Bare:
-    endpoint_url: str
+    endpoint_url: str                   # moto itself (boto3's door: the test's own reads and writes)
+    via: str | None = None              # the gateway's door, when not moto itself (a FaultProxy in front of it)
 
     @property
     def aws(self) -> AwsConfig:
-        return AwsConfig(regions=(REGION,), endpoint_url=self.endpoint_url)
+        return AwsConfig(regions=(REGION,), endpoint_url=self.via or self.endpoint_url)
 
     def client(self, service: str, region: str = REGION):
         key = (service, region, self.endpoint_url)

@@ -1,0 +1,303 @@
+"""The service locks (TagLock on an AWS tag, DynamoLock in the team table) and the team journal's outbox: fast tests
+for mutation testing (README "Test strength").
+
+On a bare moto (tests/bare_aws.py): the lock tag lives on one listener (or a launch template), the team table is a
+new empty table per test; the code talks to them through the real gateway; the tests read AWS back with boto3 and
+assert exact values and exact refusal messages.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bare_aws import REGION, bare  # noqa: F401  (bare: fixture)
+from fleettui.store.taglock import LockValue, Malformed, when
+
+
+# ------------------------------------------------------------------------------------------------ pure parts
+
+def test_when_says_the_date_and_how_far_it_is():
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    ahead, behind = now + timedelta(minutes=10, seconds=20), now - timedelta(minutes=7, seconds=10)
+    assert when(ahead) == f"{ahead:%Y-%m-%d %H:%M:%S} UTC (in 10 min)"
+    assert when(behind) == f"{behind:%Y-%m-%d %H:%M:%S} UTC (expired 7 min ago)"
+    other_zone = ahead.astimezone(timezone(timedelta(hours=2)))
+    assert when(other_zone) == f"{ahead:%Y-%m-%d %H:%M:%S} UTC (in 10 min)"
+
+
+@pytest.mark.parametrize("text, expected", [
+    (None, None),
+    ("", None),
+    ("arn:a|p-1|2026-11-30T12:00:00+00:00", LockValue("arn:a", "p-1", datetime(2026, 11, 30, 12, tzinfo=timezone.utc))),
+    ("arn:a|p-1|2026-11-30T12:00:00Z", LockValue("arn:a", "p-1", datetime(2026, 11, 30, 12, tzinfo=timezone.utc))),
+    ("garbage", Malformed("garbage", "not owner|plan|expiry")),
+    ("a|b|c|d", Malformed("a|b|c|d", "not owner|plan|expiry")),
+    ("arn:a||2026-11-30T12:00:00Z", Malformed("arn:a||2026-11-30T12:00:00Z", "not owner|plan|expiry")),
+    ("arn:a|p-1|soon", Malformed("arn:a|p-1|soon", "expiry 'soon' is not a time")),
+    ("arn:a|p-1|2026-11-30T12:00:00", Malformed("arn:a|p-1|2026-11-30T12:00:00",
+                                                "expiry '2026-11-30T12:00:00' has no time zone")),
+])
+def test_a_lock_tag_is_read_exactly_or_reported_as_malformed(text, expected):
+    assert LockValue.decode(text) == expected
+
+
+def test_a_lock_value_encodes_to_the_seconds_and_knows_if_it_is_live():
+    t = datetime(2026, 11, 30, 12, 0, 5, 999, tzinfo=timezone.utc)
+    assert LockValue("arn:a", "p-1", t).encode() == "arn:a|p-1|2026-11-30T12:00:05+00:00"
+    now = datetime.now(timezone.utc)
+    assert LockValue("a", "p", now + timedelta(seconds=30)).live
+    assert not LockValue("a", "p", now - timedelta(seconds=1)).live
+    assert Malformed("x" * 200, "why").describe() == f"a malformed lock tag {'x' * 120!r} (why)"
+    assert Malformed("x", "why").plan_id is None
+
+
+# ------------------------------------------------------------------------------------------------ TagLock
+
+from fleettui.aws.gateway import Gateway  # noqa: E402
+from fleettui.config import ServiceConfig  # noqa: E402
+from fleettui.errors import FleetError  # noqa: E402
+from fleettui.store import Holder, LockHeld, LockLost  # noqa: E402
+from fleettui.store.taglock import LOCK_TAG, LOCK_TTL, TagLock  # noqa: E402
+
+ME, BOB = "arn:aws:iam::123456789012:user/alice", "arn:aws:iam::123456789012:user/bob"
+
+
+def web(**kw) -> ServiceConfig:
+    return ServiceConfig(name="web", regions=(REGION,), selector=(("Service", "web"),), **kw)
+
+
+def tag_of(bare, listener: str) -> str | None:
+    tags = bare.client("elbv2").describe_tags(ResourceArns=[listener])["TagDescriptions"][0]["Tags"]
+    return {t["Key"]: t["Value"] for t in tags}.get(LOCK_TAG)
+
+
+def put_tag(bare, listener: str, value: str) -> None:
+    bare.client("elbv2").add_tags(ResourceArns=[listener], Tags=[{"Key": LOCK_TAG, "Value": value}])
+
+
+def bobs(minutes: float = 10, plan: str = "p-bob") -> tuple[str, LockValue]:
+    v = LockValue(BOB, plan, datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=minutes))
+    return v.encode(), v
+
+
+def tag_lock(gw, listener, plan="p-me", **kw) -> TagLock:
+    return TagLock(gw, web(listener_arn=listener), ME, plan, settle=0, **kw)
+
+
+async def then_close(lock, op: str, *args):
+    """``await lock.<op>(*args)``, then close the lock's write gateway (what its owner does when the plan ends)."""
+    try:
+        return await getattr(lock, op)(*args)
+    finally:
+        await lock.close()
+
+
+def test_taglock_takes_a_free_lock_with_owner_plan_and_expiry_and_releases_it(bare):
+    listener, _ = bare.listener()
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+
+    async def go(gw):
+        lock = tag_lock(gw, listener)
+        await lock.acquire()
+        taken = tag_of(bare, listener)
+        holder = await lock.holder()
+        await lock.release()
+        return taken, holder
+
+    taken, holder = bare.run(go)
+    after = datetime.now(timezone.utc)
+    owner, plan, expiry = taken.split("|")
+    assert (owner, plan) == (ME, "p-me")
+    assert before + LOCK_TTL <= datetime.fromisoformat(expiry) <= after + LOCK_TTL
+    assert holder == Holder(taken, "p-me", LockValue.decode(taken).describe())
+    assert tag_of(bare, listener) is None
+
+
+def test_taglock_refuses_a_lock_another_live_plan_holds_naming_it(bare):
+    listener, _ = bare.listener()
+    raw, value = bobs(10)
+    put_tag(bare, listener, raw)
+    with pytest.raises(LockHeld) as e:
+        bare.run(lambda gw: tag_lock(gw, listener).acquire())
+    assert str(e.value) == (f"web is locked by {BOB} (plan p-bob) until {when(value.expires)}: wait for it, resume "
+                            "or abandon that plan, or clear a stale lock with `fleettui unlock web`")
+    assert tag_of(bare, listener) == raw
+
+
+def test_taglock_refuses_a_malformed_lock_tag(bare):
+    listener, _ = bare.listener()
+    put_tag(bare, listener, "garbage")
+    with pytest.raises(LockHeld) as e:
+        bare.run(lambda gw: tag_lock(gw, listener).acquire())
+    assert str(e.value) == ("web's lock tag fleettui:lock is a malformed lock tag 'garbage' (not owner|plan|expiry): "
+                            "clear it with `fleettui unlock web`")
+    assert tag_of(bare, listener) == "garbage"
+
+
+@pytest.mark.parametrize("theirs", ["expired", "ours"])
+def test_taglock_takes_over_an_expired_lock_and_retakes_its_own(bare, theirs):
+    listener, _ = bare.listener()
+    raw, _v = bobs(-1) if theirs == "expired" else bobs(5, plan="p-me")
+    put_tag(bare, listener, raw)
+    bare.run(lambda gw: tag_lock(gw, listener).acquire())
+    now = tag_of(bare, listener)
+    assert now.startswith(f"{ME}|p-me|") and LockValue.decode(now).expires > datetime.now(timezone.utc) + timedelta(
+        minutes=14)
+
+
+def test_taglock_gives_way_when_another_operator_wrote_after_it(bare):
+    """Bob's write lands between our write and our confirming read: we give way, his lock stays."""
+    listener, _ = bare.listener()
+    raw, value = bobs(15)
+    reads = []
+
+    async def go(gw):
+        def bob_writes(model, **_):
+            reads.append(model.name)
+            if model.name == "DescribeTags" and len(reads) == 2:
+                put_tag(bare, listener, raw)
+        (await gw.client("elbv2", REGION)).meta.events.register("before-call", bob_writes)
+        await tag_lock(gw, listener).acquire()
+
+    with pytest.raises(LockHeld) as e:
+        bare.run(go)
+    assert str(e.value) == f"web was just locked by {BOB} (plan p-bob) until {when(value.expires)}"
+    assert tag_of(bare, listener) == raw
+
+
+def test_taglock_writes_again_when_its_lock_vanished_before_it_was_confirmed(bare):
+    listener, _ = bare.listener()
+    reads = []
+
+    async def go(gw):
+        def vanish(model, **_):
+            reads.append(model.name)
+            if len(reads) == 2:
+                bare.client("elbv2").remove_tags(ResourceArns=[listener], TagKeys=[LOCK_TAG])
+        (await gw.client("elbv2", REGION)).meta.events.register("before-call", vanish)
+        await tag_lock(gw, listener).acquire()
+
+    bare.run(go)
+    # read, write, confirm (gone) | read, write, confirm, confirm
+    assert reads == ["DescribeTags"] * 5
+    assert tag_of(bare, listener).startswith(f"{ME}|p-me|")
+
+
+def test_taglock_refresh_renews_only_its_own_lock(bare):
+    listener, _ = bare.listener()
+    old = LockValue(ME, "p-me", datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=1)).encode()
+    put_tag(bare, listener, old)
+    bare.run(lambda gw: then_close(tag_lock(gw, listener), "refresh"))
+    renewed = LockValue.decode(tag_of(bare, listener))
+    assert (renewed.owner, renewed.plan_id) == (ME, "p-me")
+    assert renewed.expires > datetime.now(timezone.utc) + timedelta(minutes=14)
+
+
+def test_taglock_refresh_of_a_lock_taken_over_or_removed_is_lost(bare):
+    listener, _ = bare.listener()
+    raw, value = bobs(10)
+    put_tag(bare, listener, raw)
+    with pytest.raises(LockLost) as e:
+        bare.run(lambda gw: then_close(tag_lock(gw, listener), "refresh"))
+    assert str(e.value) == f"web's lock is now held by {BOB} (plan p-bob) until {when(value.expires)}"
+    assert tag_of(bare, listener) == raw
+    bare.client("elbv2").remove_tags(ResourceArns=[listener], TagKeys=[LOCK_TAG])
+    with pytest.raises(LockLost) as e:
+        bare.run(lambda gw: then_close(tag_lock(gw, listener), "refresh"))
+    assert str(e.value) == "web's lock was removed (by `fleettui unlock`?)"
+    assert tag_of(bare, listener) is None
+
+
+def test_taglock_refresh_that_loses_to_a_write_in_between_is_lost(bare):
+    listener, _ = bare.listener()
+    put_tag(bare, listener, LockValue(ME, "p-me", datetime.now(timezone.utc) + timedelta(minutes=1)).encode())
+    raw, value = bobs(15)
+    reads = []
+
+    async def go(gw):
+        def bob_writes(model, **_):
+            reads.append(model.name)
+            if len(reads) == 2:
+                put_tag(bare, listener, raw)
+        (await gw.client("elbv2", REGION)).meta.events.register("before-call", bob_writes)
+        await then_close(tag_lock(gw, listener), "refresh")
+
+    with pytest.raises(LockLost) as e:
+        bare.run(go)
+    assert str(e.value) == f"web's lock is now held by {BOB} (plan p-bob) until {when(value.expires)}"
+
+
+def test_taglock_release_leaves_another_plans_lock_alone(bare):
+    listener, _ = bare.listener()
+    raw, _v = bobs(10)
+    put_tag(bare, listener, raw)
+    bare.run(lambda gw: tag_lock(gw, listener).release())
+    assert tag_of(bare, listener) == raw
+
+
+def test_taglock_holder_and_clear_only_what_the_operator_saw(bare):
+    listener, _ = bare.listener()
+
+    async def holder(gw):
+        return await tag_lock(gw, listener).holder()
+
+    assert bare.run(holder) is None
+    put_tag(bare, listener, "garbage")
+    seen = bare.run(holder)
+    assert seen == Holder("garbage", None, "a malformed lock tag 'garbage' (not owner|plan|expiry)")
+    raw, value = bobs(10)
+    put_tag(bare, listener, raw)
+    with pytest.raises(LockHeld) as e:
+        bare.run(lambda gw: tag_lock(gw, listener).clear(seen))
+    assert str(e.value) == "web's lock changed while you were deciding: run `fleettui unlock web` again"
+    assert tag_of(bare, listener) == raw
+    seen = bare.run(holder)
+    assert seen == Holder(raw, "p-bob", value.describe())
+    bare.run(lambda gw: tag_lock(gw, listener).clear(seen))
+    assert tag_of(bare, listener) is None
+
+
+def test_taglock_on_a_launch_template_when_there_is_no_listener(bare):
+    ec2 = bare.client("ec2")
+    name = f"web-lt-{datetime.now(timezone.utc):%H%M%S%f}"
+    lt = ec2.create_launch_template(LaunchTemplateName=name, LaunchTemplateData={"InstanceType": "t3.micro"})
+    lt_id = lt["LaunchTemplate"]["LaunchTemplateId"]
+
+    def tags():
+        return {t["Key"]: t["Value"] for t in ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [lt_id]}])
+                ["Tags"]}
+
+    async def go(gw):
+        lock = TagLock(gw, web(launch_template=name), ME, "p-me", settle=0)
+        await lock.acquire()
+        held = tags().get(LOCK_TAG)
+        await lock.refresh()
+        await lock.release()
+        return held
+
+    held = bare.run(go)
+    assert held.startswith(f"{ME}|p-me|")
+    assert LOCK_TAG not in tags()
+
+
+def test_taglock_needs_something_to_hold_the_lock(bare):
+    with pytest.raises(FleetError) as e:
+        bare.run(lambda gw: TagLock(gw, web(), ME, "p-me", settle=0).acquire())
+    assert str(e.value) == "web has neither listener_arn nor launch_template to hold a lock"
+    with pytest.raises(FleetError) as e:
+        bare.run(lambda gw: TagLock(gw, web(launch_template="no-such-lt"), ME, "p-me", settle=0).acquire())
+    assert str(e.value) == "launch template no-such-lt not found in us-east-1: nothing to hold the lock"
+
+
+def test_taglock_waits_longer_between_confirming_reads_on_real_aws(bare):
+    async def settle(gw):
+        return TagLock(gw, web(), ME, "p").settle
+    assert bare.run(settle) == 0.2
+    from fleettui.config import AwsConfig
+
+    async def real():
+        async with Gateway(AwsConfig(regions=(REGION,))) as gw:
+            return TagLock(gw, web(), ME, "p").settle, TagLock(gw, web(), ME, "p", settle=0.5).settle
+    import asyncio
+    assert asyncio.run(real()) == (1.0, 0.5)
