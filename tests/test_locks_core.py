@@ -301,3 +301,195 @@ def test_taglock_waits_longer_between_confirming_reads_on_real_aws(bare):
             return TagLock(gw, web(), ME, "p").settle, TagLock(gw, web(), ME, "p", settle=0.5).settle
     import asyncio
     assert asyncio.run(real()) == (1.0, 0.5)
+
+
+# ------------------------------------------------------------------------------------------------ DynamoLock
+
+import json  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import time  # noqa: E402
+
+from fleettui.aws.dynamodb import decode, encode  # noqa: E402
+from fleettui.config import TeamConfig  # noqa: E402
+from fleettui.domain.history import EventKind, Scope  # noqa: E402
+from fleettui.domain.plan import Plan, Step  # noqa: E402
+from fleettui.errors import AwsError  # noqa: E402
+from fleettui.store import StoreError  # noqa: E402
+from fleettui.store.dynamo import (  # noqa: E402
+    MAX_BODY, DynamoLock, TeamJournal, TeamStatus, describe_lock, lock_live, team_lock_factory, team_status,
+)
+from fleettui.store.local import JsonlJournal  # noqa: E402
+
+KEY = {"pk": "lock#web", "sk": "lock"}
+
+
+def lock_item(bare, table: str) -> dict | None:
+    got = bare.client("dynamodb").get_item(TableName=table, Key=encode(KEY), ConsistentRead=True).get("Item")
+    return decode(got) if got else None
+
+
+def put_lock(bare, table: str, *, plan: str = "p-bob", owner: str = BOB, expires_in: int = 600, **extra) -> dict:
+    exp = int(time.time()) + expires_in
+    item = {**KEY, "service": "web", "owner": owner, "plan_id": plan, "what": "shift web",
+            "taken_at": "2026-11-30T12:00:00.000+00:00", "expires_at": exp,
+            "expires": datetime.fromtimestamp(exp, timezone.utc).isoformat(timespec="seconds"), **extra}
+    bare.client("dynamodb").put_item(TableName=table, Item=encode(item))
+    return item
+
+
+def dyn_lock(gw, table: str, plan: str = "p-me", **kw) -> DynamoLock:
+    return DynamoLock(gw, web(), ME, plan, team=TeamConfig(table, REGION), what="shift web", **kw)
+
+
+def test_dynamolock_takes_a_free_lock_with_every_field_and_releases_it(bare):
+    table = bare.table()
+    before = datetime.now(timezone.utc)
+
+    async def go(gw):
+        lock = dyn_lock(gw, table)
+        await lock.acquire()
+        item = lock_item(bare, table)
+        holder = await lock.holder()
+        await lock.release()
+        return item, holder
+
+    item, holder = bare.run(go)
+    after = datetime.now(timezone.utc)
+    assert sorted(item) == ["expires", "expires_at", "owner", "pk", "plan_id", "service", "sk", "taken_at", "what"]
+    assert {k: item[k] for k in ("pk", "sk", "service", "owner", "plan_id", "what")} == {
+        **KEY, "service": "web", "owner": ME, "plan_id": "p-me", "what": "shift web"}
+    assert before <= datetime.fromisoformat(item["taken_at"]) <= after
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", item["taken_at"])
+    expires = datetime.fromisoformat(item["expires"])
+    assert item["expires_at"] == int(expires.timestamp()) and item["expires"] == expires.isoformat(timespec="seconds")
+    assert int((before + LOCK_TTL).timestamp()) <= item["expires_at"] <= (after + LOCK_TTL).timestamp()
+    assert holder == Holder(f"p-me|{item['taken_at']}", "p-me",
+                            f"{ME} (shift web, plan p-me) until {when(expires)}")
+    assert lock_item(bare, table) is None
+
+
+def test_dynamolock_refuses_a_lock_another_live_plan_holds_naming_it(bare):
+    table = bare.table()
+    theirs = put_lock(bare, table)
+    with pytest.raises(LockHeld) as e:
+        bare.run(lambda gw: dyn_lock(gw, table).acquire())
+    until = when(datetime.fromtimestamp(theirs["expires_at"], timezone.utc))
+    assert str(e.value) == (f"web is locked by {BOB} (shift web, plan p-bob) until {until}: wait for it, or clear a "
+                            "stale lock with `fleettui unlock web`")
+    assert lock_item(bare, table) == theirs
+
+
+@pytest.mark.parametrize("theirs", ["expired", "ours"])
+def test_dynamolock_takes_over_an_expired_lock_and_retakes_its_own(bare, theirs):
+    table = bare.table()
+    put_lock(bare, table, expires_in=-2) if theirs == "expired" else put_lock(bare, table, plan="p-me", owner=ME)
+    bare.run(lambda gw: then_close(dyn_lock(gw, table), "acquire"))
+    item = lock_item(bare, table)
+    assert (item["owner"], item["plan_id"]) == (ME, "p-me") and item["taken_at"] != "2026-11-30T12:00:00.000+00:00"
+    assert item["expires_at"] > time.time() + 14 * 60
+
+
+def test_dynamolock_on_a_table_it_cannot_use_takes_nothing_and_says_why(bare):
+    with pytest.raises(AwsError) as e:
+        bare.run(lambda gw: dyn_lock(gw, "no-such-table").acquire())
+    assert e.value.code == "ResourceNotFoundException"
+    assert str(e.value).startswith("the team table no-such-table (us-east-1) could not be used: dynamodb:put_item in "
+                                   "us-east-1 failed: ResourceNotFoundException")
+    assert str(e.value).endswith("; the lock on web was not taken and nothing was changed")
+
+
+def test_dynamolock_whose_write_failed_takes_back_what_may_be_its_own(bare):
+    """A lock write AWS answered with an error (here: the item is too large) may still have been ours from an
+    earlier attempt: the lock deletes its own item (plan_id = ours) before it stops."""
+    table = bare.table()
+    put_lock(bare, table, plan="p-me", owner=ME)
+
+    async def go(gw):
+        lock = DynamoLock(gw, web(), ME, "p-me", team=TeamConfig(table, REGION), what="x" * 500_000)
+        await lock.acquire()
+
+    with pytest.raises(AwsError) as e:
+        bare.run(go)
+    assert e.value.code == "ValidationException"
+    assert lock_item(bare, table) is None
+
+
+def test_dynamolock_refresh_renews_only_its_own_lock(bare):
+    table = bare.table()
+    put_lock(bare, table, plan="p-me", owner=ME, expires_in=60)
+    bare.run(lambda gw: then_close(dyn_lock(gw, table, ttl=timedelta(hours=1)), "refresh"))
+    item = lock_item(bare, table)
+    assert item["expires_at"] >= int(time.time()) + 3600 - 5
+    assert item["expires"] == datetime.fromtimestamp(item["expires_at"], timezone.utc).isoformat(timespec="seconds")
+    assert (item["owner"], item["plan_id"], item["taken_at"]) == (ME, "p-me", "2026-11-30T12:00:00.000+00:00")
+
+
+def test_dynamolock_refresh_of_a_lock_taken_over_or_removed_is_lost(bare):
+    table = bare.table()
+    theirs = put_lock(bare, table)
+    with pytest.raises(LockLost) as e:
+        bare.run(lambda gw: then_close(dyn_lock(gw, table), "refresh"))
+    assert str(e.value) == f"web's lock is now held by {describe_lock(theirs)}"
+    assert lock_item(bare, table) == theirs
+    bare.client("dynamodb").delete_item(TableName=table, Key=encode(KEY))
+    with pytest.raises(LockLost) as e:
+        bare.run(lambda gw: then_close(dyn_lock(gw, table), "refresh"))
+    assert str(e.value) == "web's lock was removed (by `fleettui unlock`?)"
+    assert lock_item(bare, table) is None
+
+
+def test_dynamolock_release_refuses_another_plans_lock_and_accepts_one_already_gone(bare):
+    table = bare.table()
+    theirs = put_lock(bare, table)
+    with pytest.raises(LockHeld) as e:
+        bare.run(lambda gw: dyn_lock(gw, table).release())
+    assert str(e.value) == f"web's lock is not ours to release: held by {describe_lock(theirs)}"
+    assert lock_item(bare, table) == theirs
+    bare.client("dynamodb").delete_item(TableName=table, Key=encode(KEY))
+    bare.run(lambda gw: dyn_lock(gw, table).release())
+    assert lock_item(bare, table) is None
+
+
+def test_dynamolock_clear_removes_only_the_lock_the_operator_saw(bare):
+    table = bare.table()
+    put_lock(bare, table)
+
+    async def holder(gw):
+        return await dyn_lock(gw, table).holder()
+
+    seen = bare.run(holder)
+    assert seen.token == "p-bob|2026-11-30T12:00:00.000+00:00" and seen.plan_id == "p-bob"
+    retaken = put_lock(bare, table, taken_at="2026-11-30T12:05:00.000+00:00")
+    with pytest.raises(LockHeld) as e:
+        bare.run(lambda gw: dyn_lock(gw, table).clear(seen))
+    assert str(e.value) == "web's lock changed while you were deciding: run `fleettui unlock web` again"
+    assert lock_item(bare, table) == retaken
+    seen = bare.run(holder)
+    bare.run(lambda gw: dyn_lock(gw, table).clear(seen))
+    assert lock_item(bare, table) is None
+    assert bare.run(holder) is None
+
+
+def test_lock_items_are_described_and_judged_live_exactly():
+    exp = int(datetime(2030, 1, 1, tzinfo=timezone.utc).timestamp())
+    t = datetime.fromtimestamp(exp, timezone.utc)
+    assert describe_lock({"owner": "o", "plan_id": "p", "expires_at": exp, "what": "shift web"}) == \
+        f"o (shift web, plan p) until {when(t)}"
+    assert describe_lock({"owner": "o", "plan_id": "p", "expires_at": exp, "what": ""}) == f"o (plan p) until {when(t)}"
+    assert describe_lock({"expires_at": exp}) == f"? (plan ?) until {when(t)}"
+    assert describe_lock({}) == f"? (plan ?) until {when(datetime.fromtimestamp(0, timezone.utc))}"
+    assert [lock_live(i, now=100) for i in (None, {}, {"expires_at": 100}, {"expires_at": 101})] == \
+        [False, False, False, True]
+    assert lock_live({"expires_at": int(time.time()) + 60}) and not lock_live({"expires_at": int(time.time()) - 1})
+
+
+def test_team_lock_factory_makes_dynamo_locks_on_its_table(bare):
+    team = TeamConfig("fleettui", "eu-west-1")
+    factory = team_lock_factory(team)
+    assert factory.team is team
+
+    async def go(gw):
+        lock = factory(gw, web(), ME, "p-me", what="shift web")
+        return type(lock), lock.team, lock.owner, lock.plan_id, lock.what, lock.ttl, lock.key
+    assert bare.run(go) == (DynamoLock, team, ME, "p-me", "shift web", LOCK_TTL, KEY)
