@@ -493,3 +493,161 @@ def test_team_lock_factory_makes_dynamo_locks_on_its_table(bare):
         lock = factory(gw, web(), ME, "p-me", what="shift web")
         return type(lock), lock.team, lock.owner, lock.plan_id, lock.what, lock.ttl, lock.key
     assert bare.run(go) == (DynamoLock, team, ME, "p-me", "shift web", LOCK_TTL, KEY)
+
+
+# ------------------------------------------------------------------------------------------------ TeamJournal
+
+ACCOUNT = "123456789012"
+
+
+def team_journal(bare, tmp_path, table: str) -> TeamJournal:
+    tj = TeamJournal(JsonlJournal(tmp_path / "journal.jsonl"), bare.aws, TeamConfig(table, REGION))
+    tj.bind(Scope(account=ACCOUNT, endpoint=bare.endpoint_url))
+    tj.operator = ME
+    return tj
+
+
+def a_plan(pid: str = "p-1") -> Plan:
+    return Plan(id=pid, verb="shift", service="web", summary="shift web: 1.6.0 0→100%", steps=(
+        Step("s1", "set_weights", REGION, "set weights"),))
+
+
+def write_plan(tj: TeamJournal, pid: str = "p-1") -> list[dict]:
+    return [tj.append(EventKind.PLAN_CREATED, pid, service="web", verb="shift", who=ME, reason="canary ok",
+                      region=REGION, plan=a_plan(pid).to_dict()),
+            tj.append(EventKind.STEP_STARTED, pid, step="s1", kind="set_weights", region=REGION),
+            tj.append(EventKind.STEP_FAILED, pid, step="s1", error="throttled", request_ids=[]),
+            tj.append(EventKind.PLAN_FINISHED, pid, status="failed", failed_step="s1")]
+
+
+def audit_items(bare, table: str) -> list[dict]:
+    out = bare.client("dynamodb").scan(TableName=table)["Items"]
+    return sorted((decode(i) for i in out), key=lambda i: i["sk"])
+
+
+def test_team_journal_writes_ahead_locally_queues_and_flushes_every_event_with_its_fields(bare, tmp_path):
+    table = bare.table()
+    tj = team_journal(bare, tmp_path, table)
+    records = write_plan(tj)
+    assert list(tj.events()) == records                     # the local journal: the write-ahead record
+    assert tj.pending() == 4 and audit_items(bare, table) == []
+    assert bare.run(tj.flush) == 0
+    assert tj.pending() == 0 and tj.last_error is None and tj.outbox.read_text() == ""
+    items = audit_items(bare, table)
+    common = {"pk": "audit#web", "plan_id": "p-1", "service": "web", "operator": ME, "account": ACCOUNT,
+              "endpoint": bare.endpoint_url, "verb": "shift", "summary": "shift web: 1.6.0 0→100%",
+              "reason": "canary ok"}
+    for item, record in zip(items, records):
+        assert re.fullmatch(rf"{re.escape(record['ts'])}#p-1#{os.getpid()}-\d{{6}}", item["sk"])
+        assert item.pop("sk") and item.pop("body") == json.dumps(record, separators=(",", ":"), default=str)
+    assert items == [
+        {**common, "ts": records[0]["ts"], "event": "plan_created"},
+        {**common, "ts": records[1]["ts"], "event": "step_started", "step": "s1"},
+        {**common, "ts": records[2]["ts"], "event": "step_failed", "step": "s1", "error": "throttled"},
+        {**common, "ts": records[3]["ts"], "event": "plan_finished", "status": "failed", "outcome": "failed"},
+    ]
+    assert tj.where == f"{tmp_path / 'journal.jsonl'} + team table {table} (us-east-1)"
+
+
+def test_team_journal_names_the_plan_of_an_event_from_the_local_journal(bare, tmp_path):
+    """A TeamJournal opened after the plan was created (a resume) still gives every item its verb, summary and
+    reason, from the plan_created in the local journal; an event's own service wins."""
+    table = bare.table()
+    write_plan(team_journal(bare, tmp_path, table))
+    tj = team_journal(bare, tmp_path, table)
+    tj.operator = None
+    tj.append(EventKind.STEP_STARTED, "p-1", step="s1", kind="set_weights", region=REGION)
+    tj.append(EventKind.WARNING, "p-unknown", message="?", who=BOB)
+    tj.append(EventKind.LOCK_CLEARED, "p-2", service="api", reason="stale")
+    assert bare.run(tj.flush) == 0
+    items = {i["plan_id"]: i for i in audit_items(bare, table) if i["event"] in ("step_started", "warning",
+                                                                                   "lock_cleared")}
+    assert (items["p-1"]["verb"], items["p-1"]["summary"], items["p-1"]["reason"], items["p-1"]["operator"]) == (
+        "shift", "shift web: 1.6.0 0→100%", "canary ok", "unknown")
+    assert (items["p-unknown"]["pk"], items["p-unknown"]["operator"], "verb" in items["p-unknown"]) == (
+        "audit#-", BOB, False)
+    assert (items["p-2"]["pk"], items["p-2"]["service"], items["p-2"]["reason"]) == ("audit#api", "api", "stale")
+
+
+def test_a_flush_that_fails_keeps_what_did_not_go_and_says_why(bare, tmp_path):
+    table = bare.table()
+    tj = team_journal(bare, tmp_path, table)
+    write_plan(tj)
+    bad = {"pk": "audit#web", "sk": "", "event": "torn"}          # an empty key: DynamoDB refuses the item
+    with open(tj.outbox, "a") as fh:
+        fh.write("{not json\n" + json.dumps(bad) + "\n" + json.dumps({"pk": 1}) + "\n")
+    tj.append(EventKind.WARNING, "p-1", message="after")
+    assert tj.pending() == 6
+    assert bare.run(tj.flush) == 2
+    assert tj.last_error.startswith("dynamodb:put_item in us-east-1 failed: ValidationException")
+    assert [i["event"] for i in audit_items(bare, table)] == ["plan_created", "step_started", "step_failed",
+                                                              "plan_finished"]
+    left = [json.loads(line) for line in tj.outbox.read_text().splitlines()]
+    assert left[0] == bad and left[1]["event"] == "warning" and len(left) == 2
+
+
+def test_a_flush_to_a_missing_table_sends_nothing_and_a_read_only_one_tries_nothing(bare, tmp_path):
+    tj = team_journal(bare, tmp_path, "fleettui-not-yet")
+    write_plan(tj)
+    assert bare.run(tj.flush) == 4
+    assert tj.last_error.startswith("dynamodb:put_item in us-east-1 failed: ResourceNotFoundException")
+    bare.client("dynamodb").create_table(TableName="fleettui-not-yet", **__import__("bare_aws").TABLE_SPEC)
+    assert bare.run(tj.flush, read_only=True) == 4
+    assert audit_items(bare, "fleettui-not-yet") == []
+    assert bare.run(tj.flush) == 0 and tj.last_error is None
+    assert len(audit_items(bare, "fleettui-not-yet")) == 4
+    assert bare.run(tj.flush) == 0
+
+
+def test_an_outbox_that_cannot_be_written_is_a_store_error_naming_the_event(bare, tmp_path):
+    tj = team_journal(bare, tmp_path, "t")
+    tj.outbox.mkdir(parents=True)
+    with pytest.raises(StoreError) as e:
+        tj.append(EventKind.STEP_STARTED, "p-1", step="s1")
+    assert str(e.value) == f"the team outbox {tj.outbox} could not be written: Is a directory"
+    assert (e.value.event, e.value.step) == ("step_started", "s1")
+    with pytest.raises(StoreError) as e:
+        tj.pending()
+    assert str(e.value) == f"the team outbox {tj.outbox} cannot be read: Is a directory"
+
+
+def test_the_team_history_reads_back_as_journal_events_and_plan_states(bare, tmp_path):
+    table = bare.table()
+    tj = team_journal(bare, tmp_path, table)
+    records = write_plan(tj)
+    huge = tj.append(EventKind.WARNING, "p-1", message="x" * (MAX_BODY + 1), step="s1")
+    assert bare.run(tj.flush) == 0
+    events = bare.run(lambda gw: tj.team_events(gw, ["web", "api"]))
+    assert events[:4] == records
+    assert events[4] == {"ts": huge["ts"], "event": "warning", "plan_id": "p-1", "service": "web", "step": "s1",
+                         "status": None, "reason": "canary ok", "error": None, "who": ME}
+    states = bare.run(lambda gw: tj.team_records(gw, ["web"]))
+    assert list(states) == ["p-1"] and states["p-1"].status == "failed" and states["p-1"].failed == {"s1": "throttled"}
+    since = bare.run(lambda gw: tj.team_items(gw, ["web"], since=records[2]["ts"]))
+    assert [i["event"] for i in since] == ["step_failed", "plan_finished", "warning"]
+    newest = bare.run(lambda gw: tj.team_items(gw, ["web"], newest=2))
+    assert [i["event"] for i in newest] == ["plan_finished", "warning"]
+    with pytest.raises(AwsError) as e:
+        bare.run(lambda gw: team_journal(bare, tmp_path, "nope").team_items(gw, ["web"]))
+    assert str(e.value).startswith("the team table nope (us-east-1) could not be used: dynamodb:query")
+    assert e.value.code == "ResourceNotFoundException"
+
+
+def test_team_status_shows_a_live_lock_and_the_last_change_that_succeeded(bare, tmp_path):
+    table = bare.table()
+    tj = team_journal(bare, tmp_path, table)
+    write_plan(tj, "p-1")
+    tj.append(EventKind.PLAN_CREATED, "p-2", who=ME, reason="", plan=a_plan("p-2").to_dict())
+    tj.append(EventKind.PLAN_FINISHED, "p-2", status="succeeded")
+    write_plan(tj, "p-3")
+    bare.run(tj.flush)
+    lock = put_lock(bare, table)
+    team = TeamConfig(table, REGION)
+    got = bare.run(lambda gw: team_status(gw, team, ["web", "api"]))
+    assert list(got) == ["web", "api"] and got["api"] == TeamStatus(None, None)
+    assert got["web"].lock == lock and (got["web"].last["plan_id"], got["web"].last["outcome"]) == ("p-2", "succeeded")
+    put_lock(bare, table, expires_in=-1)
+    assert bare.run(lambda gw: team_status(gw, team, ["web"]))["web"].lock is None
+    with pytest.raises(AwsError) as e:
+        bare.run(lambda gw: team_status(gw, TeamConfig("nope", REGION), ["web"]))
+    assert str(e.value).startswith("the team table nope (us-east-1) could not be used: ")
