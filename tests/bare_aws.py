@@ -11,11 +11,13 @@ import asyncio
 import itertools
 from dataclasses import dataclass
 
+import boto3
+import botocore.session
 import pytest
 
 from fleettui.aws.gateway import Gateway
 from fleettui.config import AwsConfig
-from fleettui.emulator.server import boto3_client
+from fleettui.emulator.server import DUMMY_KEY
 
 REGION = "us-east-1"
 TABLE_SPEC = dict(
@@ -25,8 +27,31 @@ TABLE_SPEC = dict(
 )
 
 
+def _warm() -> None:
+    """Done once, at import: under mutmut the fork server imports this module while collecting, and every mutant's
+    forked test run then inherits it instead of paying for it again (seconds on a busy 2-core machine).
+
+    * the loader of AWS's service models, with the models the tests use parsed (every botocore session of a
+      test shares it: see :func:`bare`);
+    * moto's service modules imported (its server builds a service's app on the first request to it: the first
+      one imports everything, ~5 s) and the EC2 backend of the region made (default VPC, ~1,300 images).
+    """
+    import botocore.loaders
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ec2.models import ec2_backends
+    from moto.moto_server.werkzeug_app import create_backend_app
+
+    _LOADER.append(botocore.loaders.create_loader())
+    for service in ("ec2", "elbv2", "dynamodb", "cloudwatch", "sts"):
+        Bare("http://127.0.0.1:9").client(service)          # what a client loads, loaded (nothing is sent)
+        create_backend_app(service)
+    _CLIENTS.clear()
+    ec2_backends[DEFAULT_ACCOUNT_ID][REGION].describe_vpcs()
+
+
+_LOADER: list = []
 _CLIENTS: dict = {}
-_WORLDS: dict[str, tuple[str, list[str]]] = {}      # endpoint -> (listener, target groups) made on it
+_WORLD: list[tuple[str, list[str]]] = []     # (listener, target groups) once made (moto's state is per process)
 _TABLES = itertools.count(1)      # boto3 clients by (service, region, endpoint): creating one costs more than a test
 
 
@@ -42,7 +67,11 @@ class Bare:
     def client(self, service: str, region: str = REGION):
         key = (service, region, self.endpoint_url)
         if key not in _CLIENTS:
-            _CLIENTS[key] = boto3_client(service, region, self.endpoint_url)
+            session = botocore.session.get_session()
+            session.register_component("data_loader", _LOADER[0])
+            _CLIENTS[key] = boto3.Session(botocore_session=session).client(
+                service, region_name=region, endpoint_url=self.endpoint_url, aws_access_key_id=DUMMY_KEY,
+                aws_secret_access_key=DUMMY_KEY)
         return _CLIENTS[key]
 
     def gateway(self, **kw) -> Gateway:
@@ -58,17 +87,19 @@ class Bare:
     # -- resources ------------------------------------------------------------------------------------------
     def listener(self, weights=(100, 0)) -> tuple[str, list[str]]:
         """A load balancer whose listener forwards to target groups web-a and web-b with ``weights``, without
-        tags: (listener, [web-a, web-b]). Made once per server and put back into that state for each test (one
-        ModifyListener and one RemoveTags instead of a reset and eight creations); made again after a reset."""
+        tags: (listener, [web-a, web-b]). Made once per process (moto keeps one state per process, whatever the
+        server) and put back into that state for each test: one ModifyListener and one RemoveTags instead of a
+        reset and eight creations; made again after a reset (e.g. by the demo fixture of another test)."""
         elb = self.client("elbv2")
-        made = _WORLDS.get(self.endpoint_url)
+        made = _WORLD[0] if _WORLD else None
         if made is not None:
             try:
                 elb.describe_listeners(ListenerArns=[made[0]])
             except elb.exceptions.ListenerNotFoundException:
                 made = None
         if made is None:
-            made = _WORLDS[self.endpoint_url] = self._make_listener()
+            _WORLD[:] = [self._make_listener()]
+            made = _WORLD[0]
         listener, tgs = made
         elb.modify_listener(ListenerArn=listener, DefaultActions=[forward(dict(zip(tgs, weights)))])
         elb.remove_tags(ResourceArns=[listener], TagKeys=[t["Key"] for d in elb.describe_tags(
@@ -109,21 +140,16 @@ def forward(weights: dict[str, int]) -> dict:
         {"TargetGroupArn": a, "Weight": w} for a, w in weights.items()]}}
 
 
-_LOADER: list = []
-
-
 @pytest.fixture
 def bare(aws_server, monkeypatch) -> Bare:
-    """The session's moto server, emptied. Every botocore session of the test shares one loader of AWS's service
+    """The session's moto server (not reset: see the module docstring). Every botocore session of the test shares one loader of AWS's service
     models (each gateway would otherwise parse the same JSON again: most of a test's time; the models are only
     read)."""
-    import botocore.loaders
-    import botocore.session
-
-    if not _LOADER:
-        _LOADER.append(botocore.loaders.create_loader())
     monkeypatch.setattr(botocore.session, "create_loader", lambda *a, **k: _LOADER[0])
     return Bare(aws_server.endpoint_url)
+
+
+_warm()
 
 
 def without_ts(events) -> list[dict]:
