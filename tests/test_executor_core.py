@@ -230,15 +230,18 @@ def test_a_read_back_that_never_shows_the_weights_fails_the_step_after_the_timeo
 
 
 def test_an_interrupted_step_is_journaled_unfinished_and_its_resume_reruns_it_safely(bare, tmp_path):
-    """The task is cancelled (Ctrl-C) right after s1's ModifyListener was answered: step_failed "interrupted" with
-    that request id, no plan_finished; the resume from the journal runs s1 again (nothing to write: already
-    applied, no request id), then s2."""
+    """The task is cancelled (Ctrl-C) right after s2's ModifyListener was answered: step_failed "interrupted" with
+    that request id (only that one), no plan_finished; the resume from the journal skips s1 and runs s2 again
+    (nothing to write: already applied, no request id)."""
     listener, tgs = bare.listener()
     plan = shift_plan(listener, tgs, (50, 50), (0, 100))
+    writes = []
 
     def cancel(model, **_):
         if model.name == "ModifyListener":
-            raise asyncio.CancelledError()
+            writes.append(model.name)
+            if len(writes) == 2:
+                raise asyncio.CancelledError()
 
     async def prepare(gw):
         (await gw.client("elbv2", REGION)).meta.events.register("after-call", cancel)
@@ -246,22 +249,50 @@ def test_an_interrupted_step_is_journaled_unfinished_and_its_resume_reruns_it_sa
     run = Run(tmp_path)
     with pytest.raises(asyncio.CancelledError):
         run.go(bare, plan, prepare=prepare)
-    first = run.rids(0)
     assert run.journaled()[1:] == [
-        started(1), {"event": "step_failed", "plan_id": PID, "step": "s1", "error": "interrupted",
-                     "request_ids": first}]
-    assert run.events == [(0, "s1", "started", None)]
-    assert bare.weights(listener) == {"web-a": 50, "web-b": 50}
+        started(1), succeeded(1, run.rids(0), 50, 50), started(2),
+        {"event": "step_failed", "plan_id": PID, "step": "s2", "error": "interrupted", "request_ids": run.rids(1)}]
+    assert run.events[2:] == [(1, "s2", "started", None)]
+    assert bare.weights(listener) == {"web-a": 0, "web-b": 100}
 
     record = run.journal.record(PID)
-    assert record.done == set() and record.resumable
+    assert record.done == {"s1"} and record.resumable
     run.events = []
     out = run.go(bare, record=record)
     assert out.status == "succeeded" and sorted(out.done) == ["s1", "s2"]
-    assert run.journaled()[3:] == [
-        started(1), succeeded(1, [], 50, 50), started(2), succeeded(2, run.rids(0), 0, 100),
-        {"event": "plan_finished", "plan_id": PID, "status": "succeeded"}]
+    assert run.journaled()[5:] == [
+        started(2), succeeded(2, [], 0, 100), {"event": "plan_finished", "plan_id": PID, "status": "succeeded"}]
     assert bare.weights(listener) == {"web-a": 0, "web-b": 100}
+
+
+def test_start_journals_the_plan_and_returns_its_fresh_record(bare, tmp_path):
+    listener, tgs = bare.listener()
+    plan = shift_plan(listener, tgs, (0, 100))
+    run = Run(tmp_path)
+    record = bare.run(lambda gw: asyncio.sleep(0, run.executor(gw).start(plan, "why")))
+    assert (record.plan, record.who, record.reason, record.created, record.done, record.memo) == (
+        plan, WHO, "why", "", set(), {})
+    assert run.journaled() == [created(plan, "why")]
+
+
+def test_a_step_that_waits_renews_the_lock_through_its_context(bare, tmp_path, monkeypatch):
+    """A rollout's bake renews the lock while it waits (every HEARTBEAT_S, here 0): the executor gives each step
+    the heartbeat (a one-step plan: no renewal between steps)."""
+    from fleettui.actions.steps import rollout
+
+    monkeypatch.setattr(rollout, "HEARTBEAT_S", 0.0)
+    listener, tgs = bare.listener()
+    beats = []
+
+    async def beat():
+        beats.append(1)
+
+    plan = Plan(id=PID, verb="rollout", service="web", summary="bake", steps=(
+        Step("s1", "bake", REGION, "bake 0.05s", freeze({"seconds": 0.05, "stage": 1, "stages": 2})),))
+    run = Run(tmp_path, heartbeat=beat, poll=0.01)
+    out = run.go(bare, plan)
+    assert out.ok and beats
+    assert run.journaled()[-2]["detail"] == {"baked_s": 0.05, "resumed": False}
 
 
 # ------------------------------------------------------------------------------------------------ resume
