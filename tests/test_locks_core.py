@@ -651,3 +651,193 @@ def test_team_status_shows_a_live_lock_and_the_last_change_that_succeeded(bare, 
     with pytest.raises(AwsError) as e:
         bare.run(lambda gw: team_status(gw, TeamConfig("nope", REGION), ["web"]))
     assert str(e.value).startswith("the team table nope (us-east-1) could not be used: ")
+
+
+# ------------------------------------------------------------------------------------------------ writes that fail
+
+from bare_aws import Bare  # noqa: E402
+from faults import FaultProxy  # noqa: E402
+from fleettui.aws.gateway import MutationRefused  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def proxy(aws_server):
+    with FaultProxy(aws_server.endpoint_url) as p:
+        yield p
+
+
+@pytest.fixture
+def faulty(bare, proxy) -> tuple[Bare, FaultProxy]:
+    """The gateway goes through the fault proxy (the test's boto3 straight to moto)."""
+    proxy.requests.clear()
+    proxy._scripts.clear()
+    return Bare(bare.endpoint_url, via=proxy.url), proxy
+
+
+def test_taglock_writes_once_per_attempt_and_reads_again_before_writing_again(faulty):
+    """A throttled lock write is not retried by botocore (it could land late, over a lock taken meanwhile): the
+    lock reads again, then writes again -- and the write gateway is closed at the end."""
+    bare, proxy = faulty
+    listener, _ = bare.listener()
+    proxy.script("elasticloadbalancing.AddTags", "throttle")
+
+    async def go(gw):
+        lock = tag_lock(gw, listener)
+        await lock.acquire()
+        await lock.close()
+
+    bare.run(go)
+    assert tag_of(bare, listener).startswith(f"{ME}|p-me|")
+    # read, write (throttled), read (not ours), read, write, confirm, confirm
+    assert (proxy.requests["elasticloadbalancing.AddTags"], proxy.requests["elasticloadbalancing.DescribeTags"]) == \
+        (2, 5)
+
+
+def test_taglock_gives_up_after_its_attempts_and_says_nothing_was_changed(faulty):
+    bare, proxy = faulty
+    listener, _ = bare.listener()
+    proxy.script("elasticloadbalancing.AddTags", *["throttle"] * 5)
+    with pytest.raises(LockHeld) as e:
+        bare.run(lambda gw: tag_lock(gw, listener).acquire())
+    assert str(e.value) == ("could not take web's lock after 5 attempts (AWS kept throttling or losing the writes): "
+                            "nothing was changed, try again")
+    assert proxy.requests["elasticloadbalancing.AddTags"] == 5 and tag_of(bare, listener) is None
+
+
+def test_taglock_stops_at_a_write_aws_refuses_for_good(bare):
+    """A lock write refused with a code that is not a throttle (AccessDenied, answered by a botocore before-call
+    hook on the write gateway's client): no retry, the error as it is, the write gateway closed."""
+    from botocore.awsrequest import AWSResponse
+
+    listener, _ = bare.listener()
+    writes = []
+
+    def denied(model, **_):
+        writes.append(model.name)
+        return AWSResponse("http://denied", 403, {}, None), {
+            "Error": {"Code": "AccessDenied", "Message": "not allowed"}, "ResponseMetadata": {"RequestId": "r-1"}}
+
+    async def go(gw):
+        lock = tag_lock(gw, listener)
+        (await (await lock._gateway_once()).client("elbv2", REGION)).meta.events.register("before-call", denied)
+        try:
+            await lock.acquire()
+        finally:
+            writes.append(lock._once is None)
+
+    with pytest.raises(AwsError) as e:
+        bare.run(go)
+    assert str(e.value) == "access denied for elbv2:add_tags in us-east-1: not allowed"
+    assert writes == ["AddTags", True] and tag_of(bare, listener) is None
+
+
+def test_taglock_in_read_only_mode_writes_nothing(bare):
+    listener, _ = bare.listener()
+    with pytest.raises(MutationRefused):
+        bare.run(lambda gw: tag_lock(gw, listener).acquire(), read_only=True)
+    assert tag_of(bare, listener) is None
+
+
+def test_taglock_refused_closes_its_write_gateway(bare):
+    listener, _ = bare.listener()
+    put_tag(bare, listener, bobs(10)[0])
+
+    async def go(gw):
+        lock = tag_lock(gw, listener)
+        with pytest.raises(LockHeld):
+            await lock.acquire()
+        await lock._gateway_once()
+        await lock.release()
+        return lock._once
+    assert bare.run(go) is None
+
+
+def test_dynamolock_in_read_only_mode_writes_nothing(bare):
+    table = bare.table()
+    with pytest.raises(AwsError) as e:
+        bare.run(lambda gw: dyn_lock(gw, table).acquire(), read_only=True)
+    assert str(e.value) == (f"the team table {table} (us-east-1) could not be used: read-only mode: refused "
+                            "dynamodb:PutItem (start without --read-only to act); the lock on web was not taken and "
+                            "nothing was changed")
+    assert lock_item(bare, table) is None
+
+
+def test_dynamolock_refused_by_a_lock_released_in_between_says_so(bare):
+    table = bare.table()
+    put_lock(bare, table)
+
+    async def go(gw):
+        def released(model, **_):
+            if model.name == "GetItem":
+                bare.client("dynamodb").delete_item(TableName=table, Key=encode(KEY))
+        (await gw.client("dynamodb", REGION)).meta.events.register("before-call", released)
+        await dyn_lock(gw, table).acquire()
+
+    with pytest.raises(LockHeld) as e:
+        bare.run(go)
+    assert str(e.value) == ("web is locked by another operator's plan (its lock is already released: try again): "
+                            "wait for it, or clear a stale lock with `fleettui unlock web`")
+
+
+# ------------------------------------------------------------------------------------------------ TeamJournal details
+
+def test_team_journal_items_keep_2000_characters_of_a_field_and_leave_out_empty_ones(bare, tmp_path):
+    table = bare.table()
+    tj = team_journal(bare, tmp_path, table)
+    tj.append(EventKind.PLAN_CREATED, "p-1", who=ME, reason="r" * 2500, plan=a_plan().to_dict())
+    tj.append(EventKind.STEP_FAILED, "p-1", step="s1", error="")
+    tj.append(EventKind.PLAN_FINISHED, "p-1")
+    bare.run(tj.flush)
+    created, failed, finished = audit_items(bare, table)
+    assert created["reason"] == "r" * 2000
+    assert "error" not in failed and failed["step"] == "s1"
+    assert finished["outcome"] == "" and "status" not in finished
+
+
+def test_team_journal_learns_a_new_plan_after_reading_the_local_journal(bare, tmp_path):
+    table = bare.table()
+    write_plan(team_journal(bare, tmp_path, table), "p-1")
+    tj = team_journal(bare, tmp_path, table)
+    tj.append(EventKind.STEP_STARTED, "p-1", step="s1")                 # reads the local journal's plans
+    tj.append(EventKind.PLAN_CREATED, "p-9", who=ME, reason="new", plan=Plan(
+        id="p-9", verb="rollback", service="api", summary="rollback api", steps=()).to_dict())
+    tj.append(EventKind.STEP_STARTED, "p-9", step="s1")
+    bare.run(tj.flush)
+    step = [i for i in audit_items(bare, table) if i["plan_id"] == "p-9" and i["event"] == "step_started"][0]
+    assert (step["pk"], step["verb"], step["summary"], step["reason"]) == ("audit#api", "rollback", "rollback api",
+                                                                           "new")
+
+
+def test_team_journal_is_the_local_journal_for_reading(bare, tmp_path):
+    tj = team_journal(bare, tmp_path, "t")
+    assert tj.local.scope == Scope(account=ACCOUNT, endpoint=bare.endpoint_url)
+    tj.warnings = ["w"]
+    assert tj.local.warnings == ["w"] and tj.warnings == ["w"]
+    (tmp_path / "journal.jsonl").write_text("torn\n")
+    assert list(tj.events()) == [] and tj.warnings == [f"journal {tmp_path / 'journal.jsonl'}: skipped line 1: "
+                                                       "not JSON (a torn or foreign line)"]
+
+
+def test_a_body_of_exactly_max_body_is_kept(bare, tmp_path):
+    table = bare.table()
+    tj = team_journal(bare, tmp_path, table)
+    first = tj.append(EventKind.WARNING, "p-1", message="")
+    size = len(json.dumps(first, separators=(",", ":")))
+    exact = tj.append(EventKind.WARNING, "p-1", message="x" * (MAX_BODY - size))
+    assert len(json.dumps(exact, separators=(",", ":"))) == MAX_BODY
+    bare.run(tj.flush)
+    assert [len(i.get("body", "")) for i in audit_items(bare, table)] == [size, MAX_BODY]
+
+
+def test_team_events_of_an_item_whose_body_is_not_json_come_from_its_fields(bare, tmp_path):
+    table = bare.table()
+    tj = team_journal(bare, tmp_path, table)
+    item = {"pk": "audit#web", "sk": "2026-11-30T12:00:00.000Z#p-1#1-000001", "ts": "2026-11-30T12:00:00.000Z",
+            "event": "step_failed", "plan_id": "p-1", "service": "web", "step": "s1", "error": "boom",
+            "operator": BOB, "body": "{torn"}
+    bare.client("dynamodb").put_item(TableName=table, Item=encode(item))
+    bare.client("dynamodb").put_item(TableName=table, Item=encode({**item, "sk": item["sk"] + "2", "body": "[1]"}))
+    events = bare.run(lambda gw: tj.team_events(gw, ["web"]))
+    fields = {"ts": "2026-11-30T12:00:00.000Z", "event": "step_failed", "plan_id": "p-1", "service": "web",
+              "step": "s1", "status": None, "reason": None, "error": "boom", "who": BOB}
+    assert events == [fields, fields]
