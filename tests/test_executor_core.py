@@ -108,6 +108,7 @@ def test_a_plan_runs_every_step_in_order_journals_each_with_its_request_ids_and_
     out = run.go(bare, plan, "canary looks good")
     assert (out.status, out.ok, out.failed_step, out.error, sorted(out.done)) == ("succeeded", True, None, None,
                                                                                  ["s1", "s2"])
+    assert out.plan is plan
     assert [op for op, _ in run.mutations] == ["elbv2.ModifyListener"] * 2
     assert all(rid for _, rid in run.mutations)
     assert run.journaled() == [
@@ -176,6 +177,7 @@ def test_a_precondition_that_fails_stops_the_plan_before_its_step_and_nothing_af
     why = (f"the listener's weights changed since this plan was made: web-a 100 (expected 50), web-b 0 (expected 50):"
            f" s2 not run; `fleettui resume --abandon {PID}` lists what this plan left behind")
     assert (out.status, out.ok, out.failed_step.id, out.error, out.done) == ("failed", False, "s2", why, ("s1",))
+    assert out.plan is plan
     assert run.journaled()[1:] == [
         started(1), succeeded(1, run.rids(0), 50, 50), started(2),
         {"event": "step_failed", "plan_id": PID, "step": "s2", "error": why, "request_ids": []},
@@ -194,6 +196,7 @@ def test_an_unexpected_exception_is_journaled_as_an_internal_error_not_a_traceba
     run = Run(tmp_path)
     out = run.go(bare, plan)
     assert (out.status, out.failed_step, out.error) == ("failed", broken, "internal error: KeyError: 'weights'")
+    assert out.plan is plan
     assert run.journaled()[-2:] == [
         {"event": "step_failed", "plan_id": PID, "step": "s2", "error": "internal error: KeyError: 'weights'",
          "request_ids": []},
@@ -317,6 +320,7 @@ def test_resume_skips_the_steps_already_done_and_runs_only_the_rest(bare, tmp_pa
     run.events, run.heartbeat = [], None
     out = run.go(bare, record=record)
     assert (out.status, sorted(out.done)) == ("succeeded", ["s1", "s2"])
+    assert out.plan is record.plan and out.plan == plan
     assert run.events == [(0, "s1", "skipped", None), (1, "s2", "started", None), (1, "s2", "succeeded", None)]
     assert run.journaled()[3:] == [started(2), succeeded(2, run.rids(0), 0, 100),
                                    {"event": "plan_finished", "plan_id": PID, "status": "succeeded"}]
@@ -367,6 +371,7 @@ def test_an_operators_abort_stops_a_rollout_step_and_leaves_the_journaling_to_th
     run.journal.append(event, pid, **fields)
     out = run.go(bare, plan)
     assert (out.status, out.failed_step.id, out.error, out.done) == ("aborted", "s1", "aborted by arn:bob", ())
+    assert out.plan is plan
     assert run.journaled()[2:] == [
         started(1), {"event": "step_failed", "plan_id": PID, "step": "s1", "error": "aborted by arn:bob",
                      "request_ids": []}]
@@ -402,6 +407,7 @@ def test_a_failing_analysis_rolls_back_and_the_executor_journals_the_abort_with_
               {"name": "verdict", "state": "skip", "text": "1.6.0 takes all traffic: nothing to compare with"}]
     why = "auto-abort at 50%: 1.6.0: 0 unhealthy, 0/0 healthy targets: all traffic back to 1.5.0"
     assert (out.status, out.failed_step, out.error, out.done) == ("aborted", analysis, why, ("s1",))
+    assert out.plan is plan
     assert run.journaled()[3:] == [
         {"event": "step_started", "plan_id": PID, "step": "s2", "kind": "analysis", "region": REGION},
         {"event": "step_note", "plan_id": PID, "step": "s2", "note": {"analysis": {"state": "fail",
