@@ -205,10 +205,18 @@ def test_an_unexpected_exception_is_journaled_as_an_internal_error_not_a_traceba
     assert run.events[-1] == (1, "s2", "failed", "internal error: KeyError: 'weights'")
 
 
-def test_a_read_back_that_never_shows_the_weights_fails_the_step_after_the_timeout(bare, tmp_path):
+def test_a_read_back_that_never_shows_the_weights_fails_the_step_after_the_timeout(bare, tmp_path, monkeypatch):
     """ModifyListener is acknowledged but every read-back still shows the old weights (a hook on the gateway's
-    client rewrites DescribeListeners' answer): the step waits ``timeout_seconds``, then fails naming what it
-    waited for, with the ModifyListener's request id."""
+    client rewrites DescribeListeners' answer): the step reads again every ``poll_seconds`` (the sleeps are
+    recorded), and after ``timeout_seconds`` fails naming what it waited for, with the ModifyListener's request id."""
+    sleeps = []
+    real_sleep = asyncio.sleep
+
+    async def sleep(delay, *a, **k):
+        sleeps.append(delay)
+        return await real_sleep(delay, *a, **k)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
     listener, tgs = bare.listener()
     stale = {"n": 0}
 
@@ -230,6 +238,7 @@ def test_a_read_back_that_never_shows_the_weights_fails_the_step_after_the_timeo
         {"event": "step_failed", "plan_id": PID, "step": "s1", "error": why, "request_ids": run.rids(0)},
         {"event": "plan_finished", "plan_id": PID, "status": "failed", "failed_step": "s1"},
     ]
+    assert 0.01 in sleeps and 5.0 not in sleeps
 
 
 def test_an_interrupted_step_is_journaled_unfinished_and_its_resume_reruns_it_safely(bare, tmp_path):
