@@ -67,13 +67,16 @@ class Run:
         return Executor(gw, self.journal, who=WHO, poll_seconds=self.poll, timeout_seconds=self.timeout,
                         on_event=self.on_event, heartbeat=self.heartbeat)
 
-    def go(self, bare, plan: Plan | None = None, reason: str = "", *, record=None, prepare=None):
+    def go(self, bare, plan: Plan | None = None, reason: str = "", *, record=None, prepare=None, hang: float = 0):
+        """Run (or resume) the plan; with ``hang``, give up after that many seconds (a step that waits far longer
+        than the test's timeout_seconds fails the test instead of hanging it)."""
         async def body(gw):
             if prepare is not None:
                 await prepare(gw)
             try:
                 ex = self.executor(gw)
-                return await (ex.resume(record) if record is not None else ex.run(plan, reason))
+                going = ex.resume(record) if record is not None else ex.run(plan, reason)
+                return await (asyncio.wait_for(going, hang) if hang else going)
             finally:
                 self.mutations = list(gw.mutations)
         return bare.run(body)
@@ -231,7 +234,7 @@ def test_a_read_back_that_never_shows_the_weights_fails_the_step_after_the_timeo
         (await gw.client("elbv2", REGION)).meta.events.register("after-call", lagging)
 
     run = Run(tmp_path, poll=0.01, timeout=0.05)
-    out = run.go(bare, shift_plan(listener, tgs, (0, 100)), prepare=prepare)
+    out = run.go(bare, shift_plan(listener, tgs, (0, 100)), prepare=prepare, hang=30)
     why = "gave up after 0.05s waiting for the listener to report the new weights"
     assert (out.status, out.error) == ("failed", why)
     assert run.journaled()[-2:] == [
