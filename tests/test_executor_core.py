@@ -436,3 +436,8 @@ def test_a_failing_analysis_rolls_back_and_the_executor_journals_the_abort_with_
 def test_outcome_ok_only_when_succeeded():
     plan = Plan(id=PID, verb="shift", service="web", summary="", steps=())
     assert [Outcome(plan, s).ok for s in ("succeeded", "failed", "aborted")] == [True, False, False]
+
+
+def test_an_executor_polls_every_5_s_and_gives_a_wait_15_min_unless_told(tmp_path):
+    ex = Executor(None, JsonlJournal(tmp_path / "j.jsonl"), who=WHO)
+    assert (ex.poll, ex.timeout, ex.on_event, ex.heartbeat, ex.who) == (5.0, 900.0, None, None, WHO)
