@@ -67,7 +67,8 @@ class Run:
         return Executor(gw, self.journal, who=WHO, poll_seconds=self.poll, timeout_seconds=self.timeout,
                         on_event=self.on_event, heartbeat=self.heartbeat)
 
-    def go(self, bare, plan: Plan | None = None, reason: str = "", *, record=None, prepare=None, hang: float = 0):
+    def go(self, bare, plan: Plan | None = None, reason: str | None = None, *, record=None, prepare=None,
+           hang: float = 0):
         """Run (or resume) the plan; with ``hang``, give up after that many seconds (a step that waits far longer
         than the test's timeout_seconds fails the test instead of hanging it)."""
         async def body(gw):
@@ -75,7 +76,8 @@ class Run:
                 await prepare(gw)
             try:
                 ex = self.executor(gw)
-                going = ex.resume(record) if record is not None else ex.run(plan, reason)
+                going = ex.resume(record) if record is not None else ex.run(plan) if reason is None else \
+                    ex.run(plan, reason)
                 return await (asyncio.wait_for(going, hang) if hang else going)
             finally:
                 self.mutations = list(gw.mutations)
@@ -128,8 +130,10 @@ def test_a_plan_runs_every_step_in_order_journals_each_with_its_request_ids_and_
 def test_progress_events_may_come_from_a_plain_function(bare, tmp_path):
     listener, tgs = bare.listener()
     run = Run(tmp_path, sync_events=True)
-    out = run.go(bare, shift_plan(listener, tgs, (0, 100)))
+    plan = shift_plan(listener, tgs, (0, 100))
+    out = run.go(bare, plan)
     assert out.status == "succeeded"
+    assert run.journaled()[0] == created(plan, "")          # no reason given: an empty one
     assert run.events == [(0, "s1", "started", None), (0, "s1", "succeeded", None)]
 
 
