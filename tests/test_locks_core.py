@@ -693,12 +693,26 @@ def test_taglock_writes_once_per_attempt_and_reads_again_before_writing_again(fa
         (2, 5)
 
 
-def test_taglock_gives_up_after_its_attempts_and_says_nothing_was_changed(faulty):
+def test_taglock_gives_up_after_its_attempts_and_says_nothing_was_changed(faulty, monkeypatch):
+    """Five throttled writes, each followed by a read after a backoff that doubles from ``settle`` (the sleeps are
+    recorded), then LockHeld saying nothing was changed."""
+    import asyncio
+
+    sleeps = []
+    real_sleep = asyncio.sleep
+
+    async def sleep(delay, *a, **k):
+        if delay:
+            sleeps.append(delay)
+        return await real_sleep(delay, *a, **k)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
     bare, proxy = faulty
     listener, _ = bare.listener()
     proxy.script("elasticloadbalancing.AddTags", *["throttle"] * 5)
     with pytest.raises(LockHeld) as e:
-        bare.run(lambda gw: tag_lock(gw, listener).acquire())
+        bare.run(lambda gw: TagLock(gw, web(listener_arn=listener), ME, "p-me", settle=0.01).acquire())
+    assert sleeps == [0.01, 0.02, 0.04, 0.08, 0.16]
     assert str(e.value) == ("could not take web's lock after 5 attempts (AWS kept throttling or losing the writes): "
                             "nothing was changed, try again")
     assert proxy.requests["elasticloadbalancing.AddTags"] == 5 and tag_of(bare, listener) is None
@@ -841,3 +855,13 @@ def test_team_events_of_an_item_whose_body_is_not_json_come_from_its_fields(bare
     fields = {"ts": "2026-11-30T12:00:00.000Z", "event": "step_failed", "plan_id": "p-1", "service": "web",
               "step": "s1", "status": None, "reason": None, "error": "boom", "who": BOB}
     assert events == [fields, fields]
+
+
+def test_team_journal_items_without_a_scope_name_no_account(bare, tmp_path):
+    table = bare.table()
+    tj = TeamJournal(JsonlJournal(tmp_path / "journal.jsonl"), bare.aws, TeamConfig(table, REGION))
+    tj.append(EventKind.STEP_STARTED, "p-1", step="s1", service="web")
+    assert bare.run(tj.flush) == 0
+    (item,) = audit_items(bare, table)
+    assert "account" not in item and "endpoint" not in item and item["operator"] == "unknown"
+    assert os.stat(tj.outbox.with_suffix(".lock")).st_mode & 0o777 == 0o600
