@@ -491,8 +491,8 @@ def test_team_lock_factory_makes_dynamo_locks_on_its_table(bare):
 
     async def go(gw):
         lock = factory(gw, web(), ME, "p-me", what="shift web")
-        return type(lock), lock.team, lock.owner, lock.plan_id, lock.what, lock.ttl, lock.key
-    assert bare.run(go) == (DynamoLock, team, ME, "p-me", "shift web", LOCK_TTL, KEY)
+        return type(lock), lock.gw is gw, lock.team, lock.owner, lock.plan_id, lock.what, lock.ttl, lock.key
+    assert bare.run(go) == (DynamoLock, True, team, ME, "p-me", "shift web", LOCK_TTL, KEY)
 
 
 # ------------------------------------------------------------------------------------------------ TeamJournal
@@ -646,6 +646,15 @@ def test_team_status_shows_a_live_lock_and_the_last_change_that_succeeded(bare, 
     got = bare.run(lambda gw: team_status(gw, team, ["web", "api"]))
     assert list(got) == ["web", "api"] and got["api"] == TeamStatus(None, None)
     assert got["web"].lock == lock and (got["web"].last["plan_id"], got["web"].last["outcome"]) == ("p-2", "succeeded")
+    # a newer success, then a newer one still as an older version wrote it (status, no outcome): the newest wins
+    tj.append(EventKind.PLAN_CREATED, "p-4", who=ME, reason="", plan=a_plan("p-4").to_dict())
+    tj.append(EventKind.PLAN_FINISHED, "p-4", status="succeeded")
+    bare.run(tj.flush)
+    assert bare.run(lambda gw: team_status(gw, team, ["web"]))["web"].last["plan_id"] == "p-4"
+    old = {"pk": "audit#web", "sk": "9999-01-01T00:00:00.000Z#p-5#1-000001", "ts": "9999-01-01T00:00:00.000Z",
+           "event": "plan_finished", "plan_id": "p-5", "service": "web", "status": "succeeded"}
+    bare.client("dynamodb").put_item(TableName=table, Item=encode(old))
+    assert bare.run(lambda gw: team_status(gw, team, ["web"]))["web"].last == old
     put_lock(bare, table, expires_in=-1)
     assert bare.run(lambda gw: team_status(gw, team, ["web"]))["web"].lock is None
     with pytest.raises(AwsError) as e:
