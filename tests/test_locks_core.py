@@ -481,6 +481,7 @@ def test_lock_items_are_described_and_judged_live_exactly():
     assert describe_lock({}) == f"? (plan ?) until {when(datetime.fromtimestamp(0, timezone.utc))}"
     assert [lock_live(i, now=100) for i in (None, {}, {"expires_at": 100}, {"expires_at": 101})] == \
         [False, False, False, True]
+    assert not lock_live({}, now=0) and lock_live({"expires_at": 1}, now=0)
     assert lock_live({"expires_at": int(time.time()) + 60}) and not lock_live({"expires_at": int(time.time()) - 1})
 
 
@@ -659,7 +660,21 @@ def test_team_status_shows_a_live_lock_and_the_last_change_that_succeeded(bare, 
     assert bare.run(lambda gw: team_status(gw, team, ["web"]))["web"].lock is None
     with pytest.raises(AwsError) as e:
         bare.run(lambda gw: team_status(gw, TeamConfig("nope", REGION), ["web"]))
-    assert str(e.value).startswith("the team table nope (us-east-1) could not be used: ")
+    assert str(e.value).startswith("the team table nope (us-east-1) could not be used: dynamodb:")
+    assert e.value.code == "ResourceNotFoundException"
+
+
+def test_team_status_reads_only_the_newest_25_items(bare, tmp_path):
+    table = bare.table()
+    tj = team_journal(bare, tmp_path, table)
+    tj.append(EventKind.PLAN_CREATED, "p-1", who=ME, reason="", plan=a_plan("p-1").to_dict())
+    tj.append(EventKind.PLAN_FINISHED, "p-1", status="succeeded")
+    for n in range(25):
+        tj.append(EventKind.WARNING, "p-1", message=f"later {n}")
+    bare.run(tj.flush)
+    team = TeamConfig(table, REGION)
+    assert bare.run(lambda gw: team_status(gw, team, ["web"]))["web"].last is None
+    assert bare.run(lambda gw: team_status(gw, team, ["web"], recent=26))["web"].last["plan_id"] == "p-1"
 
 
 # ------------------------------------------------------------------------------------------------ writes that fail
