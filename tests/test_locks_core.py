@@ -624,6 +624,7 @@ def test_the_team_history_reads_back_as_journal_events_and_plan_states(bare, tmp
                          "status": None, "reason": "canary ok", "error": None, "who": ME}
     states = bare.run(lambda gw: tj.team_records(gw, ["web"]))
     assert list(states) == ["p-1"] and states["p-1"].status == "failed" and states["p-1"].failed == {"s1": "throttled"}
+    assert bare.run(lambda gw: tj.team_records(gw, ["web"], since=records[1]["ts"])) == {}   # no plan_created since
     since = bare.run(lambda gw: tj.team_items(gw, ["web"], since=records[2]["ts"]))
     assert [i["event"] for i in since] == ["step_failed", "plan_finished", "warning"]
     newest = bare.run(lambda gw: tj.team_items(gw, ["web"], newest=2))
@@ -889,3 +890,14 @@ def test_team_journal_items_without_a_scope_name_no_account(bare, tmp_path):
     (item,) = audit_items(bare, table)
     assert "account" not in item and "endpoint" not in item and item["operator"] == "unknown"
     assert os.stat(tj.outbox.with_suffix(".lock")).st_mode & 0o777 == 0o600
+
+
+def test_team_items_of_several_services_merge_in_time_then_key_order(bare, tmp_path):
+    table = bare.table()
+    ddb = bare.client("dynamodb")
+    for pk, sk, ts in (("audit#web", "T2#p-2#1-000002", "T2"), ("audit#api", "T2#p-1#1-000003", "T2"),
+                       ("audit#web", "T1#p-9#1-000001", "T1"), ("audit#api", "T3#p-3#1-000004", "T3")):
+        ddb.put_item(TableName=table, Item=encode({"pk": pk, "sk": sk, "ts": ts, "event": "warning"}))
+    tj = team_journal(bare, tmp_path, table)
+    items = bare.run(lambda gw: tj.team_items(gw, ["web", "api"]))
+    assert [i["sk"] for i in items] == ["T1#p-9#1-000001", "T2#p-1#1-000003", "T2#p-2#1-000002", "T3#p-3#1-000004"]
