@@ -415,6 +415,20 @@ def test_dynamolock_whose_write_failed_takes_back_what_may_be_its_own(bare):
     assert lock_item(bare, table) is None
 
 
+def test_dynamolock_whose_write_failed_never_takes_back_another_operators_lock(bare):
+    table = bare.table()
+    theirs = put_lock(bare, table)
+
+    async def go(gw):
+        lock = DynamoLock(gw, web(), ME, "p-me", team=TeamConfig(table, REGION), what="x" * 500_000)
+        await lock.acquire()
+
+    with pytest.raises(AwsError) as e:
+        bare.run(go)
+    assert e.value.code == "ValidationException"
+    assert lock_item(bare, table) == theirs
+
+
 def test_dynamolock_refresh_renews_only_its_own_lock(bare):
     table = bare.table()
     put_lock(bare, table, plan="p-me", owner=ME, expires_in=60)
