@@ -812,6 +812,7 @@ def test_dynamolock_in_read_only_mode_writes_nothing(bare):
     assert str(e.value) == (f"the team table {table} (us-east-1) could not be used: read-only mode: refused "
                             "dynamodb:PutItem (start without --read-only to act); the lock on web was not taken and "
                             "nothing was changed")
+    assert e.value.code == ""                  # AWS did not answer: no code (the contract of AwsError.code)
     assert lock_item(bare, table) is None
 
 
