@@ -24,6 +24,21 @@ def test_when_says_the_date_and_how_far_it_is():
     assert when(behind) == f"{behind:%Y-%m-%d %H:%M:%S} UTC (expired 7 min ago)"
     other_zone = ahead.astimezone(timezone(timedelta(hours=2)))
     assert when(other_zone) == f"{ahead:%Y-%m-%d %H:%M:%S} UTC (in 10 min)"
+    hour = now + timedelta(minutes=59, seconds=20)
+    assert when(hour) == f"{hour:%Y-%m-%d %H:%M:%S} UTC (in 59 min)"
+
+
+def test_when_says_utc_whatever_the_machines_time_zone(monkeypatch):
+    import time as clock
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    clock.tzset()
+    try:
+        t = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
+        assert when(t).startswith("2030-01-01 12:00:00 UTC (in ")
+    finally:
+        monkeypatch.undo()
+        clock.tzset()
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -352,6 +367,7 @@ def test_dynamolock_takes_a_free_lock_with_every_field_and_releases_it(bare):
         item = lock_item(bare, table)
         holder = await lock.holder()
         await lock.release()
+        assert lock._fast is None                 # its write gateway closed
         return item, holder
 
     item, holder = bare.run(go)
@@ -508,6 +524,10 @@ def test_team_lock_factory_makes_dynamo_locks_on_its_table(bare):
         lock = factory(gw, web(), ME, "p-me", what="shift web")
         return type(lock), lock.gw is gw, lock.team, lock.owner, lock.plan_id, lock.what, lock.ttl, lock.key
     assert bare.run(go) == (DynamoLock, True, team, ME, "p-me", "shift web", LOCK_TTL, KEY)
+
+    async def plain(gw):
+        return factory(gw, web(), ME, "p-me").what
+    assert bare.run(plain) == ""
 
 
 # ------------------------------------------------------------------------------------------------ TeamJournal
@@ -916,3 +936,16 @@ def test_team_items_of_several_services_merge_in_time_then_key_order(bare, tmp_p
     tj = team_journal(bare, tmp_path, table)
     items = bare.run(lambda gw: tj.team_items(gw, ["web", "api"]))
     assert [i["sk"] for i in items] == ["T1#p-9#1-000001", "T2#p-1#1-000003", "T2#p-2#1-000002", "T3#p-3#1-000004"]
+
+
+def test_dynamolock_writes_at_most_4_times_then_says_the_table_could_not_be_used(faulty, monkeypatch):
+    from faults import RetryClock
+
+    RetryClock(monkeypatch, factor=100)
+    bare, proxy = faulty
+    table = bare.table()
+    proxy.script("dynamodb.PutItem", *["throttle"] * 4)
+    with pytest.raises(AwsError) as e:
+        bare.run(lambda gw: dyn_lock(gw, table).acquire())
+    assert e.value.code == "ThrottlingException" or e.value.code == "Throttling"
+    assert proxy.requests["dynamodb.PutItem"] == 4 and lock_item(bare, table) is None
