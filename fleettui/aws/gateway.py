@@ -112,7 +112,9 @@ class Gateway:
         self._session.get_component("response_parser_factory").set_parser_defaults(
             timestamp_parser=_parse_timestamp)
         self._config = AioConfig(
-            retries={"mode": "adaptive", "max_attempts": max_attempts},
+            # total_max_attempts: every attempt, the first included (botocore's "max_attempts" counts the retries
+            # only: max_attempts=1 sent a lock write twice)
+            retries={"mode": "adaptive", "total_max_attempts": max_attempts},
             connect_timeout=connect_timeout, read_timeout=read_timeout, max_pool_connections=32,
         )
         self._clients: dict[tuple[str, str], Any] = {}
