@@ -604,14 +604,14 @@ def test_the_clients_configuration(monkeypatch):
     gw = Gateway(AwsConfig(regions=(REGION,), endpoint_url=ENDPOINT))
     cfg = gw._config
     assert (cfg.retries, cfg.connect_timeout, cfg.read_timeout, cfg.max_pool_connections) == (
-        {"mode": "adaptive", "max_attempts": 8}, 5, 10, 32)
+        {"mode": "adaptive", "total_max_attempts": 8}, 5, 10, 32)
     assert (gw.read_budget, gw.write_budget, gw.read_only) == (20.0, 60.0, False)
     assert gw.allowed == permissions.MUTATING
     assert (dict(gw.sent), gw.refused, gw.mutations, gw.request_count) == ({}, [], [], 0)
     gw = Gateway(AwsConfig(regions=(REGION,)), read_only=True, max_attempts=3, connect_timeout=1, read_timeout=2,
                  read_budget=3, write_budget=4, allow=permissions.TEAM_INIT)
     assert (gw._config.retries, gw._config.connect_timeout, gw._config.read_timeout) == (
-        {"mode": "adaptive", "max_attempts": 3}, 1, 2)
+        {"mode": "adaptive", "total_max_attempts": 3}, 1, 2)
     assert (gw.read_budget, gw.write_budget, gw.read_only) == (3, 4, True)
     assert gw.allowed == permissions.MUTATING | permissions.TEAM_INIT
 
