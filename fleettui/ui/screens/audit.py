@@ -46,8 +46,8 @@ class AuditScreen(Screen):
         if self.error and not self.records:
             return Text(f"cannot read the journal: {printable(self.error)}", style=self._c("text-error"))
         if not self.records:
-            return Text("The journal is empty: no action has been run from this machine yet.",
-                        style=self._c("text-muted"))
+            where = "by anyone of the team" if self.journal_path.startswith("team table") else "from this machine"
+            return Text(f"The journal is empty: no action has been run {where} yet.", style=self._c("text-muted"))
         t = Table(expand=True, box=None, header_style=f"bold {self._c('text-muted')}", pad_edge=False)
         for col in ("created", "plan", "verb", "service", "status", "steps", "who", "reason"):
             t.add_column(col, overflow="fold", no_wrap=col in ("created", "plan", "status"))
