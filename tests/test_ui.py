@@ -3,6 +3,7 @@ as drawn, the filter's error line, the detail and help screens' text, the footer
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import threading
 import time
@@ -868,6 +869,28 @@ def test_unfinished_plan_is_offered_for_resume_at_start_up(demo, demo_ctx):
             assert not progress.failed
             assert app.actions.journal.record(plan.id).status == "succeeded"
             assert listener_weights(demo)["web-1-5-0"] == 100
+    run(go())
+
+
+def test_audit_at_80_columns_shows_each_plan_in_two_lines_and_the_table_when_wide(demo, demo_ctx):
+    """Eight columns do not fit 80: each plan is two lines (id, verb, service, status, steps; who: reason), the
+    reason as typed; widening the terminal brings the table back."""
+    from fleettui.cli import main
+
+    assert main(["rollback", "web", "--yes", "--reason", "INC-1 [b]x[/b]", "--config", str(demo.config_path)]) == 0
+
+    async def go():
+        app = make_app(demo_ctx, auto_refresh=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await loaded(app, pilot)
+            await pilot.press("colon", *"audit", "enter")
+            await until(pilot, lambda: app.screen.id == "audit")
+            lines = [ln.strip() for ln in static_text(app.screen, "#audit-table").splitlines() if ln.strip()]
+            assert re.fullmatch(r"p-\d{8}-\d{6}-[0-9a-f]{6}  rollback web  succeeded 1/1", lines[0]), lines
+            assert lines[1].endswith(": INC-1 [b]x[/b]") and len(lines) == 2, lines
+            await pilot.resize_terminal(160, 45)
+            await until(pilot, lambda: "created" in static_text(app.screen, "#audit-table"))
+            assert "INC-1 [b]x[/b]" in static_text(app.screen, "#audit-table")
     run(go())
 
 

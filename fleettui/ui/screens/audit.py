@@ -1,6 +1,7 @@
 """`:audit`: the action journal (who did what, why, how it ended), newest first."""
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,6 +15,9 @@ from fleettui.format import printable
 from fleettui.ui.widgets.colors import rich_color
 from fleettui.ui.widgets.footer import FleetFooter
 from fleettui.ui.widgets.header import FleetHeader
+
+
+NARROW = 110          # below this many columns, two lines per plan instead of the table
 
 
 class AuditScreen(Screen):
@@ -39,6 +43,9 @@ class AuditScreen(Screen):
     def action_back(self) -> None:
         self.dismiss()
 
+    def on_resize(self) -> None:
+        self.query_one("#audit-table", Static).update(self._table())
+
     def _c(self, name: str) -> str:
         return rich_color(self.app, name)
 
@@ -48,22 +55,34 @@ class AuditScreen(Screen):
         if not self.records:
             where = "by anyone of the team" if self.journal_path.startswith("team table") else "from this machine"
             return Text(f"The journal is empty: no action has been run {where} yet.", style=self._c("text-muted"))
-        t = Table(expand=True, box=None, header_style=f"bold {self._c('text-muted')}", pad_edge=False)
-        for col in ("created", "plan", "verb", "service", "status", "steps", "who", "reason"):
-            t.add_column(col, overflow="fold", no_wrap=col in ("created", "plan", "status"))
         colors = {"succeeded": "text-success", "failed": "text-error", "running": "text-warning",
                   "abandoned": "text-muted"}
-        for r in sorted(self.records, key=lambda r: r.created, reverse=True):
-            status = Text(printable(r.status), style=self._c(colors.get(r.status, "text")))
-            if r.failed:
-                status.append(f"\n{printable(next(iter(r.failed.values())))}", style=self._c("text-error"))
-            # every cell a Text: reasons, errors and versions are data, never markup
-            t.add_row(*(Text(printable(v)) for v in (r.created[:19].replace("T", " "), r.plan.id, r.plan.verb,
-                                                     r.plan.service)), status,
-                      Text(f"{len(r.done)}/{len(r.plan.steps)}"), Text(printable(r.who)),
-                      Text(printable(r.reason or "—")))
+        records = sorted(self.records, key=lambda r: r.created, reverse=True)
+        # every cell a Text: reasons, errors and versions are data, never markup
+        if self.app.size.width < NARROW:
+            body = Group(*(self._lines(r, colors) for r in records))
+        else:
+            body = Table(expand=True, box=None, header_style=f"bold {self._c('text-muted')}", pad_edge=False)
+            for col in ("created", "plan", "verb", "service", "status", "steps", "who", "reason"):
+                body.add_column(col, overflow="fold", no_wrap=col in ("created", "plan", "status"))
+            for r in records:
+                status = Text(printable(r.status), style=self._c(colors.get(r.status, "text")))
+                if r.failed:
+                    status.append(f"\n{printable(next(iter(r.failed.values())))}", style=self._c("text-error"))
+                body.add_row(*(Text(printable(v)) for v in (r.created[:19].replace("T", " "), r.plan.id, r.plan.verb,
+                                                            r.plan.service)), status,
+                             Text(f"{len(r.done)}/{len(r.plan.steps)}"), Text(printable(r.who)),
+                             Text(printable(r.reason or "—")))
         if self.error:      # e.g. the team table could not be read: this machine's journal, and why
-            from rich.console import Group
+            return Group(Text(printable(self.error), style=self._c("text-warning")), body)
+        return body
 
-            return Group(Text(printable(self.error), style=self._c("text-warning")), t)
-        return t
+    def _lines(self, r, colors) -> Text:
+        """One plan in two lines (a table's eight columns do not fit 80 columns): the plan id (it holds the date
+        and time), verb, service, status, steps; then who and why, and the error of a failed plan."""
+        text = Text.assemble((printable(r.plan.id), "bold"), f"  {printable(r.plan.verb)} {printable(r.plan.service)}  ",
+                             (printable(r.status), self._c(colors.get(r.status, "text"))),
+                             f" {len(r.done)}/{len(r.plan.steps)}\n  {printable(r.who)}: {printable(r.reason or '—')}")
+        if r.failed:
+            text.append(f"\n  {printable(next(iter(r.failed.values())))}", style=self._c("text-error"))
+        return text
