@@ -1,0 +1,295 @@
+"""Plans as data (fleettui/domain/plan.py) and the CLI's confirmation prompts (`confirm` in fleettui/cli/verbs.py,
+the prompt of `fleettui unlock`): fast tests for mutation testing (README "Test strength").
+
+The prompts are driven through rich's ``Console.input`` on a console writing to a string (the answer comes from
+``builtins.input``, what ``Console.input`` reads; ``sys.stdin.isatty`` says whether there is a terminal). The console
+is a colour terminal so the styles of the prompt are asserted too, escape sequences and all.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import sys
+from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
+
+import pytest
+
+from fleettui.cli.common import CliConsole
+from fleettui.domain.plan import Plan, Step, _thaw, freeze, new_plan_id
+from fleettui.errors import ConfigError
+
+# ------------------------------------------------------------------------------------------------ freeze / thaw
+
+
+def test_freeze_makes_read_only_mappings_and_tuples_all_the_way_down():
+    frozen = freeze({"a": [1, {"b": [2, 3]}], "c": {"d": "x"}, "e": 5})
+    assert type(frozen) is MappingProxyType
+    assert type(frozen["a"]) is tuple and frozen["a"][0] == 1
+    assert type(frozen["a"][1]) is MappingProxyType and frozen["a"][1]["b"] == (2, 3)
+    assert type(frozen["c"]) is MappingProxyType and dict(frozen["c"]) == {"d": "x"}
+    assert frozen["e"] == 5
+    assert freeze([{"k": 1}])[0]["k"] == 1 and type(freeze([{"k": 1}])[0]) is MappingProxyType
+    assert freeze("s") == "s" and freeze(None) is None and freeze((1, 2)) == (1, 2)
+
+
+def test_thaw_gives_back_plain_dicts_and_lists_all_the_way_down():
+    thawed = _thaw(MappingProxyType({"a": (1, MappingProxyType({"b": (2,)})), "c": [3, (4,)], "e": "x"}))
+    assert thawed == {"a": [1, {"b": [2]}], "c": [3, [4]], "e": "x"}
+    assert type(thawed) is dict and type(thawed["a"]) is list and type(thawed["a"][1]) is dict
+    assert type(thawed["a"][1]["b"]) is list and type(thawed["c"]) is list and type(thawed["c"][1]) is list
+    assert _thaw(7) == 7 and _thaw(None) is None
+
+
+# ------------------------------------------------------------------------------------------------ Step
+
+def test_a_step_goes_to_a_dict_and_back_exactly():
+    s = Step("s2", "set_weights", "eu-west-1", "set weights", freeze({"weights": {"a": 10}, "ids": ["i-1"]}))
+    d = s.to_dict()
+    assert d == {"id": "s2", "kind": "set_weights", "region": "eu-west-1", "description": "set weights",
+                 "params": {"weights": {"a": 10}, "ids": ["i-1"]}}
+    assert type(d["params"]) is dict and type(d["params"]["ids"]) is list
+    back = Step.from_dict(d)
+    assert back == s and type(back.params) is MappingProxyType and back.params["ids"] == ("i-1",)
+
+
+@pytest.mark.parametrize("params", [None, {}, "absent"])
+def test_a_step_without_params_gets_an_empty_read_only_mapping(params):
+    d = {"id": "s1", "kind": "terminate", "region": "us-east-1", "description": "terminate"}
+    if params != "absent":
+        d["params"] = params
+    s = Step.from_dict(d)
+    assert (s.id, s.kind, s.region, s.description) == ("s1", "terminate", "us-east-1", "terminate")
+    assert type(s.params) is MappingProxyType and dict(s.params) == {}
+    assert Step("s1", "k", "r", "d").params == MappingProxyType({})
+
+
+# ------------------------------------------------------------------------------------------------ plan ids
+
+def test_a_plan_id_says_when_in_utc_and_ends_with_six_random_hex_digits():
+    t = datetime(2026, 11, 30, 9, 5, 7, tzinfo=timezone.utc)
+    ids = {new_plan_id(t) for _ in range(20)}
+    assert all(re.fullmatch(r"p-20261130-090507-[0-9a-f]{6}", i) for i in ids), ids
+    assert len(ids) > 1                                    # random, not one fixed suffix
+
+
+def test_a_plan_id_without_a_time_is_now_in_utc_whatever_the_machines_time_zone(monkeypatch):
+    import time as clock
+
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")         # UTC+14: local time is never the UTC day and hour
+    clock.tzset()
+    try:
+        before = datetime.now(timezone.utc).replace(microsecond=0)
+        pid = new_plan_id()
+        after = datetime.now(timezone.utc)
+    finally:
+        monkeypatch.undo()
+        clock.tzset()
+    m = re.fullmatch(r"p-(\d{8}-\d{6})-[0-9a-f]{6}", pid)
+    assert m, pid
+    when = datetime.strptime(m.group(1), "%Y%m%d-%H%M%S").replace(tzinfo=timezone.utc)
+    assert before <= when <= after
+
+
+# ------------------------------------------------------------------------------------------------ Plan
+
+def steps(n: int = 1) -> tuple[Step, ...]:
+    return tuple(Step(f"s{i}", "terminate", "us-east-1", f"step {i}") for i in range(1, n + 1))
+
+
+def plan(**kw) -> Plan:
+    base = dict(id="p-1", verb="replace", service="web", summary="replace web", steps=steps())
+    return Plan(**{**base, **kw})
+
+
+def test_a_plan_is_runnable_only_with_steps_and_without_a_refusal():
+    assert plan().runnable is True
+    assert plan(refusal="no").runnable is False
+    assert plan(refusal="").runnable is False               # a refusal, even empty, is a refusal
+    assert plan(steps=()).runnable is False
+    assert plan(steps=(), refusal="no").runnable is False
+
+
+@pytest.mark.parametrize("kw, reason", [
+    (dict(), "this plan needs a typed confirmation"),
+    (dict(verb="decommission", generation="1.4.0"), "this plan destroys generation 1.4.0 of web"),
+    (dict(verb="decommission"), "this plan needs a typed confirmation"),
+    (dict(verb="rollback", generation="1.4.0"), "this plan needs a typed confirmation"),
+    (dict(hosts_affected=("i-1", "i-2")), "this plan terminates 2 host(s)"),
+    (dict(hosts_affected=("i-1",)), "this plan terminates 1 host(s)"),
+    (dict(capacity_before=100, capacity_min=99), "this plan lowers healthy capacity to 99% of what web has now"),
+    (dict(capacity_before=80, capacity_min=80), "this plan needs a typed confirmation"),
+    (dict(capacity_before=80, capacity_min=90), "this plan needs a typed confirmation"),
+    (dict(verb="decommission", generation="1.4.0", hosts_affected=("i-1", "i-2", "i-3"), capacity_min=50),
+     "this plan destroys generation 1.4.0 of web, terminates 3 host(s), "
+     "lowers healthy capacity to 50% of what web has now"),
+])
+def test_the_confirm_reason_says_exactly_what_the_plan_destroys(kw, reason):
+    assert plan(**kw).confirm_reason == reason
+
+
+def full_plan() -> Plan:
+    return Plan(id="p-20261130-090507-abcdef", verb="decommission", service="web", summary="decommission web 1.4.0",
+                steps=(Step("s1", "set_weights", "us-east-1", "weights", freeze({"w": {"a": 0}})),
+                       Step("s2", "terminate", "us-east-1", "terminate", freeze({"ids": ["i-1", "i-2"]}))),
+                hosts_affected=("i-1", "i-2"), capacity_before=100, capacity_min=75,
+                weights_before=MappingProxyType({"1.4.0": 10, "1.5.0": 90}),
+                weights_after=MappingProxyType({"1.4.0": 0, "1.5.0": 100}),
+                refusal=None, warnings=("w1", "w2"), confirm_phrase="web 1.4.0", created_at="2026-11-30T09:05:07Z",
+                generation="1.4.0")
+
+
+FULL_DICT = {
+    "id": "p-20261130-090507-abcdef", "verb": "decommission", "service": "web", "summary": "decommission web 1.4.0",
+    "steps": [{"id": "s1", "kind": "set_weights", "region": "us-east-1", "description": "weights",
+               "params": {"w": {"a": 0}}},
+              {"id": "s2", "kind": "terminate", "region": "us-east-1", "description": "terminate",
+               "params": {"ids": ["i-1", "i-2"]}}],
+    "hosts_affected": ["i-1", "i-2"], "capacity_before": 100, "capacity_min": 75,
+    "weights_before": {"1.4.0": 10, "1.5.0": 90}, "weights_after": {"1.4.0": 0, "1.5.0": 100},
+    "refusal": None, "warnings": ["w1", "w2"], "confirm_phrase": "web 1.4.0", "created_at": "2026-11-30T09:05:07Z",
+    "generation": "1.4.0",
+}
+
+
+def test_a_plan_goes_to_a_plain_dict_and_json_and_back_exactly():
+    p = full_plan()
+    d = p.to_dict()
+    assert d == FULL_DICT and list(d) == list(FULL_DICT)
+    for key in ("steps", "hosts_affected", "warnings"):
+        assert type(d[key]) is list, key
+    for key in ("weights_before", "weights_after"):
+        assert type(d[key]) is dict, key
+    text = p.to_json()
+    assert text == json.dumps(FULL_DICT, indent=2)
+    assert Plan.from_dict(json.loads(text)) == p
+    back = Plan.from_dict(FULL_DICT)
+    assert back == p
+    assert type(back.steps) is tuple and type(back.hosts_affected) is tuple and type(back.warnings) is tuple
+    assert type(back.weights_before) is MappingProxyType and type(back.weights_after) is MappingProxyType
+
+
+def test_a_plan_from_a_dict_with_only_the_required_keys_gets_the_defaults():
+    d = {"id": "p-1", "verb": "shift", "service": "web", "summary": "s", "steps": []}
+    p = Plan.from_dict(d)
+    assert p == Plan(id="p-1", verb="shift", service="web", summary="s", steps=())
+    assert (p.hosts_affected, p.capacity_before, p.capacity_min, p.refusal, p.warnings, p.confirm_phrase,
+            p.created_at, p.generation) == ((), 100, 100, None, (), None, "", None)
+    assert type(p.weights_before) is MappingProxyType and dict(p.weights_before) == {}
+    assert type(p.weights_after) is MappingProxyType and dict(p.weights_after) == {}
+    nulls = Plan.from_dict({**d, "hosts_affected": None, "weights_before": None, "weights_after": None,
+                            "warnings": None, "capacity_before": "80", "capacity_min": "60"})
+    assert (nulls.hosts_affected, nulls.warnings, nulls.capacity_before, nulls.capacity_min) == ((), (), 80, 60)
+    assert dict(nulls.weights_before) == {} == dict(nulls.weights_after)
+
+
+# ------------------------------------------------------------------------------------------------ confirm()
+
+YELLOW, BOLD, RESET = "\x1b[33m", "\x1b[1m", "\x1b[0m"
+
+
+@pytest.fixture
+def term(monkeypatch):
+    """A terminal: the CLI's console writing (with colours) to a string, stdin a tty, the typed answers queued.
+    Yields (console, answers, prompts): append answers; prompts counts the reads."""
+    from fleettui.cli import verbs
+
+    console = CliConsole(file=io.StringIO(), force_terminal=True, color_system="standard", width=200)
+    monkeypatch.setattr(verbs, "out", console)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    answers: list[str] = []
+    reads: list[int] = []
+
+    def fake_input(*args):
+        assert args == ()                                  # the prompt is printed by rich, not by input()
+        reads.append(1)
+        return answers.pop(0)
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    return console, answers, reads
+
+
+def shown(console) -> str:
+    text = console.file.getvalue()
+    console.file.seek(0)
+    console.file.truncate()
+    return text
+
+
+@pytest.mark.parametrize("answer, accepted", [
+    ("y", True), ("yes", True), ("Y ", True), ("  YES\n", True), ("Yes", True),
+    ("", False), ("n", False), ("no", False), ("N", False), ("ye", False), ("yess", False), ("y es", False),
+    ("sure", False), ("1", False),
+])
+def test_without_a_phrase_only_y_or_yes_proceeds(term, answer, accepted):
+    from fleettui.cli.verbs import confirm
+
+    console, answers, reads = term
+    answers.append(answer)
+    assert confirm(plan(), yes=False) is accepted
+    assert shown(console) == "Proceed? [y/N] "             # the [y/N] literally, nothing else, no style
+    assert reads == [1]
+
+
+PHRASE = "web 1.4.0"
+RISKY = dict(verb="decommission", generation="1.4.0", hosts_affected=("i-1", "i-2"), confirm_phrase=PHRASE)
+
+
+@pytest.mark.parametrize("answer, accepted", [
+    (PHRASE, True), (f"  {PHRASE} \n", True), (f"\t{PHRASE}", True),
+    ("", False), ("y", False), ("yes", False), ("1.4.0", False), ("web", False), ("web 1.4.", False),
+    ("web 1.4.00", False), ("web  1.4.0", False), ("WEB 1.4.0", False), ("web1.4.0", False),
+])
+def test_a_risky_plan_proceeds_only_on_the_exact_phrase(term, answer, accepted):
+    from fleettui.cli.verbs import confirm
+
+    console, answers, reads = term
+    answers.append(answer)
+    assert confirm(plan(**RISKY), yes=False) is accepted
+    assert shown(console) == (
+        f"{YELLOW}  this plan destroys generation 1.4.0 of web, terminates 2 host(s){RESET}\n"
+        f"Type {BOLD}{PHRASE}{RESET} to confirm (anything else cancels): ")
+    assert reads == [1]
+
+
+def test_a_hostile_phrase_is_shown_as_text_and_accepted_typed_as_shown_or_as_it_is(term):
+    from fleettui.cli.verbs import confirm
+
+    console, answers, reads = term
+    phrase = "[bold red]web[/] \x1b[2J1.4.0"
+    risky = plan(verb="decommission", generation=phrase, confirm_phrase=phrase)
+    as_shown = "[bold red]web[/] \\x1b[2J1.4.0"
+    answers.extend([as_shown, phrase, "[bold red]web[/] 1.4.0", "web 1.4.0"])
+    assert confirm(risky, yes=False) is True
+    text = shown(console)
+    assert text == (f"{YELLOW}  this plan destroys generation {as_shown} of web{RESET}\n"
+                    f"Type {BOLD}{as_shown}{RESET} to confirm (anything else cancels): ")
+    assert "\x1b[2J" not in text
+    assert confirm(risky, yes=False) is True
+    assert confirm(risky, yes=False) is False
+    assert confirm(risky, yes=False) is False
+    assert reads == [1, 1, 1, 1]
+
+
+def test_yes_proceeds_without_asking_even_without_a_terminal(term, monkeypatch):
+    from fleettui.cli.verbs import confirm
+
+    console, answers, reads = term
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+    assert confirm(plan(), yes=True) is True
+    assert confirm(plan(**RISKY), yes=True) is True
+    assert reads == [] and shown(console) == ""
+
+
+@pytest.mark.parametrize("kw", [dict(), RISKY])
+def test_without_yes_and_without_a_terminal_nothing_is_asked_and_it_is_a_config_error(term, monkeypatch, kw):
+    from fleettui.cli.verbs import confirm
+
+    console, answers, reads = term
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+    with pytest.raises(ConfigError) as e:
+        confirm(plan(**kw), yes=False)
+    assert type(e.value) is ConfigError
+    assert str(e.value) == "confirmation needed and stdin is not a terminal: pass --yes"
+    assert reads == [] and shown(console) == ""
