@@ -293,3 +293,155 @@ def test_without_yes_and_without_a_terminal_nothing_is_asked_and_it_is_a_config_
     assert type(e.value) is ConfigError
     assert str(e.value) == "confirmation needed and stdin is not a terminal: pass --yes"
     assert reads == [] and shown(console) == ""
+
+
+# ------------------------------------------------------------------------------------------------ unlock's prompt
+# `fleettui unlock web` on a bare moto (tests/bare_aws.py): the real Actions, gateway, TagLock and a local journal in
+# tmp_path; only the opening of the context (config file, demo…) is replaced, by one naming those.
+
+from bare_aws import REGION, bare  # noqa: E402,F401  (bare: fixture)
+
+HOLDER = "arn:aws:iam::123456789012:user/bob"
+
+
+@pytest.fixture
+def unlock_env(bare, tmp_path, term, monkeypatch):
+    """(run, console, answers, reads, listener, journal path): run(*argv) runs `fleettui unlock web …`'s handler."""
+    import argparse
+
+    from fleettui.actions.api import Actions
+    from fleettui.cli import unlock
+    from fleettui.config import ServiceConfig
+    from fleettui.config.loader import Config
+    from fleettui.store.local import JsonlJournal
+    from fleettui.store.taglock import TagLock
+
+    console, answers, reads = term
+    monkeypatch.setattr(unlock, "out", console)
+    errors = CliConsole(file=io.StringIO(), width=200)
+    monkeypatch.setattr(unlock, "err", errors)
+    listener, _ = bare.listener()
+    svc = ServiceConfig(name="web", regions=(REGION,), selector=(("Service", "web"),), listener_arn=listener)
+    journal = tmp_path / "journal.jsonl"
+
+    def with_actions(args, body):
+        return bare.run(lambda gw: body(Actions(Config(path=None, aws=bare.aws, services=(svc,)), gw, read_only=False,
+                                                journal=JsonlJournal(journal),
+                                                lock=lambda *a: TagLock(*a, settle=0))))
+
+    monkeypatch.setattr(unlock, "with_actions", with_actions)
+
+    def run(*argv):
+        p = argparse.ArgumentParser()
+        unlock.add_parsers(lambda name, help: p)
+        return unlock.cmd_unlock(p.parse_args(["web", *argv]))
+
+    return run, console, errors, answers, reads, listener, journal
+
+
+def lock_tag(bare, listener):
+    from fleettui.store.taglock import LOCK_TAG
+
+    tags = bare.client("elbv2").describe_tags(ResourceArns=[listener])["TagDescriptions"][0]["Tags"]
+    return {t["Key"]: t["Value"] for t in tags}.get(LOCK_TAG)
+
+
+def stale_lock(bare, listener) -> tuple[str, str]:
+    """Bob's lock, expired 30 min ago: (tag value, how unlock names it)."""
+    from fleettui.store.taglock import LOCK_TAG, LockValue
+
+    value = LockValue(HOLDER, "p-stuck", datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=30))
+    bare.client("elbv2").add_tags(ResourceArns=[listener], Tags=[{"Key": LOCK_TAG, "Value": value.encode()}])
+    return value.encode(), value.describe()
+
+
+def events(journal) -> list[dict]:
+    return [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()] if journal.exists() else []
+
+
+UNLOCK_PROMPT = "Remove the lock on web? A plan still running under it stops at its next step. [y/N] "
+
+
+@pytest.mark.parametrize("answer, removed", [
+    ("y", True), ("yes", True), ("Y ", True), (" YES\n", True),
+    ("", False), ("n", False), ("no", False), ("ye", False), ("yess", False), ("web", False),
+])
+def test_unlock_names_the_holder_asks_and_removes_only_on_y_or_yes(bare, unlock_env, answer, removed):
+    run, console, errors, answers, reads, listener, journal = unlock_env
+    value, text = stale_lock(bare, listener)
+    answers.append(answer)
+    assert run("--reason", "INC-9") == (0 if removed else 1)
+    assert reads == [1]
+    asked = f"web is locked by {text}\n{UNLOCK_PROMPT}"
+    if removed:
+        assert shown(console) == f"{asked}web: lock removed (was {text})\n"
+        assert errors.file.getvalue() == ""
+        assert lock_tag(bare, listener) is None
+        [e] = events(journal)
+        assert (e["event"], e["plan_id"], e["service"], e["reason"], e["holder"]) == (
+            "lock_cleared", "p-stuck", "web", "INC-9", value)
+        assert e["who"].startswith("arn:aws:") and e["who"] != HOLDER
+    else:
+        assert shown(console) == asked
+        assert errors.file.getvalue() == "cancelled: nothing was changed\n"
+        assert lock_tag(bare, listener) == value and events(journal) == []
+
+
+def test_unlock_shows_a_hostile_holder_as_text(bare, unlock_env):
+    from fleettui.store.taglock import LOCK_TAG
+
+    run, console, errors, answers, reads, listener, journal = unlock_env
+    hostile = "[bold]x[/bold] garbage"
+    bare.client("elbv2").add_tags(ResourceArns=[listener], Tags=[{"Key": LOCK_TAG, "Value": hostile}])
+    answers.append("n")
+    assert run() == 1
+    assert shown(console) == ("web is locked by a malformed lock tag '[bold]x[/bold] garbage' (not owner|plan|expiry)\n"
+                              + UNLOCK_PROMPT)
+    assert lock_tag(bare, listener) == hostile
+
+
+def test_unlock_with_yes_asks_nothing_and_journals_a_lock_without_a_plan_as_dash(bare, unlock_env, monkeypatch):
+    from fleettui.store.taglock import LOCK_TAG
+
+    run, console, errors, answers, reads, listener, journal = unlock_env
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+    bare.client("elbv2").add_tags(ResourceArns=[listener], Tags=[{"Key": LOCK_TAG, "Value": "garbage"}])
+    assert run("--yes") == 0
+    text = "a malformed lock tag 'garbage' (not owner|plan|expiry)"
+    assert shown(console) == f"web is locked by {text}\nweb: lock removed (was {text})\n"
+    assert reads == [] and lock_tag(bare, listener) is None
+    [e] = events(journal)
+    assert (e["event"], e["plan_id"], e["reason"], e["holder"]) == ("lock_cleared", "-", "", "garbage")
+
+
+def test_unlock_without_yes_and_without_a_terminal_is_a_config_error_and_changes_nothing(bare, unlock_env,
+                                                                                         monkeypatch):
+    run, console, errors, answers, reads, listener, journal = unlock_env
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+    value, text = stale_lock(bare, listener)
+    with pytest.raises(ConfigError) as e:
+        run()
+    assert type(e.value) is ConfigError
+    assert str(e.value) == "confirmation needed and stdin is not a terminal: pass --yes"
+    assert shown(console) == f"web is locked by {text}\n" and reads == []
+    assert lock_tag(bare, listener) == value and events(journal) == []
+
+
+def test_unlock_of_a_free_service_says_so_and_asks_nothing(bare, unlock_env):
+    run, console, errors, answers, reads, listener, journal = unlock_env
+    assert run() == 0
+    assert shown(console) == "web is not locked\n" and reads == [] and events(journal) == []
+
+
+def test_unlock_whose_journal_cannot_be_written_says_the_lock_is_gone_all_the_same(bare, unlock_env):
+    from fleettui.store import StoreError
+
+    run, console, errors, answers, reads, listener, journal = unlock_env
+    journal.mkdir()                                        # not a file: the journal cannot be written
+    value, text = stale_lock(bare, listener)
+    with pytest.raises(StoreError) as e:
+        run("--yes")
+    assert str(e.value) == (f"web: lock removed in AWS (was {text}); "
+                            f"the journal {journal} could not be written: Is a directory")
+    assert e.value.__cause__ is None and e.value.__suppress_context__
+    assert lock_tag(bare, listener) is None
