@@ -445,3 +445,106 @@ def test_unlock_whose_journal_cannot_be_written_says_the_lock_is_gone_all_the_sa
                             f"the journal {journal} could not be written: Is a directory")
     assert e.value.__cause__ is None and e.value.__suppress_context__
     assert lock_tag(bare, listener) is None
+
+
+# ------------------------------------------------------------------------------------------------ what surrounds confirm()
+# The plan as printed before the question and the outcome after it (cli/verbs.py render_plan, report, the flags):
+# exact text and styles on a colour terminal, every string from the plan shown as text with control characters escaped.
+
+def colour_console(width: int = 200) -> CliConsole:
+    return CliConsole(file=io.StringIO(), force_terminal=True, color_system="standard", width=width)
+
+
+def test_the_plan_is_shown_whole_with_its_weights_capacity_steps_warnings_and_refusal():
+    from fleettui.cli.verbs import render_plan
+
+    c = colour_console()
+    p = Plan(id="p-1", verb="shift", service="web", summary="shift [b]web[/b]\x1b",
+             steps=(Step("s1", "set_weights", "us-east-1", "set \x07w"), Step("s2", "terminate", "eu-west-1", "term")),
+             hosts_affected=("i-1", "i-2"), capacity_before=100, capacity_min=50,
+             weights_before=MappingProxyType({"1.5.0": 100, "1.6.0": 0.05}),
+             weights_after=MappingProxyType({"1.6.0": 100, "1.7\x1b": 0}),
+             warnings=("careful\x1b",), refusal="no [red]way\x1b")
+    render_plan(p, c)
+    assert c.file.getvalue() == (
+        "\x1b[1mplan \x1b[0m\x1b[36mp-1\x1b[0m  shift [b]web[/b]\\x1b\n"
+        "  weights: 1.5.0 100%→—, 1.6.0 <0.1%→100%, 1.7\\x1b —→0%\n"
+        "  capacity: 100% → lowest 50% during the plan; hosts terminated: 2\n"
+        "\x1b[1mstep\x1b[0m\x1b[1m \x1b[0m\x1b[1m \x1b[0m\x1b[1mregion   \x1b[0m\x1b[1m \x1b[0m\x1b[1m \x1b[0m"
+        "\x1b[1mwhat     \x1b[0m\n"
+        "\x1b[2ms1  \x1b[0m\x1b[2m \x1b[0m\x1b[2m \x1b[0m\x1b[2mus-east-1\x1b[0m\x1b[2m \x1b[0m set \\x07w\n"
+        "\x1b[2ms2  \x1b[0m\x1b[2m \x1b[0m\x1b[2m \x1b[0m\x1b[2meu-west-1\x1b[0m\x1b[2m \x1b[0m term     \n"
+        "\x1b[33m  ! careful\\x1b\x1b[0m\n"
+        "  \x1b[1;31mrefused:\x1b[0m no [red]way\\x1b\n")
+
+
+def test_a_plan_without_steps_weights_or_hosts_shows_only_what_it_has():
+    from fleettui.cli.verbs import render_plan
+
+    c = colour_console()
+    render_plan(Plan(id="p-2", verb="replace", service="web", summary="s", steps=()), c)
+    assert c.file.getvalue() == (
+        "\x1b[1mplan \x1b[0m\x1b[36mp-2\x1b[0m  s\n"
+        "  capacity: 100% → lowest 100% during the plan\n"
+        "\x1b[1mstep\x1b[0m\x1b[1m \x1b[0m\x1b[1m \x1b[0m\x1b[1mregion\x1b[0m\x1b[1m \x1b[0m\x1b[1m \x1b[0m\x1b[1mwhat\x1b[0m\n")
+    c = colour_console()
+    render_plan(Plan(id="p-3", verb="shift", service="web", summary="s", steps=(), capacity_before=90,
+                     weights_after=MappingProxyType({"1.6.0": 100})), c)
+    assert c.file.getvalue().splitlines()[1:3] == ["  weights: 1.6.0 —→100%",
+                                                   "  capacity: 90% → lowest 100% during the plan"]
+
+
+def test_a_long_plan_line_is_never_cut_on_a_narrow_terminal():
+    from fleettui.cli.verbs import render_plan
+
+    c = colour_console(width=30)
+    long_id = "p-20261130-090507-abcdef"
+    render_plan(Plan(id=long_id, verb="shift", service="web", summary="shift web to 1.6.0 everywhere now",
+                     steps=(Step("s1", "set_weights", "ap-southeast-2", "x" * 40),),
+                     weights_after=MappingProxyType({"1.6.0-with-a-very-long-version-name": 100})), c)
+    text = c.file.getvalue()
+    assert long_id in text and "1.6.0-with-a-very-long-version-name" in text.replace("\n", "")
+    assert "ap-southeast-2" in text and "…" not in text
+
+
+def outcome(status: str, **kw):
+    from fleettui.actions.executor import Outcome
+
+    p = Plan(id="p-1", verb="shift", service="web", summary="shift web\x1b", steps=(
+        Step("s1", "set_weights", "us-east-1", "set w"), Step("s2", "terminate", "eu-west-1", "term\x07"),
+        Step("s3", "terminate", "eu-west-1", "d")))
+    return Outcome(p, status, **kw)
+
+
+@pytest.mark.parametrize("status, kw, code, text", [
+    ("succeeded", dict(done=("s1", "s2", "s3")), 0, "\x1b[32mdone\x1b[0m: shift web\\x1b (plan p-1)\n"),
+    ("aborted", dict(error="rolled \x1bback", done=("s1",)), 1, "\x1b[31maborted\x1b[0m: rolled \\x1bback (plan p-1)\n"),
+    ("failed", dict(failed_step=Step("s2", "terminate", "eu-west-1", "term\x07"), error="boom\x1b", done=("s1",)), 1,
+     "\x1b[31mfailed\x1b[0m at s2 (term\\x07): boom\\x1b\nsteps not done: s2, s3; everything after the failed step is "
+     "as it was. Fix the cause and run `fleettui resume p-1`.\n"),
+])
+def test_the_outcome_is_reported_with_its_exit_code(monkeypatch, capsys, status, kw, code, text):
+    from fleettui.cli import verbs
+
+    c = colour_console()
+    monkeypatch.setattr(verbs, "out", c)
+    o = outcome(status, **kw)
+    assert verbs.report(o, False) == code
+    assert c.file.getvalue() == text and capsys.readouterr().out == ""
+    assert verbs.report(o, True) == code
+    assert c.file.getvalue() == text                        # JSON goes to stdout only
+    printed = capsys.readouterr().out
+    assert printed.endswith("}\n") and printed.startswith('{\n  "plan": {\n    "id": "p-1"')
+    assert json.loads(printed) == {"plan": o.plan.to_dict(), "status": status, "error": kw.get("error"),
+                                   "failed_step": "s2" if status == "failed" else None, "done": list(kw["done"])}
+
+
+def test_the_verb_flags_and_their_defaults():
+    from fleettui.cli.verbs import verb_flags
+
+    p = verb_flags()
+    assert vars(p.parse_args([])) == {"dry_run": False, "json": False, "yes": False, "reason": ""}
+    assert vars(p.parse_args(["--dry-run", "--json", "-y", "--reason", "INC-1"])) == {
+        "dry_run": True, "json": True, "yes": True, "reason": "INC-1"}
+    assert p.parse_args(["--yes"]).yes is True
+    assert p.add_help is False
