@@ -334,7 +334,9 @@ def unlock_env(bare, tmp_path, term, monkeypatch):
     def run(*argv):
         p = argparse.ArgumentParser()
         unlock.add_parsers(lambda name, help: p)
-        return unlock.cmd_unlock(p.parse_args(["web", *argv]))
+        args = p.parse_args(["web", *argv])
+        assert args.handler is unlock.cmd_unlock
+        return unlock.cmd_unlock(args)
 
     return run, console, errors, answers, reads, listener, journal
 
@@ -548,3 +550,45 @@ def test_the_verb_flags_and_their_defaults():
         "dry_run": True, "json": True, "yes": True, "reason": "INC-1"}
     assert p.parse_args(["--yes"]).yes is True
     assert p.add_help is False
+    assert {a.dest: a.help for a in p._actions} == {
+        "dry_run": "show the plan (and EC2 DryRun checks); change nothing",
+        "json": "print the plan (and outcome) as JSON",
+        "yes": "do not prompt for confirmation",
+        "reason": "why (recorded in the journal)"}
+
+
+def test_the_unlock_command_its_flags_and_their_help():
+    import argparse
+
+    from fleettui.cli import unlock
+
+    added = []
+    p = argparse.ArgumentParser()
+    unlock.add_parsers(lambda name, help: added.append((name, help)) or p)
+    assert added == [("unlock", "clear a service's lock left by a crashed or stuck plan (names the holder, asks first)")]
+    assert vars(p.parse_args(["web"])) == {"service": "web", "yes": False, "reason": "", "handler": unlock.cmd_unlock}
+    assert vars(p.parse_args(["web", "-y", "--reason", "INC-9"])) == {
+        "service": "web", "yes": True, "reason": "INC-9", "handler": unlock.cmd_unlock}
+    assert p.parse_args(["web", "--yes"]).yes is True
+    assert {a.dest: a.help for a in p._actions if a.dest != "help"} == {
+        "service": None, "yes": "do not prompt for confirmation", "reason": "why (recorded in the journal)"}
+
+
+def test_on_a_narrow_terminal_step_ids_and_regions_are_never_wrapped_nor_cut():
+    from fleettui.cli.verbs import render_plan
+
+    def steps_table(width: int) -> list[str]:
+        c = CliConsole(file=io.StringIO(), force_terminal=True, color_system=None, width=width)
+        render_plan(Plan(id="p-1", verb="replace", service="web", summary="s", steps=(
+            Step("s10", "terminate", "ap-southeast-2", "terminate i-0123456789abcdef0 now"),)), c)
+        lines = c.file.getvalue().splitlines()
+        capacity_ends = next(i for i, ln in enumerate(lines) if ln.endswith("during the plan") or ln == "plan")
+        return lines[capacity_ends + 1:]                    # the steps table, after the (wrapped) capacity line
+
+    assert steps_table(24)[:4] == ["                      wh",
+                                   "step  region          at",
+                                   "s10   ap-southeast-2  te",
+                                   "                      rm"]
+    assert "".join(ln[22:] for ln in steps_table(24)) == "whatterminate i-0123456789abcdef0 now "
+    # too narrow for all three columns: the region stays whole (min_width), the table is not cropped to the width
+    assert steps_table(16) == ["s…  region         ", "s…  ap-southeast-2 "]
