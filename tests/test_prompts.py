@@ -592,3 +592,17 @@ def test_on_a_narrow_terminal_step_ids_and_regions_are_never_wrapped_nor_cut():
     assert "".join(ln[22:] for ln in steps_table(24)) == "whatterminate i-0123456789abcdef0 now "
     # too narrow for all three columns: the region stays whole (min_width), the table is not cropped to the width
     assert steps_table(16) == ["s…  region         ", "s…  ap-southeast-2 "]
+
+
+def test_unlock_lines_are_never_wrapped_on_a_narrow_terminal(bare, unlock_env, monkeypatch):
+    from fleettui.cli import unlock
+
+    run, console, errors, answers, reads, listener, journal = unlock_env
+    narrow = CliConsole(file=io.StringIO(), force_terminal=True, color_system=None, width=12)
+    monkeypatch.setattr(unlock, "out", narrow)
+    assert run() == 0
+    assert narrow.file.getvalue() == "web is not locked\n"
+    shown(narrow)
+    value, text = stale_lock(bare, listener)
+    assert run("--yes") == 0
+    assert narrow.file.getvalue() == f"web is locked by {text}\nweb: lock removed (was {text})\n"
