@@ -170,6 +170,12 @@ def test_a_plan_goes_to_a_plain_dict_and_json_and_back_exactly():
     assert type(back.weights_before) is MappingProxyType and type(back.weights_after) is MappingProxyType
 
 
+def test_a_refused_plan_read_back_is_still_refused():
+    p = plan(refusal="web is locked by bob", warnings=("w",))
+    back = Plan.from_dict(json.loads(p.to_json()))
+    assert back == p and back.refusal == "web is locked by bob" and back.runnable is False
+
+
 def test_a_plan_from_a_dict_with_only_the_required_keys_gets_the_defaults():
     d = {"id": "p-1", "verb": "shift", "service": "web", "summary": "s", "steps": []}
     p = Plan.from_dict(d)
@@ -325,6 +331,7 @@ def unlock_env(bare, tmp_path, term, monkeypatch):
     journal = tmp_path / "journal.jsonl"
 
     def with_actions(args, body):
+        assert args.service == "web"                       # the real one opens the context these arguments name
         return bare.run(lambda gw: body(Actions(Config(path=None, aws=bare.aws, services=(svc,)), gw, read_only=False,
                                                 journal=JsonlJournal(journal),
                                                 lock=lambda *a: TagLock(*a, settle=0))))
@@ -395,11 +402,11 @@ def test_unlock_shows_a_hostile_holder_as_text(bare, unlock_env):
     run, console, errors, answers, reads, listener, journal = unlock_env
     hostile = "[bold]x[/bold] garbage"
     bare.client("elbv2").add_tags(ResourceArns=[listener], Tags=[{"Key": LOCK_TAG, "Value": hostile}])
-    answers.append("n")
-    assert run() == 1
-    assert shown(console) == ("web is locked by a malformed lock tag '[bold]x[/bold] garbage' (not owner|plan|expiry)\n"
-                              + UNLOCK_PROMPT)
-    assert lock_tag(bare, listener) == hostile
+    answers.append("y")
+    assert run() == 0
+    text = "a malformed lock tag '[bold]x[/bold] garbage' (not owner|plan|expiry)"
+    assert shown(console) == f"web is locked by {text}\n{UNLOCK_PROMPT}web: lock removed (was {text})\n"
+    assert lock_tag(bare, listener) is None
 
 
 def test_unlock_with_yes_asks_nothing_and_journals_a_lock_without_a_plan_as_dash(bare, unlock_env, monkeypatch):
