@@ -622,15 +622,18 @@ def test_a_flush_that_fails_keeps_what_did_not_go_and_says_why(bare, tmp_path):
 
 
 def test_a_flush_to_a_missing_table_sends_nothing_and_a_read_only_one_tries_nothing(bare, tmp_path):
-    tj = team_journal(bare, tmp_path, "fleettui-not-yet")
+    # a name of its own each time: moto keeps its tables for the process, and mutmut runs the tests twice in one
+    # (its stats run, then its clean run), so a fixed name exists already the second time
+    table = f"fleettui-not-yet-{__import__('uuid').uuid4().hex[:8]}"
+    tj = team_journal(bare, tmp_path, table)
     write_plan(tj)
     assert bare.run(tj.flush) == 4
     assert tj.last_error.startswith("dynamodb:put_item in us-east-1 failed: ResourceNotFoundException")
-    bare.client("dynamodb").create_table(TableName="fleettui-not-yet", **__import__("bare_aws").TABLE_SPEC)
+    bare.client("dynamodb").create_table(TableName=table, **__import__("bare_aws").TABLE_SPEC)
     assert bare.run(tj.flush, read_only=True) == 4
-    assert audit_items(bare, "fleettui-not-yet") == []
+    assert audit_items(bare, table) == []
     assert bare.run(tj.flush) == 0 and tj.last_error is None
-    assert len(audit_items(bare, "fleettui-not-yet")) == 4
+    assert len(audit_items(bare, table)) == 4
     assert bare.run(tj.flush) == 0
 
 
