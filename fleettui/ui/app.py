@@ -242,10 +242,10 @@ class FleetApp(App[int]):
             self._refresh_headers()
         if self.stale:
             self._refresh_headers()
-            if self.screen is self.main:
-                self.main.query_one("#status").refresh()
-        elif self.screen is self.main and self.current_service and self.current_service.name in running:
-            self.main.query_one("#status").refresh()        # the bake's countdown, the latest analysis
+        if self.screen is self.main and (self.stale or self.current_service and self.current_service.name in running):
+            # the STALE age, the bake's countdown, the latest analysis; query(), not query_one(): a timer that
+            # fires while the screen's widgets are (un)mounted must not take the app down (NoMatches, seen once)
+            self.main.query("#status").refresh()
 
     def _rollouts_text(self, services: list[str]) -> str:
         """"rollout web 1.7.0 1/2 50% baking 12s" per running rollout (from the journal, whoever drives it)."""
