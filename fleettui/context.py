@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fleettui.aws.gateway import Gateway
+from fleettui.clock import SYSTEM, Clock
 from fleettui.config import Config, load_config
 from fleettui.errors import ConfigError
 from fleettui.store import Store
@@ -31,6 +32,7 @@ class Context:
     config: Config
     read_only: bool
     demo: object | None = None      # fleettui.emulator.server.EmbeddedAws when --demo
+    clock: Clock = SYSTEM           # what plans wait on and stamp events with (tests: a VirtualClock)
     _store: Store | None = field(default=None, repr=False)
 
     def gateway(self, **kwargs) -> Gateway:
@@ -41,7 +43,7 @@ class Context:
         """Where this context's plans are journaled and how its services are locked (built once): the journal of
         this config's endpoint (an emulator's lives and dies with it). Actions bind it to the account (STS)."""
         if self._store is None:
-            local = JsonlJournal(journal_path_for(self.config.aws.endpoint_url))
+            local = JsonlJournal(journal_path_for(self.config.aws.endpoint_url), clock=self.clock)
             if self.config.team is None:
                 self._store = Store(journal=local, lock=TagLock)
             else:      # [team]: the shared DynamoDB table (the local journal stays the write-ahead record)
@@ -56,7 +58,7 @@ class Context:
         from fleettui.actions.api import Actions
 
         return Actions(config=self.config, gw=gw, read_only=self.read_only, journal=self.store.journal,
-                       lock=self.store.lock, **kwargs)
+                       lock=self.store.lock, clock=self.clock, **kwargs)
 
     @property
     def mode(self) -> str:
@@ -75,7 +77,8 @@ class Context:
 
 
 def open_context(*, config_path: str | Path | None = None, demo: bool = False, read_only: bool | None = None,
-                 profile: str | None = None, regions: list[str] | None = None, progress=None) -> Context:
+                 profile: str | None = None, regions: list[str] | None = None, progress=None,
+                 clock: Clock = SYSTEM) -> Context:
     """Load config (or start and seed the embedded AWS for --demo) and apply command-line overrides."""
     server = None
     if demo:
@@ -97,7 +100,7 @@ def open_context(*, config_path: str | Path | None = None, demo: bool = False, r
     if profile:
         config = replace(config, aws=replace(config.aws, profile=profile))
     ro = config.defaults.read_only if read_only is None else read_only
-    return Context(config=config, read_only=ro, demo=server)
+    return Context(config=config, read_only=ro, demo=server, clock=clock)
 
 
 def serve_demo(*, port: int = 0, config_out: str | Path | None = None, bad: tuple[str, ...] = ()):

@@ -12,11 +12,12 @@ import os
 import re
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from fleettui.clock import VirtualClock
 from fleettui.domain.history import EventKind, PlanRecord, Scope
 from fleettui.domain.plan import Plan, Step
 from fleettui.store import EventLog, Holder, LockHeld, LockLost, StoreError
@@ -33,8 +34,9 @@ def plan(pid: str = "p-1", steps: int = 2) -> Plan:
 
 
 @pytest.fixture
-def fixed_now(monkeypatch):
-    monkeypatch.setattr(local, "_now", lambda: "2026-11-30T10:00:00.000Z")
+def fixed_now():
+    """A clock that stands still at 2026-11-30 10:00 UTC: every event of the journals made with it has that time."""
+    return VirtualClock(datetime(2026, 11, 30, 10, tzinfo=timezone.utc))
 
 
 def lines(path: Path) -> list[bytes]:
@@ -136,14 +138,16 @@ def test_remove_endpoint_dir_only_an_emulators(isolated_home):
 
 # -- appending ---------------------------------------------------------------------------------------------------
 
-def test_now_is_utc_milliseconds_with_z():
-    s = local._now()
+def test_stamp_is_utc_milliseconds_with_z():
+    s = local.stamp(datetime.now(timezone.utc))
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", s), s
+    assert local.stamp(datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=2)))) == \
+        "2026-01-02T01:04:05.678Z"
 
 
 def test_append_exact_bytes_and_record(tmp_path, fixed_now):
     path = tmp_path / "deep" / "dir" / "journal.jsonl"
-    j = JsonlJournal(path)
+    j = JsonlJournal(path, clock=fixed_now)
     assert j.where == str(path)
     assert j.warnings == []
     r = j.append("step_note", "p-1", step="s1", note={"i": "é"}, when=datetime(2026, 1, 2, 3, 4, 5))
@@ -184,7 +188,7 @@ def test_short_writes_continue_where_they_stopped(tmp_path, monkeypatch, fixed_n
 
     monkeypatch.setattr(local.os, "write", short)
     path = tmp_path / "journal.jsonl"
-    JsonlJournal(path).append("warning", "p-1")
+    JsonlJournal(path, clock=fixed_now).append("warning", "p-1")
     expected = b'{"ts":"2026-11-30T10:00:00.000Z","event":"warning","plan_id":"p-1"}\n'
     assert path.read_bytes() == expected
     assert sizes[0] == len(expected) and sizes[1] == len(expected) - 7 and len(sizes) == -(-len(expected) // 7)
@@ -192,7 +196,7 @@ def test_short_writes_continue_where_they_stopped(tmp_path, monkeypatch, fixed_n
 
 def test_append_after_a_torn_line_starts_a_new_line(tmp_path, fixed_now):
     path = tmp_path / "journal.jsonl"
-    j = JsonlJournal(path)
+    j = JsonlJournal(path, clock=fixed_now)
     j.append("plan_created", "p-1", plan=plan().to_dict())
     with open(path, "ab") as fh:
         fh.write(b'{"ts":"2026-11-30T10:00:00.000Z","event":"step_succ')      # a crash mid-write
@@ -209,7 +213,7 @@ def test_append_after_a_torn_line_starts_a_new_line(tmp_path, fixed_now):
 def test_append_to_an_empty_file_adds_no_blank_line(tmp_path, fixed_now):
     path = tmp_path / "journal.jsonl"
     path.write_bytes(b"")
-    JsonlJournal(path).append("warning", "p-1")
+    JsonlJournal(path, clock=fixed_now).append("warning", "p-1")
     assert path.read_bytes() == b'{"ts":"2026-11-30T10:00:00.000Z","event":"warning","plan_id":"p-1"}\n'
 
 
@@ -320,7 +324,7 @@ def test_events_read_errors(tmp_path):
 # -- EventLog: scope, records, unfinished -------------------------------------------------------------------------
 
 def test_plan_created_records_the_bound_scope(tmp_path, fixed_now):
-    j = JsonlJournal(tmp_path / "journal.jsonl")
+    j = JsonlJournal(tmp_path / "journal.jsonl", clock=fixed_now)
     assert j.scope is None and j.operator is None
     r = j.append("plan_created", "p-0", plan=plan("p-0").to_dict())
     assert "scope" not in r

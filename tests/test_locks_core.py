@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bare_aws import REGION, bare  # noqa: F401  (bare: fixture)
+from fleettui.clock import VirtualClock
 from fleettui.store.taglock import LockValue, Malformed, when
 
 
@@ -60,9 +61,8 @@ def test_a_lock_tag_is_read_exactly_or_reported_as_malformed(text, expected):
 def test_a_lock_value_encodes_to_the_seconds_and_knows_if_it_is_live():
     t = datetime(2026, 11, 30, 12, 0, 5, 999, tzinfo=timezone.utc)
     assert LockValue("arn:a", "p-1", t).encode() == "arn:a|p-1|2026-11-30T12:00:05+00:00"
-    now = datetime.now(timezone.utc)
-    assert LockValue("a", "p", now + timedelta(seconds=30)).live
-    assert not LockValue("a", "p", now - timedelta(seconds=1)).live
+    assert LockValue("a", "p", t).live(t - timedelta(seconds=30))
+    assert not LockValue("a", "p", t).live(t) and not LockValue("a", "p", t).live(t + timedelta(seconds=1))
     assert Malformed("x" * 200, "why").describe() == f"a malformed lock tag {'x' * 120!r} (why)"
     assert Malformed("x", "why").plan_id is None
 
@@ -512,7 +512,7 @@ def test_lock_items_are_described_and_judged_live_exactly():
     assert [lock_live(i, now=100) for i in (None, {}, {"expires_at": 100}, {"expires_at": 101})] == \
         [False, False, False, True]
     assert not lock_live({}, now=0) and lock_live({"expires_at": 1}, now=0)
-    assert lock_live({"expires_at": int(time.time()) + 60}) and not lock_live({"expires_at": int(time.time()) - 1})
+    assert lock_live({"expires_at": 1060}, now=1000) and not lock_live({"expires_at": 999}, now=1000)
 
 
 def test_team_lock_factory_makes_dynamo_locks_on_its_table(bare):
@@ -536,7 +536,9 @@ ACCOUNT = "123456789012"
 
 
 def team_journal(bare, tmp_path, table: str) -> TeamJournal:
-    tj = TeamJournal(JsonlJournal(tmp_path / "journal.jsonl"), bare.aws, TeamConfig(table, REGION))
+    # every event a millisecond after the last, whatever the machine's speed
+    tj = TeamJournal(JsonlJournal(tmp_path / "journal.jsonl", clock=VirtualClock(tick=0.001)), bare.aws,
+                     TeamConfig(table, REGION))
     tj.bind(Scope(account=ACCOUNT, endpoint=bare.endpoint_url))
     tj.operator = ME
     return tj

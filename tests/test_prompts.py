@@ -334,7 +334,7 @@ def unlock_env(bare, tmp_path, term, monkeypatch):
         assert args.service == "web"                       # the real one opens the context these arguments name
         return bare.run(lambda gw: body(Actions(Config(path=None, aws=bare.aws, services=(svc,)), gw, read_only=False,
                                                 journal=JsonlJournal(journal),
-                                                lock=lambda *a: TagLock(*a, settle=0))))
+                                                lock=lambda *a, **k: TagLock(*a, settle=0, **k))))
 
     monkeypatch.setattr(unlock, "with_actions", with_actions)
 

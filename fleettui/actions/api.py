@@ -13,6 +13,7 @@ from fleettui.aws.ec2 import Ec2, template_key
 from fleettui.aws.elbv2 import Elbv2
 from fleettui.aws.gateway import Gateway, _is_loopback
 from fleettui.aws.inventory import fetch_snapshot
+from fleettui.clock import SYSTEM, Clock
 from fleettui.config import Config
 from fleettui.domain.history import EventKind, PlanRecord, PlanStatus, Scope
 from fleettui.domain.model import Snapshot
@@ -37,12 +38,13 @@ class Actions:
     lock: LockFactory = TagLock
     poll_seconds: float | None = None
     timeout_seconds: float = 900.0
+    clock: Clock = SYSTEM                    # every wait and time stamp of the plans it runs (tests: virtual)
     _who: str | None = None
     _scope: Scope | None = None
 
     def __post_init__(self) -> None:
         if self.journal is None:
-            self.journal = JsonlJournal(journal_path_for(self.config.aws.endpoint_url))
+            self.journal = JsonlJournal(journal_path_for(self.config.aws.endpoint_url), clock=self.clock)
 
     @property
     def poll(self) -> float:
@@ -124,7 +126,8 @@ class Actions:
 
     def executor(self, on_event=None, heartbeat=None) -> Executor:
         return Executor(self.gw, self.journal, who=self._who or "unknown", poll_seconds=self.poll,
-                        timeout_seconds=self.timeout_seconds, on_event=on_event, heartbeat=heartbeat)
+                        timeout_seconds=self.timeout_seconds, on_event=on_event, heartbeat=heartbeat,
+                        clock=self.clock)
 
     async def _locked(self, record: PlanRecord, on_event, *, new: bool) -> Outcome:
         """Run the plan holding the service's lock in AWS (renewed after every step while it is still ours). The
@@ -132,7 +135,7 @@ class Actions:
         taken second; a storage error or a lost lock later is reported with what AWS already did."""
         plan = record.plan
         lock = self.lock(self.gw, self.config.service(plan.service), await self.who(), plan.id,
-                         what=f"{plan.verb} {plan.service}")
+                         what=f"{plan.verb} {plan.service}", clock=self.clock)
         try:
             await lock.acquire()
         except BaseException as e:
@@ -227,7 +230,7 @@ class Actions:
         self.journal.append(EventKind.PLAN_FINISHED, record.plan.id, status="abandoned", who=await self.who())
         try:
             await self.lock(self.gw, self.config.service(record.plan.service), await self.who(),
-                            record.plan.id).release()
+                            record.plan.id, clock=self.clock).release()
         except LockHeld:
             pass          # another operator's lock now: not ours to remove
         await self.journal.flush(self.gw)

@@ -12,6 +12,7 @@ from typing import Any, Awaitable, Callable
 from fleettui.actions import steps
 from fleettui.actions.steps import PLAN_TAG, STEP_TAG, StepContext, Stopped  # noqa: F401  (PLAN_TAG: re-exported)
 from fleettui.aws.gateway import Gateway
+from fleettui.clock import SYSTEM, Clock
 from fleettui.domain.history import EventKind, PlanRecord, PlanStatus
 from fleettui.domain.plan import Plan, Step
 from fleettui.errors import FleetError
@@ -46,7 +47,7 @@ class Executor:
     def __init__(self, gw: Gateway, journal: EventLog, *, who: str, poll_seconds: float = 5.0,
                  timeout_seconds: float = 900.0,
                  on_event: Callable[[StepEvent], Awaitable[None] | None] | None = None,
-                 heartbeat: Callable[[], Awaitable[None]] | None = None):
+                 heartbeat: Callable[[], Awaitable[None]] | None = None, clock: Clock = SYSTEM):
         self.gw = gw
         self.journal = journal
         self.who = who
@@ -54,6 +55,7 @@ class Executor:
         self.timeout = timeout_seconds
         self.on_event = on_event
         self.heartbeat = heartbeat      # e.g. refresh the service lock between steps
+        self.clock = clock
 
     # -- driving --------------------------------------------------------------------------------------------
     def start(self, plan: Plan, reason: str) -> PlanRecord:
@@ -117,7 +119,8 @@ class Executor:
         """Run one step (its handler from the step registry) and return its detail for the journal; its
         precondition first, if its kind has one (re-read what it depends on: the world may have moved)."""
         ctx = StepContext(self.gw, plan, st, memo, self._note, poll=self.poll, timeout=self.timeout,
-                          controls=lambda: self.controls(plan.id), heartbeat=self.heartbeat)
+                          controls=lambda: self.controls(plan.id), heartbeat=self.heartbeat,
+                          clock=self.clock)
         kinds = steps.load()
         check = steps.CHECKS.get(st.kind)
         if check is not None:

@@ -5,8 +5,9 @@ stable generation in one listener change (a plan of its own), and marks the roll
 no rollout running it does nothing and says so."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
+from fleettui.clock import SYSTEM
 from fleettui.domain.history import EventKind, PlanRecord, PlanStatus
 from fleettui.domain.plan import Plan, Step, new_plan_id
 from fleettui.domain.rollout import CONTROLS, RolloutView, rollout_view
@@ -39,7 +40,7 @@ def view(journal, service: str, now: datetime | None = None) -> RolloutView | No
         return None
     events = [e for e in journal.events() if e.get("plan_id") == rec.plan.id]
     watched = journal.driver(rec.plan.id, others=False) is not None
-    return rollout_view(rec, events, now or datetime.now(timezone.utc), watched)
+    return rollout_view(rec, events, now or SYSTEM.now(), watched)
 
 
 async def control(actions, service: str, action: str, reason: str = "") -> str:
@@ -58,7 +59,7 @@ async def control(actions, service: str, action: str, reason: str = "") -> str:
     return f"{service}: {action.replace('_', '-')} sent to rollout {rec.plan.id} (stage {_stage(rec)})"
 
 
-def abort_plan(rec: PlanRecord) -> Plan:
+def abort_plan(rec: PlanRecord, created: datetime) -> Plan:
     """All traffic back to the rollout's stable generation: the abort weights it planned, one change per rule."""
     analysis = next(s for s in rec.plan.steps if s.kind == "analysis")
     stable = analysis.params["stable"]
@@ -69,7 +70,7 @@ def abort_plan(rec: PlanRecord) -> Plan:
     return Plan(id=new_plan_id(), verb="rollback", service=rec.plan.service,
                 summary=f"{rec.plan.service}: abort rollout {rec.plan.id} of {rec.plan.generation} → {stable} gets 100%",
                 steps=steps, weights_before={}, weights_after={stable: 100}, generation=stable,
-                created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                created_at=created.isoformat(timespec="seconds"))
 
 
 async def abort(actions, service: str, reason: str = "", on_event=None) -> tuple[str, int]:
@@ -84,14 +85,14 @@ async def abort(actions, service: str, reason: str = "", on_event=None) -> tuple
     actions.journal.append(EventKind.ROLLOUT_CONTROL, plan.id, action="abort", stage=_stage(rec), who=who,
                            reason=reason, service=service)
     cfg = actions.config.service(service)
-    lock = actions.lock(actions.gw, cfg, who, plan.id)
+    lock = actions.lock(actions.gw, cfg, who, plan.id, clock=actions.clock)
     holder = await lock.holder()
     if holder is not None:               # the driver's (or a stale) lock: taken over, on the record
         await lock.clear(holder)
         actions.journal.append(EventKind.LOCK_CLEARED, holder.plan_id or "-", service=service, who=who,
                                reason=f"rollout abort {plan.id}" + (f": {reason}" if reason else ""),
                                holder=holder.token)
-    back = abort_plan(rec)
+    back = abort_plan(rec, actions.clock.now())
     outcome = await actions.execute(back, reason or f"abort rollout {plan.id}", on_event=on_event)
     if not outcome.ok:
         return (f"abort of rollout {plan.id} failed: {outcome.error}; run `fleettui rollout abort {service}` "

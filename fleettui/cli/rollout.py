@@ -2,7 +2,6 @@
 rollout, from any terminal (the rollout itself starts with `fleettui rollout SERVICE --to VERSION`, a verb)."""
 from __future__ import annotations
 
-import asyncio
 
 from rich.text import Text
 
@@ -50,12 +49,13 @@ def cmd_control(args) -> int:
         actions.config.service(service)
         seen = None
         while True:
-            v = rollouts.view(actions.journal, service)
+            v = rollouts.view(actions.journal, service, actions.clock.now())
             if v is None:
                 out.print(f"no rollout of {service} in the journal", markup=False)
                 return 0
             if not args.wait:
-                holder = await actions.lock(actions.gw, actions.config.service(service), "", "").holder()
+                holder = await actions.lock(actions.gw, actions.config.service(service), "", "",
+                                            clock=actions.clock).holder()
                 render(v, holder.text if holder else None)
                 return 0
             if v.line != seen:
@@ -63,6 +63,6 @@ def cmd_control(args) -> int:
                 seen = v.line
             if v.status != "running":
                 return 0 if v.status == "succeeded" else 1
-            await asyncio.sleep(actions.poll)
+            await actions.clock.sleep(actions.poll)
 
     return with_actions(args, body)

@@ -24,7 +24,7 @@ def cmd_unlock(args) -> int:
     async def body(actions) -> int:
         cfg = actions.config.service(args.service)
         who = await actions.who()
-        lock = actions.lock(actions.gw, cfg, who, "")
+        lock = actions.lock(actions.gw, cfg, who, "", clock=actions.clock)
         current = await lock.holder()
         if current is None:
             out.print(f"{cfg.name} is not locked", markup=False, soft_wrap=True)

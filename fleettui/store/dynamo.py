@@ -20,7 +20,6 @@ import fcntl
 import itertools
 import json
 import os
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -29,6 +28,7 @@ from typing import Any, Iterator
 
 from fleettui.aws.dynamodb import ConditionFailed, Item, Table
 from fleettui.aws.gateway import Gateway
+from fleettui.clock import SYSTEM, Clock
 from fleettui.config import AwsConfig, ServiceConfig, TeamConfig
 from fleettui.domain.history import EventKind, PlanRecord, plan_states
 from fleettui.errors import AwsError, FleetError
@@ -53,22 +53,23 @@ def _unreachable(team: TeamConfig, e: Exception) -> str:
     return f"the team table {team.table} ({team.region}) could not be used: {e}"
 
 
-def describe_lock(item: Item) -> str:
+def describe_lock(item: Item, now: datetime | None = None) -> str:
     expires = datetime.fromtimestamp(int(item.get("expires_at", 0)), timezone.utc)
     what = f"{item.get('what')}, " if item.get("what") else ""
-    return f"{item.get('owner', '?')} ({what}plan {item.get('plan_id', '?')}) until {when(expires)}"
+    return f"{item.get('owner', '?')} ({what}plan {item.get('plan_id', '?')}) until {when(expires, now)}"
 
 
-def lock_live(item: Item | None, now: float | None = None) -> bool:
-    return item is not None and int(item.get("expires_at", 0)) > (time.time() if now is None else now)
+def lock_live(item: Item | None, now: float) -> bool:
+    return item is not None and int(item.get("expires_at", 0)) > now
 
 
 class DynamoLock:
     """A service's lock in the team table (see the module docstring)."""
 
     def __init__(self, gw: Gateway, cfg: ServiceConfig, owner: str, plan_id: str, *, team: TeamConfig,
-                 what: str = "", ttl: timedelta = LOCK_TTL):
+                 what: str = "", ttl: timedelta = LOCK_TTL, clock: Clock = SYSTEM):
         self.gw, self.cfg, self.owner, self.plan_id, self.team = gw, cfg, owner, plan_id, team
+        self.clock = clock
         self.what, self.ttl = what, ttl
         self.table = Table(gw, team.region, team.table)       # reads
         self.key = lock_key(cfg.name)
@@ -88,7 +89,7 @@ class DynamoLock:
             await fast.__aexit__(None, None, None)
 
     def _expiry(self) -> tuple[int, str]:
-        t = datetime.now(timezone.utc) + self.ttl
+        t = self.clock.now() + self.ttl
         return int(t.timestamp()), t.isoformat(timespec="seconds")
 
     async def _read(self) -> Item | None:
@@ -99,11 +100,11 @@ class DynamoLock:
 
     async def _named(self) -> str:
         item = await self._read()
-        return describe_lock(item) if item else "another operator's plan (its lock is already released: try again)"
+        return describe_lock(item, self.clock.now()) if item else "another operator's plan (its lock is already released: try again)"
 
     async def acquire(self) -> None:
         exp, iso = self._expiry()
-        now = datetime.now(timezone.utc)
+        now = self.clock.now()
         item = {**self.key, "service": self.cfg.name, "owner": self.owner, "plan_id": self.plan_id, "what": self.what,
                 "taken_at": now.isoformat(timespec="milliseconds"), "expires_at": exp, "expires": iso}
         try:
@@ -134,7 +135,7 @@ class DynamoLock:
             item = await self._read()
             if item is None:
                 raise LockLost(f"{self.cfg.name}'s lock was removed (by `fleettui unlock`?)") from None
-            raise LockLost(f"{self.cfg.name}'s lock is now held by {describe_lock(item)}") from None
+            raise LockLost(f"{self.cfg.name}'s lock is now held by {describe_lock(item, self.clock.now())}") from None
 
     async def release(self) -> None:
         """Remove it if it is still ours; another operator's lock is refused (LockHeld), a lock already gone is
@@ -144,7 +145,8 @@ class DynamoLock:
         except ConditionFailed:
             item = await self._read()
             if item is not None:
-                raise LockHeld(f"{self.cfg.name}'s lock is not ours to release: held by {describe_lock(item)}") \
+                raise LockHeld(f"{self.cfg.name}'s lock is not ours to release: held by "
+                               f"{describe_lock(item, self.clock.now())}") \
                     from None
         finally:
             await self.close()
@@ -153,7 +155,8 @@ class DynamoLock:
         item = await self.table.get(self.key)
         if item is None:
             return None
-        return Holder(f"{item.get('plan_id')}|{item.get('taken_at')}", item.get("plan_id"), describe_lock(item))
+        return Holder(f"{item.get('plan_id')}|{item.get('taken_at')}", item.get("plan_id"),
+                      describe_lock(item, self.clock.now()))
 
     async def clear(self, seen: Holder) -> None:
         plan, _, taken = seen.token.partition("|")
@@ -370,8 +373,8 @@ class TeamStatus:
     last: Item | None = None
 
 
-async def team_status(gw: Gateway, team: TeamConfig, services: list[str], *, recent: int = 25
-                      ) -> dict[str, TeamStatus]:
+async def team_status(gw: Gateway, team: TeamConfig, services: list[str], *, recent: int = 25,
+                      clock: Clock = SYSTEM) -> dict[str, TeamStatus]:
     """One GetItem (the lock) and one Query (the newest ``recent`` audit items) per service, concurrently."""
     table = Table(gw, team.region, team.table)
 
@@ -380,7 +383,7 @@ async def team_status(gw: Gateway, team: TeamConfig, services: list[str], *, rec
                                            table.query(audit_pk(name), newest_first=True, limit=recent))
         last = next((i for i in items if i.get("event") == EventKind.PLAN_FINISHED
                      and i.get("outcome", i.get("status")) == "succeeded"), None)
-        return TeamStatus(lock if lock_live(lock) else None, last)
+        return TeamStatus(lock if lock_live(lock, clock.time()) else None, last)
 
     try:
         found = await asyncio.gather(*(one(n) for n in services))

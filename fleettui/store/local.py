@@ -22,14 +22,16 @@ from typing import Any, Iterator
 from urllib.parse import urlparse
 
 from fleettui import paths
+from fleettui.clock import SYSTEM, Clock
 from fleettui.domain.history import unreadable
 from fleettui.store import EventLog, StoreError
 
 EMULATOR_MARK = "emulator-instance"   # in an endpoint dir: made by an emulator, removed with it
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def stamp(t: datetime) -> str:
+    """An event's time as journals write it: ISO-8601 UTC to the millisecond, with a Z."""
+    return t.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def endpoint_dir(endpoint_url: str | None, state: Path | None = None) -> Path:
@@ -73,8 +75,9 @@ def _why(e: OSError) -> str:
 
 
 class JsonlJournal(EventLog):
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, clock: Clock = SYSTEM):
         self.path = Path(path)
+        self.clock = clock
         self.warnings: list[str] = []
         self.drivers_dir = self.path.with_name("drivers")
 
@@ -83,7 +86,7 @@ class JsonlJournal(EventLog):
         return str(self.path)
 
     def _append(self, event: str, plan_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        record = {"ts": _now(), "event": event, "plan_id": plan_id, **fields}
+        record = {"ts": stamp(self.clock.now()), "event": event, "plan_id": plan_id, **fields}
         data = (json.dumps(record, separators=(",", ":"), default=str) + "\n").encode("utf-8")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,12 +17,12 @@ A tag that is not a lock we can read (a naive time, garbage) is reported as such
 """
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from fleettui.aws.ec2 import Ec2
 from fleettui.aws.gateway import Gateway
+from fleettui.clock import SYSTEM, Clock
 from fleettui.config import ServiceConfig
 from fleettui.errors import AwsError, FleetError
 from fleettui.store import Holder, LockHeld, LockLost
@@ -37,9 +37,9 @@ RETRYABLE = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooMa
 __all__ = ["LOCK_TAG", "LOCK_TTL", "LockHeld", "LockLost", "LockValue", "Malformed", "TagLock"]
 
 
-def when(t: datetime) -> str:
-    """An expiry with its date, and how far it is from now."""
-    delta = t - datetime.now(timezone.utc)
+def when(t: datetime, now: datetime | None = None) -> str:
+    """An expiry with its date, and how far it is from ``now``."""
+    delta = t - (now or datetime.now(timezone.utc))
     mins = abs(delta.total_seconds()) / 60
     rel = f"in {mins:.0f} min" if delta.total_seconds() >= 0 else f"expired {mins:.0f} min ago"
     return f"{t.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC ({rel})"
@@ -54,12 +54,11 @@ class LockValue:
     def encode(self) -> str:
         return f"{self.owner}|{self.plan_id}|{self.expires.isoformat(timespec='seconds')}"
 
-    @property
-    def live(self) -> bool:
-        return self.expires > datetime.now(timezone.utc)
+    def live(self, now: datetime) -> bool:
+        return self.expires > now
 
-    def describe(self) -> str:
-        return f"{self.owner} (plan {self.plan_id}) until {when(self.expires)}"
+    def describe(self, now: datetime | None = None) -> str:
+        return f"{self.owner} (plan {self.plan_id}) until {when(self.expires, now)}"
 
     @classmethod
     def decode(cls, text: str | None) -> "LockValue | Malformed | None":
@@ -86,14 +85,14 @@ class Malformed:
     why: str
     plan_id = None
 
-    def describe(self) -> str:
+    def describe(self, now: datetime | None = None) -> str:
         return f"a malformed lock tag {self.raw[:120]!r} ({self.why})"
 
 
 class TagLock:
     def __init__(self, gw: Gateway, cfg: ServiceConfig, owner: str, plan_id: str, *, settle: float | None = None,
-                 what: str = ""):
-        self.gw, self.cfg, self.owner, self.plan_id = gw, cfg, owner, plan_id
+                 what: str = "", clock: Clock = SYSTEM):
+        self.gw, self.cfg, self.owner, self.plan_id, self.clock = gw, cfg, owner, plan_id, clock
         # time between confirming reads: long enough for another operator's read-then-write to land
         self.settle = settle if settle is not None else (0.2 if gw.aws.endpoint_url else 1.0)
         self._where: tuple[str, str, str] | None = None
@@ -133,7 +132,7 @@ class TagLock:
 
     def _blocks(self, current) -> bool:
         return isinstance(current, Malformed) or (isinstance(current, LockValue) and not self._mine(current)
-                                                  and current.live)
+                                                  and current.live(self.clock.now()))
 
     async def _gateway_once(self) -> Gateway:
         """Lock writes go out once (no botocore retry that could land late, over a lock taken meanwhile)."""
@@ -157,7 +156,7 @@ class TagLock:
             await self.gw.call("ec2", region, "delete_tags", Resources=[rid], Tags=[{"Key": LOCK_TAG}])
 
     def _value(self) -> str:
-        return LockValue(self.owner, self.plan_id, datetime.now(timezone.utc) + LOCK_TTL).encode()
+        return LockValue(self.owner, self.plan_id, self.clock.now() + LOCK_TTL).encode()
 
     async def acquire(self) -> None:
         try:
@@ -165,9 +164,9 @@ class TagLock:
                 current = await self.read()
                 if self._blocks(current):
                     if isinstance(current, Malformed):
-                        raise LockHeld(f"{self.cfg.name}'s lock tag {LOCK_TAG} is {current.describe()}: clear it "
+                        raise LockHeld(f"{self.cfg.name}'s lock tag {LOCK_TAG} is {current.describe(self.clock.now())}: clear it "
                                        f"with `fleettui unlock {self.cfg.name}`")
-                    raise LockHeld(f"{self.cfg.name} is locked by {current.describe()}: wait for it, resume or "
+                    raise LockHeld(f"{self.cfg.name} is locked by {current.describe(self.clock.now())}: wait for it, resume or "
                                    f"abandon that plan, or clear a stale lock with `fleettui unlock {self.cfg.name}`")
                 try:
                     await self._write(self._value())
@@ -175,7 +174,7 @@ class TagLock:
                     if e.code and e.code not in RETRYABLE:
                         raise
                     # throttled (not written), or the answer was lost (maybe written): read again, then decide
-                    await asyncio.sleep(min(2.0, self.settle * 2 ** attempt))
+                    await self.clock.sleep(min(2.0, self.settle * 2 ** attempt))
                     if not self._mine(await self.read()):
                         continue
                 if await self._confirm():
@@ -191,13 +190,13 @@ class TagLock:
         means they wrote after us: we give way (LockHeld). No value: lost, write again."""
         for k in range(CONFIRM_READS):
             if k:
-                await asyncio.sleep(self.settle)
+                await self.clock.sleep(self.settle)
             current = await self.read()
             if current is None:
                 return False
             if not self._mine(current):
                 raise LockHeld(f"{self.cfg.name} was just locked by "
-                               + (current.describe() if current is not None else "someone else"))
+                               + (current.describe(self.clock.now()) if current is not None else "someone else"))
         return True
 
     async def refresh(self) -> None:
@@ -212,7 +211,7 @@ class TagLock:
     def _lost(self, current) -> str:
         if current is None:
             return f"{self.cfg.name}'s lock was removed (by `fleettui unlock`?)"
-        return f"{self.cfg.name}'s lock is now held by {current.describe()}"
+        return f"{self.cfg.name}'s lock is now held by {current.describe(self.clock.now())}"
 
     async def release(self) -> None:
         try:
@@ -231,7 +230,7 @@ class TagLock:
         current = LockValue.decode(raw)
         if current is None:
             return None
-        return Holder(raw, current.plan_id, current.describe())
+        return Holder(raw, current.plan_id, current.describe(self.clock.now()))
 
     async def clear(self, seen: Holder) -> None:
         """``fleettui unlock``: remove the tag, only if it still has the value the operator confirmed."""

@@ -1,7 +1,6 @@
 """The step registry itself: StepKind, StepContext, @kind and @precheck (see the package docstring)."""
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
@@ -9,6 +8,7 @@ from fleettui.aws.autoscaling import AutoScaling
 from fleettui.aws.ec2 import Ec2
 from fleettui.aws.elbv2 import Elbv2
 from fleettui.aws.gateway import Gateway
+from fleettui.clock import SYSTEM, Clock
 from fleettui.domain.plan import Plan, Step
 from fleettui.domain.rollout import Controls, controls_at
 from fleettui.errors import FleetError
@@ -75,6 +75,7 @@ class StepContext:
     timeout: float = 900.0
     controls: Callable[[], list[dict[str, Any]]] = lambda: []     # this plan's rollout_control events
     heartbeat: Callable[[], Awaitable[None]] | None = None        # renew the service lock (long waits)
+    clock: Clock = SYSTEM                                         # polls, bakes, re-checks: never the wall itself
     _adapters: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -122,12 +123,11 @@ class StepContext:
 
     async def wait_for(self, what: str, check: Callable[[], Awaitable[bool]]) -> None:
         """Read back until ``check`` is true (bounded): used where AWS offers no waiter."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
+        deadline = self.clock.monotonic() + self.timeout
         while not await check():
-            if loop.time() > deadline:
+            if self.clock.monotonic() > deadline:
                 raise FleetError(f"gave up after {self.timeout:g}s waiting for {what}")
-            await asyncio.sleep(self.poll)
+            await self.clock.sleep(self.poll)
 
 
 # -- a rollout's operator controls, as the steps of a rollout plan read them ----------------------------------

@@ -3,9 +3,8 @@
 Both obey the operator's controls, read from the journal while they wait; unwatched, nothing advances."""
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from fleettui.actions.steps.base import StepContext, Stopped, controls, kind, promoted_past
@@ -22,27 +21,23 @@ HEARTBEAT_S = 60.0          # renew the service lock this often while a step wai
 RECHECK_S = 30.0            # a hold for too little traffic measures again this often
 
 
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 class Waiter:
     """Sleep in ``poll`` slices, renewing the lock every HEARTBEAT_S; an abort seen in the journal stops."""
 
     def __init__(self, ctx: StepContext):
         self.ctx = ctx
-        self.renewed = asyncio.get_running_loop().time()
+        self.clock = ctx.clock
+        self.renewed = self.clock.monotonic()
 
     async def tick(self, at_most: float | None = None) -> None:
-        await asyncio.sleep(max(0.01, min(self.ctx.poll, at_most if at_most is not None else self.ctx.poll)))
-        loop = asyncio.get_running_loop()
-        if self.ctx.heartbeat is not None and loop.time() - self.renewed > HEARTBEAT_S:
+        await self.clock.sleep(max(0.01, min(self.ctx.poll, at_most if at_most is not None else self.ctx.poll)))
+        if self.ctx.heartbeat is not None and self.clock.monotonic() - self.renewed > HEARTBEAT_S:
             try:
                 await self.ctx.heartbeat()
             except LockLost:
                 controls(self.ctx)           # taken over by an abort: say so
                 raise
-            self.renewed = loop.time()
+            self.renewed = self.clock.monotonic()
 
 
 @kind("bake", "wait the bake time at a rollout step (deadline journaled: a resume waits only the rest)")
@@ -57,14 +52,14 @@ async def bake(ctx: StepContext) -> dict[str, Any]:
     if resumed:
         deadline = datetime.fromisoformat(memo["deadline"])
     else:
-        deadline = now() + timedelta(seconds=seconds)
+        deadline = ctx.clock.now() + timedelta(seconds=seconds)
         ctx.note(deadline=deadline.isoformat(), seconds=seconds)
     waiter = Waiter(ctx)
     while True:
         c = controls(ctx)
         if c.promote or c.promote_full:
             return {"promoted_by": c.promote or c.promote_full, "resumed": resumed}
-        left = bake_remaining(deadline, c.pauses, now())
+        left = bake_remaining(deadline, c.pauses, ctx.clock.now())
         if left is not None and left <= 0:
             return {"baked_s": seconds, "resumed": resumed}
         await waiter.tick(left)
@@ -85,7 +80,8 @@ async def _measure(ctx: StepContext) -> Any:
     if p.get("compare", True):
         sig = await rollout_signals(ctx.gw, p["listener_arn"], {p["canary"]: list(p["canary_groups"]),
                                                                  p["stable"]: list(p["stable_groups"])},
-                                    float(p["window_s"]), float(p["period_s"]), str(p["latency_stat"]))
+                                    float(p["window_s"]), float(p["period_s"]), str(p["latency_stat"]),
+                                    now=ctx.clock.now())
         if p["canary"] in sig and p["stable"] in sig:
             v = judge(sig[p["canary"]], sig[p["stable"]])
             state, reason = v.state, v.reason
@@ -97,7 +93,7 @@ async def roll_back(ctx: StepContext) -> None:
     for n, params in enumerate(ctx.params["abort"], 1):
         sub = StepContext(ctx.gw, ctx.plan, Step(f"{ctx.step.id}-abort{n}", "set_weights", ctx.region,
                                                  "all traffic to the stable generation", params),
-                          ctx.memo, lambda *a: None, poll=ctx.poll, timeout=ctx.timeout)
+                          ctx.memo, lambda *a: None, poll=ctx.poll, timeout=ctx.timeout, clock=ctx.clock)
         await set_weights(sub)
 
 
@@ -111,12 +107,12 @@ async def analysis(ctx: StepContext) -> dict[str, Any]:
     skip = promoted_past(ctx, c)
     if skip:
         return skip
-    loop = asyncio.get_running_loop()
+    clock = ctx.clock
     waiter = Waiter(ctx)
     result, held, measure_at, last = None, "", 0.0, None
     while True:
         c = controls(ctx)
-        if measure_at is not None and loop.time() >= measure_at:
+        if measure_at is not None and clock.monotonic() >= measure_at:
             try:
                 result, error = await _measure(ctx), None
             except FleetError as e:   # no reading, no verdict: hold rather than guess
@@ -124,7 +120,7 @@ async def analysis(ctx: StepContext) -> dict[str, Any]:
             if result is not None and result.to_dict() != last:
                 ctx.note(analysis=result.to_dict())      # the evidence, journaled before acting on it
                 last = result.to_dict()
-            measure_at = loop.time() + RECHECK_S
+            measure_at = clock.monotonic() + RECHECK_S
             if result is not None and result.state == FAIL:
                 why = "; ".join(ch.text for ch in result.failing)
                 if p.get("auto_abort", True):
