@@ -303,6 +303,37 @@ def test_abort_from_another_terminal_and_again_is_a_no_op(demo, isolated_home):
     assert main(["rollout", "promote", "web", "--config", cfg]) == 2
 
 
+def test_abort_goes_on_when_the_driver_lets_go_of_its_lock_while_the_abort_takes_it_over(demo, isolated_home):
+    """The driver sees the abort in the journal and releases its lock, exactly between the aborting operator's read
+    of the holder and its clear: the abort must not stop with "the lock changed while you were deciding" (it did,
+    exit 2, traffic left at 50%) -- the lock it came to take over is simply gone."""
+    from fleettui.store.taglock import LOCK_TAG, TagLock
+
+    good(demo)
+    arn = demo.fleet.listener_arns["web"]
+
+    class DriverLetsGo(TagLock):
+        async def clear(self, seen):
+            demo.client("elbv2").remove_tags(ResourceArns=[arn], TagKeys=[LOCK_TAG])   # the driver's release
+            return await super().clear(seen)
+
+    async def body(a):
+        plan = await a.plan(Rollout("web", to="1.7.0", steps=(50, 100), bake_s=600))
+        task = asyncio.create_task(a.execute(plan, "long bake"))
+        while "deadline" not in (a.journal.record(plan.id).memo.get("s2", {}) if a.journal.record(plan.id) else {}):
+            await asyncio.sleep(0.02)
+        other = Actions(config=a.config, gw=a.gw, read_only=False, journal=a.journal, lock=DriverLetsGo,
+                        poll_seconds=0.05, timeout_seconds=30)
+        said = await rollouts.abort(other, "web", "looks off")
+        return said, await asyncio.wait_for(task, 20)
+
+    (msg, code), outcome = run(demo, body)
+    assert code == 0 and "aborted: all traffic back to 1.5.0" in msg, msg
+    assert outcome.status == "aborted"
+    assert listener_weights(demo) == {"web-1-4-0": 0, "web-1-5-0": 100, "web-1-6-0": 0, "web-1-7-0": 0}
+    assert not [e for e in journal_events(isolated_home) if e["event"] == "lock_cleared"]   # nothing was taken over
+
+
 def killed_in_bake(demo, home, tmp_path, bake="3s", steps="100"):
     """A CLI rollout SIGKILLed while it bakes: its plan id."""
     good(demo)

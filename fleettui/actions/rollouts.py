@@ -12,6 +12,7 @@ from fleettui.domain.history import EventKind, PlanRecord, PlanStatus
 from fleettui.domain.plan import Plan, Step, new_plan_id
 from fleettui.domain.rollout import CONTROLS, RolloutView, rollout_view
 from fleettui.errors import ConfigError, FleetError
+from fleettui.store import LockHeld
 
 
 def _stage(rec: PlanRecord) -> int:
@@ -88,7 +89,13 @@ async def abort(actions, service: str, reason: str = "", on_event=None) -> tuple
     lock = actions.lock(actions.gw, cfg, who, plan.id, clock=actions.clock)
     holder = await lock.holder()
     if holder is not None:               # the driver's (or a stale) lock: taken over, on the record
-        await lock.clear(holder)
+        try:
+            await lock.clear(holder)
+        except LockHeld:
+            if await lock.holder() is not None:
+                raise                    # another operator's lock now: not ours to take
+            holder = None                # the driver saw the abort and let go of it meanwhile: nothing to take over
+    if holder is not None:
         actions.journal.append(EventKind.LOCK_CLEARED, holder.plan_id or "-", service=service, who=who,
                                reason=f"rollout abort {plan.id}" + (f": {reason}" if reason else ""),
                                holder=holder.token)

@@ -72,6 +72,21 @@ def _parse_timestamp(value):
     return parse_timestamp(value)
 
 
+_LOADER = None
+
+
+def _shared_loader():
+    """One botocore data loader per process, shared by every Gateway's session: it caches the service models and
+    endpoint data it has parsed, so the Nth gateway (a lock's, the team flush's, the TUI's second) builds its
+    clients without reading botocore's JSON again (most of a client's construction time)."""
+    global _LOADER
+    if _LOADER is None:
+        from botocore.loaders import create_loader
+
+        _LOADER = create_loader()
+    return _LOADER
+
+
 def _is_loopback(url: str | None) -> bool:
     if not url:
         return False
@@ -109,6 +124,7 @@ class Gateway:
                 self._session.set_credentials("testing", "testing")
         else:
             self._session = AioSession(profile=aws.profile) if aws.profile else AioSession()
+        self._session.register_component("data_loader", _shared_loader())
         self._session.get_component("response_parser_factory").set_parser_defaults(
             timestamp_parser=_parse_timestamp)
         self._config = AioConfig(
