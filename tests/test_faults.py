@@ -47,7 +47,7 @@ def test_full_rollout_survives_throttling_and_lost_responses(demo, tmp_path, iso
     bake_web_version(demo, "1.7.0")
     old_ids = {i["InstanceId"] for i in instances(demo, Service="web")}
     assert web_generations(demo) == {"1.4.0": 15, "1.5.0": 15, "1.6.0": 3}
-    clock = RetryClock(monkeypatch, factor=10)
+    clock = RetryClock(monkeypatch, factor=100)
 
     with FaultProxy(demo.endpoint_url, seed=20240605, **RATES) as proxy:
         for key in LOST_RESPONSES:
@@ -105,9 +105,10 @@ def test_full_rollout_survives_throttling_and_lost_responses(demo, tmp_path, iso
     assert figures["requests"] > 200
 
 
-def test_rollback_survives_faults_in_real_time(demo, tmp_path, isolated_home):
-    """A ramped rollback through the same faults, with botocore's retry timing left as in production: after a
-    full rollout of 1.6.0, 1.5.0 gets 25%, 50%, then 100%."""
+def test_ramped_rollback_survives_faults(demo, tmp_path, isolated_home, monkeypatch):
+    """A ramped rollback through the same faults (botocore's retry decisions as in production, its waits 100x
+    shorter): after a full rollout of 1.6.0, 1.5.0 gets 25%, 50%, then 100%."""
+    RetryClock(monkeypatch, factor=100)
     full_rollout(demo, "1.6.0")
     before = web_generations(demo)
     with FaultProxy(demo.endpoint_url, seed=7, **RATES) as proxy:
@@ -131,7 +132,7 @@ def test_rollback_survives_faults_in_real_time(demo, tmp_path, isolated_home):
 
 def test_read_only_sends_zero_mutating_requests_counted_at_the_proxy(demo, tmp_path, capsys, monkeypatch):
     weights = listener_weights(demo)
-    RetryClock(monkeypatch, factor=10)
+    RetryClock(monkeypatch, factor=100)
     with FaultProxy(demo.endpoint_url, seed=3, throttle=0.2) as proxy:
         cfg = str(write_config(demo, proxy.url, tmp_path / "proxied.toml"))
         ro = ["--config", cfg, "--read-only"]
@@ -153,7 +154,7 @@ def test_read_only_sends_zero_mutating_requests_counted_at_the_proxy(demo, tmp_p
 
 
 def test_endpoint_down_is_one_line_exit_1_then_recovers(demo, tmp_path, capsys, monkeypatch):
-    clock = RetryClock(monkeypatch, factor=20)
+    clock = RetryClock(monkeypatch, factor=100)
     with FaultProxy(demo.endpoint_url) as proxy:
         cfg = str(write_config(demo, proxy.url, tmp_path / "proxied.toml"))
         proxy.down = True
@@ -175,7 +176,7 @@ def test_endpoint_down_is_one_line_exit_1_then_recovers(demo, tmp_path, capsys, 
 def test_auto_scaling_replace_survives_lost_responses(demo, tmp_path, isolated_home, monkeypatch):
     """ASG hosts are replaced through Auto Scaling; a lost TerminateInstanceInAutoScalingGroup response (its
     retry finds the host already gone from the group) and a lost SetDesiredCapacity response are absorbed."""
-    RetryClock(monkeypatch, factor=10)
+    RetryClock(monkeypatch, factor=100)
     asg = demo.client("autoscaling")
     group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["worker-use1"])["AutoScalingGroups"][0]
     old = sorted(i["InstanceId"] for i in group["Instances"])[:2]
@@ -212,37 +213,34 @@ def test_non_aws_answer_is_one_line_exit_1(demo, tmp_path, capsys):
     assert "internal error" not in err[0]
 
 
-def test_hanging_endpoint_is_reported_within_the_read_budget(tmp_path):
-    """An endpoint that accepts TCP and never answers: one line and exit 1 after the per-call bound (20 s of
-    every attempt), not 8 read timeouts of 30 s. The elapsed time is only checked against a generous bound."""
+def test_hanging_endpoint_is_reported_within_the_read_budget(tmp_path, capsys, monkeypatch):
+    """An endpoint that accepts TCP and never answers: one line and exit 1 after the per-call bound (all attempts
+    included), not 8 read timeouts. Only real time can bound a network that does not answer, so this test keeps a
+    real budget -- a tiny one (0.5 s instead of production's 20 s): what it proves is that the budget ends the
+    call with that line, not how long production waits."""
     import socket
-    import time
 
-    from faults import outputs, spawn
-    from fleettui.aws.gateway import READ_BUDGET
+    from fleettui.aws import gateway
 
+    monkeypatch.setattr(gateway, "READ_BUDGET", 0.5)
     with socket.socket() as sink:
         sink.bind(("127.0.0.1", 0))
         sink.listen(64)                      # the kernel accepts; nobody ever reads or answers
         cfg = tmp_path / "hang.toml"
         cfg.write_text(f'[aws]\nregions=["us-east-1"]\nendpoint_url="http://127.0.0.1:{sink.getsockname()[1]}"\n'
                        '[[service]]\nname="web"\nselector={Service="web"}\n', encoding="utf-8")
-        started = time.monotonic()
-        proc = spawn(["status", "--config", str(cfg)], tmp_path, "status")
-        code = proc.wait(120)
-        elapsed = time.monotonic() - started
-    out, err = outputs(proc)
+        code = main(["status", "--config", str(cfg)])
+    out, err = capsys.readouterr()
     assert code == 1, (out, err)
     lines = err.splitlines()
     assert len(lines) == 1 and f"no answer from http://127.0.0.1:" in lines[0], err
-    assert f"within {READ_BUDGET:g}s" in lines[0] and "Traceback" not in err
-    assert elapsed < 60, elapsed                 # not 300 s
+    assert "within 0.5s (every attempt included)" in lines[0] and "Traceback" not in err
 
 
 def test_one_dead_region_does_not_hide_the_others(demo, tmp_path, capsys, monkeypatch):
     """Every request signed for eu-west-1 is dropped: status shows us-east-1, one line for eu-west-1, exit 1;
     --json carries the error; no plan is made for a service in the dead region."""
-    RetryClock(monkeypatch, factor=20)
+    RetryClock(monkeypatch, factor=100)
     with FaultProxy(demo.endpoint_url) as proxy:
         proxy.down_regions = {"eu-west-1"}
         cfg = str(write_config(demo, proxy.url, tmp_path / "proxied.toml"))

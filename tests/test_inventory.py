@@ -136,7 +136,10 @@ def test_unknown_service_is_bad_input(demo, capsys):
     assert len(err.splitlines()) == 1 and "nope" in err
 
 
-def test_endpoint_down_is_one_line_exit_1(tmp_path, capsys):
+def test_endpoint_down_is_one_line_exit_1(tmp_path, capsys, monkeypatch):
+    from faults import RetryClock
+
+    RetryClock(monkeypatch, factor=100)      # botocore's 8 attempts, their back-off 100x shorter
     cfg = tmp_path / "c.toml"
     cfg.write_text('[aws]\nregions=["us-east-1"]\nendpoint_url="http://127.0.0.1:9"\n'
                    '[[service]]\nname="web"\nselector={Service="web"}\n', encoding="utf-8")

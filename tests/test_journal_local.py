@@ -151,13 +151,15 @@ def test_append_exact_bytes_and_record(tmp_path, fixed_now):
     assert j.where == str(path)
     assert j.warnings == []
     r = j.append("step_note", "p-1", step="s1", note={"i": "é"}, when=datetime(2026, 1, 2, 3, 4, 5))
-    assert r == {"ts": "2026-11-30T10:00:00.000Z", "event": "step_note", "plan_id": "p-1", "step": "s1",
+    assert r == {"ts": "2026-11-30T10:00:00.000Z", "event": "step_note", "plan_id": "p-1", "seq": 0, "step": "s1",
                  "note": {"i": "é"}, "when": datetime(2026, 1, 2, 3, 4, 5)}
-    j.append(EventKind.PLAN_FINISHED, "p-1", status="succeeded")
-    assert path.read_bytes() == (
-        b'{"ts":"2026-11-30T10:00:00.000Z","event":"step_note","plan_id":"p-1","step":"s1",'
-        b'"note":{"i":"\\u00e9"},"when":"2026-01-02 03:04:05"}\n'
-        b'{"ts":"2026-11-30T10:00:00.000Z","event":"plan_finished","plan_id":"p-1","status":"succeeded"}\n')
+    first = (b'{"ts":"2026-11-30T10:00:00.000Z","event":"step_note","plan_id":"p-1","seq":0,"step":"s1",'
+             b'"note":{"i":"\\u00e9"},"when":"2026-01-02 03:04:05"}\n')
+    # seq: where the event starts in the journal (this operator's own order, for the team's merge)
+    assert j.append(EventKind.PLAN_FINISHED, "p-1", status="succeeded")["seq"] == len(first)
+    assert path.read_bytes() == first + (
+        b'{"ts":"2026-11-30T10:00:00.000Z","event":"plan_finished","plan_id":"p-1","seq":%d,"status":"succeeded"}\n'
+        % len(first))
     assert os.stat(path).st_mode & 0o777 == 0o600
 
 
@@ -189,7 +191,7 @@ def test_short_writes_continue_where_they_stopped(tmp_path, monkeypatch, fixed_n
     monkeypatch.setattr(local.os, "write", short)
     path = tmp_path / "journal.jsonl"
     JsonlJournal(path, clock=fixed_now).append("warning", "p-1")
-    expected = b'{"ts":"2026-11-30T10:00:00.000Z","event":"warning","plan_id":"p-1"}\n'
+    expected = b'{"ts":"2026-11-30T10:00:00.000Z","event":"warning","plan_id":"p-1","seq":0}\n'
     assert path.read_bytes() == expected
     assert sizes[0] == len(expected) and sizes[1] == len(expected) - 7 and len(sizes) == -(-len(expected) // 7)
 
@@ -200,10 +202,13 @@ def test_append_after_a_torn_line_starts_a_new_line(tmp_path, fixed_now):
     j.append("plan_created", "p-1", plan=plan().to_dict())
     with open(path, "ab") as fh:
         fh.write(b'{"ts":"2026-11-30T10:00:00.000Z","event":"step_succ')      # a crash mid-write
+    torn_at = path.stat().st_size
     j.append("step_succeeded", "p-1", step="s1")
     raw = lines(path)
     assert raw[1] == b'{"ts":"2026-11-30T10:00:00.000Z","event":"step_succ'
-    assert raw[2] == b'{"ts":"2026-11-30T10:00:00.000Z","event":"step_succeeded","plan_id":"p-1","step":"s1"}'
+    # it starts one byte after the torn line's end (the newline that closes it)
+    assert raw[2] == (b'{"ts":"2026-11-30T10:00:00.000Z","event":"step_succeeded","plan_id":"p-1","seq":%d,"step":"s1"}'
+                      % (torn_at + 1))
     assert raw[3] == b"" and len(raw) == 4
     assert [e["event"] for e in j.events()] == ["plan_created", "step_succeeded"]
     assert j.warnings == [f"journal {path}: skipped line 2: not JSON (a torn or foreign line)"]
@@ -214,7 +219,7 @@ def test_append_to_an_empty_file_adds_no_blank_line(tmp_path, fixed_now):
     path = tmp_path / "journal.jsonl"
     path.write_bytes(b"")
     JsonlJournal(path, clock=fixed_now).append("warning", "p-1")
-    assert path.read_bytes() == b'{"ts":"2026-11-30T10:00:00.000Z","event":"warning","plan_id":"p-1"}\n'
+    assert path.read_bytes() == b'{"ts":"2026-11-30T10:00:00.000Z","event":"warning","plan_id":"p-1","seq":0}\n'
 
 
 def test_append_error_names_the_event_and_step(tmp_path):

@@ -578,10 +578,10 @@ def test_team_journal_writes_ahead_locally_queues_and_flushes_every_event_with_i
         assert re.fullmatch(rf"{re.escape(record['ts'])}#p-1#{os.getpid()}-\d{{6}}", item["sk"])
         assert item.pop("sk") and item.pop("body") == json.dumps(record, separators=(",", ":"), default=str)
     assert items == [
-        {**common, "ts": records[0]["ts"], "event": "plan_created"},
-        {**common, "ts": records[1]["ts"], "event": "step_started", "step": "s1"},
-        {**common, "ts": records[2]["ts"], "event": "step_failed", "step": "s1", "error": "throttled"},
-        {**common, "ts": records[3]["ts"], "event": "plan_finished", "status": "failed", "outcome": "failed"},
+        {**common, "ts": records[0]["ts"], "seq": records[0]["seq"], "event": "plan_created"},
+        {**common, "ts": records[1]["ts"], "seq": records[1]["seq"], "event": "step_started", "step": "s1"},
+        {**common, "ts": records[2]["ts"], "seq": records[2]["seq"], "event": "step_failed", "step": "s1", "error": "throttled"},
+        {**common, "ts": records[3]["ts"], "seq": records[3]["seq"], "event": "plan_finished", "status": "failed", "outcome": "failed"},
     ]
     assert tj.where == f"{tmp_path / 'journal.jsonl'} + team table {table} (us-east-1)"
 
@@ -902,7 +902,9 @@ def test_a_body_of_exactly_max_body_is_kept(bare, tmp_path):
     tj = team_journal(bare, tmp_path, table)
     first = tj.append(EventKind.WARNING, "p-1", message="")
     size = len(json.dumps(first, separators=(",", ":")))
-    exact = tj.append(EventKind.WARNING, "p-1", message="x" * (MAX_BODY - size))
+    nxt = tj.local.path.stat().st_size           # the next event's seq: where it starts in the journal
+    exact_size = len(json.dumps({**first, "seq": nxt}, separators=(",", ":")))
+    exact = tj.append(EventKind.WARNING, "p-1", message="x" * (MAX_BODY - exact_size))
     assert len(json.dumps(exact, separators=(",", ":"))) == MAX_BODY
     bare.run(tj.flush)
     assert [len(i.get("body", "")) for i in audit_items(bare, table)] == [size, MAX_BODY]

@@ -460,7 +460,7 @@ def test_rollout_through_throttling_and_lost_responses_ends_right_with_a_complet
     from faults import FaultProxy, RetryClock, assert_journal_complete, write_config
 
     good(demo)
-    RetryClock(monkeypatch, factor=10)
+    RetryClock(monkeypatch, factor=100)
     with FaultProxy(demo.endpoint_url, seed=1313, throttle=0.2, error5xx=0.02, drop_before=0.025,
                     drop_after=0.025) as proxy:
         proxy.script("elasticloadbalancing.ModifyListener", "drop_after")     # the first shift's answer is lost

@@ -14,7 +14,7 @@ from fleettui.aws.signals import fetch_signals, lb_dimension, tg_dimension
 from fleettui.cli import main
 from fleettui.domain.signals import GenerationSignals, judge
 
-from faults import FaultProxy, write_config
+from faults import FaultProxy, RetryClock, write_config
 
 NOW = datetime.now(timezone.utc).replace(second=0, microsecond=0)
 
@@ -98,7 +98,8 @@ def test_alarms_by_config_prefix_and_by_dimension(demo):
 
 
 @pytest.mark.parametrize("fate", ["deny", "down"])
-def test_cloudwatch_denied_or_down_leaves_the_inventory_whole(demo, tmp_path, capsys, fate):
+def test_cloudwatch_denied_or_down_leaves_the_inventory_whole(demo, tmp_path, capsys, fate, monkeypatch):
+    RetryClock(monkeypatch, factor=100)      # "down": botocore's 8 attempts, their back-off 100x shorter
     with FaultProxy(demo.endpoint_url) as proxy:
         proxy.service_fates["monitoring"] = fate
         cfg = write_config(demo, proxy.url, tmp_path / "proxied.toml")

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 
-from faults import REPO, FaultProxy, listener_weights, write_config
+from faults import REPO, FaultProxy, RetryClock, listener_weights, write_config
 from fleettui.aws.gateway import Gateway, MutationRefused
 from fleettui.cli import main
 from fleettui.config import load_config
@@ -46,7 +46,10 @@ def table(demo):
 
 
 @pytest.fixture
-def proxy(demo):
+def proxy(demo, monkeypatch):
+    """The fault proxy in front of the emulated AWS, with botocore's retry waits 100x shorter (same decisions):
+    a throttled, dropped or lost answer costs no real time, so no budget depends on the machine's speed."""
+    RetryClock(monkeypatch, factor=100)
     with FaultProxy(demo.endpoint_url) as p:
         yield p
 
@@ -218,30 +221,46 @@ def test_an_action_in_team_mode_is_audited_in_the_table_and_releases_its_lock(de
     assert [e["event"] for e in json.loads(capsys.readouterr().out)] == events
 
 
-def test_audit_from_two_operators_merges_in_order(demo, cfg, table, tmp_path, capsys):
+@pytest.mark.parametrize("tick", [0.001, 0.0], ids=["distinct-times", "equal-times"])
+def test_audit_from_two_operators_merges_in_order(demo, cfg, table, tmp_path, tick, monkeypatch):
     """Two operators (each their own machine: their own local journal) append interleaved events; the team's
-    history has every one of them, in time order; `audit --operator` and `--service` filter it."""
-    config = load_config(cfg)
+    history has every one of them, merged by (time, the operator's own sequence, key): with distinct times, in time
+    order; with equal times (one millisecond on a busy machine), each operator's events keep the order that
+    operator wrote them in -- also when one operator's events come from two processes of theirs (pids 900, then
+    100: a key made of the pid would put the later events first). Times come from one virtual clock: nothing
+    depends on the machine's speed."""
+    import fleettui.store.dynamo as dynamo
+    from fleettui.clock import VirtualClock
     from fleettui.domain.history import Scope
+    from fleettui.store.dynamo import merge_order
 
+    config = load_config(cfg)
+    clock = VirtualClock(tick=tick)
     ops = []
     for k in range(2):
-        j = TeamJournal(JsonlJournal(tmp_path / f"op{k}" / "journal.jsonl"), config.aws, config.team)
+        j = TeamJournal(JsonlJournal(tmp_path / f"op{k}" / "journal.jsonl", clock=clock), config.aws, config.team)
         j.bind(Scope(account="123456789012", endpoint=config.aws.endpoint_url))
         j.operator = f"arn:aws:sts::123456789012:assumed-role/ops/ops-{'ab'[k]}"
         ops.append(j)
-    written = []
     for n in range(6):
-        j = ops[n % 2]
-        written.append(j.append("warning", f"p-{n % 2}", service="web" if n < 4 else "api", message=f"m{n}")["ts"])
+        with monkeypatch.context() as m:
+            m.setattr(dynamo.os, "getpid", lambda n=n: 900 if n < 2 else 100)
+            ops[n % 2].append("warning", f"p-{n % 2}", service="web" if n < 4 else "api", message=f"m{n}")
 
     async def go():
         async with Gateway(config.aws) as gw:
             assert [await j.flush(gw) for j in ops] == [0, 0]
-            return await ops[0].team_events(gw, ["web", "api"])
-    events = asyncio.run(go())
-    assert [e["message"] for e in events] == [f"m{n}" for n in range(6)]
-    assert [e["ts"] for e in events] == sorted(written)
+            return await ops[0].team_events(gw, ["web", "api"]), await ops[0].team_items(gw, ["web", "api"])
+    events, items = asyncio.run(go())
+    messages = [e["message"] for e in events]
+    assert sorted(messages) == [f"m{n}" for n in range(6)]                    # every one of them, once
+    for k in range(2):                                                        # each operator's own order
+        assert [m for m in messages if int(m[1]) % 2 == k] == [f"m{n}" for n in range(k, 6, 2)]
+    assert items == sorted(items, key=merge_order)
+    if tick:
+        assert messages == [f"m{n}" for n in range(6)]                        # distinct times: time order
+    else:
+        assert len({e["ts"] for e in events}) == 1
 
 
 def test_table_unreachable_no_mutation_starts_one_clear_line(demo, proxy, cfg, table, capsys):

@@ -38,6 +38,7 @@ from fleettui.store.taglock import LOCK_TTL, when
 
 WRITE_ATTEMPTS = 4          # a lock write: botocore's attempts (the condition makes a repeat harmless)
 WRITE_BUDGET = 15.0         # seconds for one lock write, every attempt included
+FLUSH_BUDGET = 10.0         # seconds for one PutItem of the outbox's flush (3 attempts): what is not sent stays queued
 MAX_BODY = 300_000          # a DynamoDB item is at most 400 KB: larger events keep their fields, not their body
 
 
@@ -51,6 +52,13 @@ def audit_pk(service: str) -> str:
 
 def _unreachable(team: TeamConfig, e: Exception) -> str:
     return f"the team table {team.table} ({team.region}) could not be used: {e}"
+
+
+def merge_order(item: Item) -> tuple:
+    """How the team's history is merged from every operator's items: by time, then by the operator's own sequence
+    (two events of one operator with the same millisecond keep the order they were written in), then by key."""
+    seq = item.get("seq")
+    return (str(item.get("ts", "")), seq if isinstance(seq, int) else -1, str(item.get("sk", "")))
 
 
 def describe_lock(item: Item, now: datetime | None = None) -> str:
@@ -238,7 +246,8 @@ class TeamJournal(EventLog):
         body = json.dumps(record, separators=(",", ":"), default=str)
         scope = self.scope
         item: Item = {"pk": audit_pk(service), "sk": f"{record['ts']}#{pid}#{os.getpid()}-{next(self._seq):06d}",
-                      "ts": record["ts"], "event": event, "plan_id": pid, "service": service,
+                      "ts": record["ts"], "seq": record.get("seq"), "event": event, "plan_id": pid,
+                      "service": service,
                       "operator": str(record.get("who") or self.operator or "unknown"),
                       "account": scope.account if scope else None, "endpoint": scope.endpoint if scope else None}
         for k in ("verb", "summary", "reason"):
@@ -321,7 +330,8 @@ class TeamJournal(EventLog):
                 return 0
             sent: set[tuple[str, str]] = set()
             try:
-                async with Gateway(self.aws, max_attempts=3, read_budget=10, write_budget=10) as fast:
+                async with Gateway(self.aws, max_attempts=3, read_budget=FLUSH_BUDGET,
+                                   write_budget=FLUSH_BUDGET) as fast:
                     table = Table(fast, self.team.region, self.team.table)
                     for item in items:
                         await table.put(item)        # same key on a repeat: the same item, never a duplicate
@@ -344,7 +354,7 @@ class TeamJournal(EventLog):
                                                      limit=newest) for s in services))
         except AwsError as e:
             raise AwsError(_unreachable(self.team, e), code=e.code) from None
-        return sorted((i for items in per for i in items), key=lambda i: (i.get("ts", ""), i.get("sk", "")))
+        return sorted((i for items in per for i in items), key=merge_order)
 
     async def team_events(self, gw: Gateway, services: list[str], *, since: str | None = None) -> list[dict]:
         """The team's journal events (as the local journal holds them), in time order."""

@@ -86,14 +86,18 @@ class JsonlJournal(EventLog):
         return str(self.path)
 
     def _append(self, event: str, plan_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        record = {"ts": stamp(self.clock.now()), "event": event, "plan_id": plan_id, **fields}
-        data = (json.dumps(record, separators=(",", ":"), default=str) + "\n").encode("utf-8")
+        ts = stamp(self.clock.now())
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 size = os.fstat(fd).st_size
-                if size and os.pread(fd, 1, size - 1) != b"\n":
+                torn = bool(size) and os.pread(fd, 1, size - 1) != b"\n"
+                # seq: where the event starts in this journal, this operator's own order of events (the team's
+                # history sorts events of equal time by it, so each operator's order survives the merge)
+                record = {"ts": ts, "event": event, "plan_id": plan_id, "seq": size + torn, **fields}
+                data = (json.dumps(record, separators=(",", ":"), default=str) + "\n").encode("utf-8")
+                if torn:
                     data = b"\n" + data          # the last line was torn (crash, full disk): never join it
                 view = memoryview(data)
                 while view:                      # one write in practice; a short write continues where it stopped
