@@ -1,13 +1,18 @@
-"""Fixtures: one in-process moto server for the session; each test that needs the fleet gets it freshly seeded.
+"""Fixtures: one in-process moto server for the session; each test that needs the fleet gets it as seeded
+(restored from moto's saved state, never seeded again).
 
 Tests exercise the app through aiobotocore against this server exactly like production (endpoint_url), never
-against mocks of our own gateway.
+against mocks of our own gateway. Time is a :class:`~fleettui.clock.VirtualClock` (``clock``): bakes, polls,
+back-offs and lock expiries take no real time, and nothing depends on how fast the machine is.
 """
 from __future__ import annotations
 
+import asyncio
 import pickle
 
 import pytest
+
+from fleettui.clock import VirtualClock
 
 
 @pytest.fixture(autouse=True)
@@ -31,14 +36,36 @@ def aws_server():
     server.stop()
 
 
-class Demo:
-    """A freshly seeded demo fleet on the session's moto server, with its config file."""
+VIRTUAL_POLL = 1.0      # a read-back or a bake polls this often in virtual time (free: it only bounds the loops)
 
-    def __init__(self, server, fleet, config_path):
+
+class Demo:
+    """The demo fleet as seeded, on the session's moto server, with its config file and the test's clock."""
+
+    def __init__(self, server, fleet, config_path, clock: VirtualClock | None = None):
         self.server = server
         self.fleet = fleet
         self.config_path = config_path
         self.endpoint_url = server.endpoint_url
+        self.clock = clock or VirtualClock()
+
+    def act(self, body, *, config=None, read_only: bool = False, journal=None, timeout: float = 30.0,
+            poll: float = VIRTUAL_POLL, **kwargs):
+        """``await body(actions)`` on a fresh gateway to this fleet (or ``config``), on the test's virtual clock:
+        what the CLI and the TUI do, without a process or a terminal."""
+        from fleettui.actions.api import Actions
+        from fleettui.aws.gateway import Gateway
+
+        config = config or self.config()
+
+        async def go():
+            async with Gateway(config.aws, read_only=read_only) as gw:
+                actions = Actions(config=config, gw=gw, read_only=read_only, poll_seconds=poll,
+                                  timeout_seconds=timeout, clock=self.clock,
+                                  **({"journal": journal} if journal else {}), **kwargs)
+                return await body(actions)
+
+        return asyncio.run(go())
 
     def config(self):
         from fleettui.config import load_config
@@ -68,7 +95,7 @@ def demo_state(aws_server) -> tuple[bytes, bytes]:
 
 
 @pytest.fixture
-def demo(aws_server, demo_state, tmp_path) -> Demo:
+def demo(aws_server, demo_state, tmp_path, clock) -> Demo:
     """The demo fleet as seeded (every resource fresh: nothing a previous test changed survives)."""
     from fleettui.emulator.scenarios.demo import demo_config_text
 
@@ -77,7 +104,7 @@ def demo(aws_server, demo_state, tmp_path) -> Demo:
     fleet = pickle.loads(fleet)
     path = tmp_path / "demo.toml"
     path.write_text(demo_config_text(fleet, aws_server.endpoint_url), encoding="utf-8")
-    return Demo(aws_server, fleet, path)
+    return Demo(aws_server, fleet, path, clock)
 
 
 @pytest.fixture
@@ -85,3 +112,10 @@ def demo_ctx(demo):
     ctx = demo.context()
     yield ctx
     ctx.close()
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    """The test's time: starts at the real now (so CloudWatch datapoints written at real times are in its windows)
+    and moves only when the code under test sleeps or the test advances it."""
+    return VirtualClock()

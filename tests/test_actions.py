@@ -1,11 +1,9 @@
 """The action layer end to end on the moto server: plans, guardrails, executor, journal, safety hook."""
 import asyncio
 import json
-import datetime as dt
 
 import pytest
 
-from fleettui.actions.api import Actions
 from fleettui.actions.verbs import Decommission, Launch, Replace, Rollback, Shift
 from fleettui.actions.executor import PLAN_TAG
 from fleettui.aws.gateway import Gateway, MutationRefused
@@ -14,15 +12,6 @@ from fleettui.cli import main
 from faults import bake_web_version, listener_weights
 
 
-def run(demo, body, read_only=False, poll=0.05):
-    config = demo.config()
-
-    async def go():
-        async with Gateway(config.aws, read_only=read_only) as gw:
-            actions = Actions(config=config, gw=gw, read_only=read_only, poll_seconds=poll, timeout_seconds=30)
-            return await body(actions)
-
-    return asyncio.run(go())
 
 
 def live_ids(demo, service, region="us-east-1", **tags):
@@ -42,7 +31,7 @@ def test_full_rollout_launch_shift_decommission(demo):
         assert plan.refusal is None, plan.refusal
         return await a.execute(plan, "rollout 1.7.0")
 
-    assert run(demo, launch).ok
+    assert demo.act(launch).ok
     weights = listener_weights(demo)
     assert weights["web-1-7-0"] == 0 and weights["web-1-5-0"] == 90
     assert len(live_ids(demo, "web")) == len(before) + 15
@@ -53,7 +42,7 @@ def test_full_rollout_launch_shift_decommission(demo):
             assert plan.refusal is None, plan.refusal
             return await a.execute(plan, f"to {pct}")
 
-        assert run(demo, shift).ok
+        assert demo.act(shift).ok
         assert listener_weights(demo)["web-1-7-0"] == pct
         assert sum(listener_weights(demo).values()) == 100
 
@@ -63,14 +52,14 @@ def test_full_rollout_launch_shift_decommission(demo):
             assert plan.refusal is None, plan.refusal
             return await a.execute(plan, "cleanup")
 
-        assert run(demo, decom).ok
+        assert demo.act(decom).ok
     assert set(listener_weights(demo)) == {"web-1-7-0"}
     remaining = live_ids(demo, "web")
     assert len(remaining) == 15 and not (remaining & before)
     tgs = {g["TargetGroupName"] for g in demo.client("elbv2").describe_target_groups()["TargetGroups"]}
     assert not {"web-1-4-0", "web-1-5-0", "web-1-6-0"} & tgs
     # journal: every plan finished
-    records = run(demo, lambda a: asyncio.sleep(0, a.journal.records()))
+    records = demo.act(lambda a: asyncio.sleep(0, a.journal.records()))
     assert len(records) == 7 and all(r.status == "succeeded" for r in records.values())
 
 
@@ -86,7 +75,7 @@ def test_rollback_undoes_the_canary_then_goes_one_generation_further_back(demo):
 
     sent_before = listener_weights(demo)
     assert sent_before == {"web-1-4-0": 0, "web-1-5-0": 90, "web-1-6-0": 10}
-    assert run(demo, rollback).ok
+    assert demo.act(rollback).ok
     assert listener_weights(demo) == {"web-1-4-0": 0, "web-1-5-0": 100, "web-1-6-0": 0}
 
     async def again(a):
@@ -96,9 +85,9 @@ def test_rollback_undoes_the_canary_then_goes_one_generation_further_back(demo):
         assert plan.refusal is None, plan.refusal
         return await a.execute(plan, "1.5.0 is bad too")
 
-    assert run(demo, again).ok
+    assert demo.act(again).ok
     assert listener_weights(demo) == {"web-1-4-0": 100, "web-1-5-0": 0, "web-1-6-0": 0}
-    records = run(demo, lambda a: asyncio.sleep(0, a.journal.records()))
+    records = demo.act(lambda a: asyncio.sleep(0, a.journal.records()))
     assert [r.plan.generation for r in records.values()] == ["1.5.0", "1.4.0"]
 
 
@@ -112,7 +101,7 @@ def test_rollback_ramp_only_ever_lowers_the_generations_rolled_away_from(demo):
             seen.append({k.split("/")[-2]: v for k, v in st.params["weights"].items()})
         return await a.execute(plan)
 
-    assert run(demo, body).ok
+    assert demo.act(body).ok
     assert seen and all(w["web-1-6-0"] <= 10 for w in seen) and seen[-1]["web-1-5-0"] == 100
     assert listener_weights(demo) == {"web-1-4-0": 0, "web-1-5-0": 100, "web-1-6-0": 0}
 
@@ -129,7 +118,7 @@ def test_rollback_ramp_from_a_full_rollout_lowers_the_new_generation_step_by_ste
         plan = await a.plan(Rollback("web", ramp=(25, 50, 100)))
         return [{k.split("/")[-2]: v for k, v in st.params["weights"].items()} for st in plan.steps]
 
-    steps = run(demo, body)
+    steps = demo.act(body)
     assert [w["web-1-6-0"] for w in steps] == [75, 50, 0]
     assert [w["web-1-5-0"] for w in steps] == [25, 50, 100]
 
@@ -141,7 +130,7 @@ def test_weights_are_exact_and_a_sliver_of_traffic_blocks_decommission(demo, cap
     elb.modify_listener(ListenerArn=arn, DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [
         {"TargetGroupArn": tgs["1.4.0"], "Weight": 4}, {"TargetGroupArn": tgs["1.5.0"], "Weight": 995},
         {"TargetGroupArn": tgs["1.6.0"], "Weight": 0}]}}])
-    plan = run(demo, lambda a: a.plan(Decommission("web", "1.4.0")))
+    plan = demo.act(lambda a: a.plan(Decommission("web", "1.4.0")))
     assert plan.refusal and "still takes 0.4% of traffic" in plan.refusal
     assert main(["status", "--json", "--config", str(demo.config_path)]) == 0
     web = next(s for s in json.loads(capsys.readouterr().out)["services"] if s["name"] == "web")
@@ -172,15 +161,15 @@ def test_rollback_changes_every_rule_that_forwards_to_the_service(demo):
         assert len(plan.steps) == 2 and any("rule 10 (path /static/*)" in st.description for st in plan.steps)
         return await a.execute(plan, "bad canary")
 
-    assert run(demo, body).ok
+    assert demo.act(body).ok
     assert listener_weights(demo) == {"web-1-4-0": 0, "web-1-5-0": 100, "web-1-6-0": 0}
     assert _rule_weights(demo, rule) == {"web-1-6-0": 0, "web-1-5-0": 100}
 
 
 def test_decommission_refuses_a_generation_that_a_rule_still_sends_traffic_to(demo):
-    run(demo, lambda a: a.plan(Rollback("web")))
+    demo.act(lambda a: a.plan(Rollback("web")))
     rule = _static_rule(demo, "1.4.0")          # 1.4.0 has weight 0 on the default action, but serves /static/*
-    plan = run(demo, lambda a: a.plan(Decommission("web", "1.4.0")))
+    plan = demo.act(lambda a: a.plan(Decommission("web", "1.4.0")))
     assert plan.refusal and "rule 10 (path /static/*)" in plan.refusal
     assert _rule_weights(demo, rule) == {"web-1-4-0": 1}
 
@@ -191,7 +180,7 @@ def test_rollback_to_another_generation_with_to(demo):
         assert any("not the rollback target (1.5.0)" in w for w in plan.warnings)
         return await a.execute(plan)
 
-    assert run(demo, body).ok
+    assert demo.act(body).ok
     assert listener_weights(demo) == {"web-1-4-0": 100, "web-1-5-0": 0, "web-1-6-0": 0}
 
 
@@ -200,7 +189,7 @@ def test_rollback_to_another_generation_with_to(demo):
     (Shift("web", weights=(("1.6.0", 100),)), "capacity would drop"),
 ])
 def test_guardrails_refuse(demo, intent, reason):
-    plan = run(demo, lambda a: a.plan(intent))
+    plan = demo.act(lambda a: a.plan(intent))
     assert plan.refusal and reason in plan.refusal
 
 
@@ -208,12 +197,12 @@ def test_capacity_is_decided_by_the_worst_receiving_generation(demo):
     """Traffic split between several generations: the one with the fewest healthy hosts per share of traffic
     decides (1.6.0: 3 hosts for 50% = 40% of what live 1.5.0's 15 have for 100%), not the best (1.5.0: 15 for
     50%, 200%). Between the two full-size generations the same split is allowed."""
-    plan = run(demo, lambda a: a.plan(Shift("web", weights=(("1.5.0", 50), ("1.6.0", 50)))))
+    plan = demo.act(lambda a: a.plan(Shift("web", weights=(("1.5.0", 50), ("1.6.0", 50)))))
     assert plan.capacity_min == 40
     assert plan.refusal == "healthy capacity would drop to 40% (min_healthy_percent is 75%)"
-    three = run(demo, lambda a: a.plan(Shift("web", weights=(("1.4.0", 40), ("1.5.0", 30), ("1.6.0", 30)))))
+    three = demo.act(lambda a: a.plan(Shift("web", weights=(("1.4.0", 40), ("1.5.0", 30), ("1.6.0", 30)))))
     assert three.capacity_min == 66 and three.refusal.startswith("healthy capacity would drop to 66%")   # 66.7 down
-    even = run(demo, lambda a: a.plan(Shift("web", weights=(("1.4.0", 50), ("1.5.0", 50)))))
+    even = demo.act(lambda a: a.plan(Shift("web", weights=(("1.4.0", 50), ("1.5.0", 50)))))
     assert even.capacity_min == 100 and even.refusal is None
 
 
@@ -223,7 +212,7 @@ def test_refuses_weight_to_generation_without_healthy_targets(demo):
     targets = [d["Target"] for d in elb.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])
                ["TargetHealthDescriptions"]]
     elb.deregister_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=targets)
-    plan = run(demo, lambda a: a.plan(Shift("web", to="1.6.0", weight=20)))
+    plan = demo.act(lambda a: a.plan(Shift("web", to="1.6.0", weight=20)))
     assert plan.refusal and "no healthy targets" in plan.refusal
 
 
@@ -236,7 +225,7 @@ def test_refuses_decommissioning_last_healthy_generation(demo):
     targets = [d["Target"] for d in elb.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]]
     elb.deregister_targets(TargetGroupArn=tg, Targets=targets)
 
-    plan = run(demo, lambda a: a.plan(Decommission("api", "2.2.0")))
+    plan = demo.act(lambda a: a.plan(Decommission("api", "2.2.0")))
     assert plan.capacity_min == 100                      # the capacity guard alone would let it through
     assert plan.refusal == "2.2.0 is the last generation with healthy hosts"
 
@@ -249,7 +238,7 @@ def test_read_only_sends_zero_mutating_requests(demo):
                             DefaultActions=[])
         return plan, dict(a.gw.sent)
 
-    plan, sent = run(demo, body, read_only=True)
+    plan, sent = demo.act(body, read_only=True)
     assert plan.refusal and "read-only" in plan.refusal
     assert all(op.split(".")[1].startswith(("Describe", "Get", "List")) for op in sent), sent
     assert listener_weights(demo)["web-1-5-0"] == 90
@@ -262,7 +251,7 @@ def test_disallowed_operation_is_rejected_before_sending(demo):
                             InstanceType={"Value": "m5.xlarge"})
         return str(e.value), dict(a.gw.sent)
 
-    msg, sent = run(demo, body)
+    msg, sent = demo.act(body)
     assert "ModifyInstanceAttribute" in msg and not any("ModifyInstanceAttribute" in k for k in sent)
 
 
@@ -281,7 +270,7 @@ def test_rerun_of_interrupted_launch_does_not_duplicate(demo):
         outcome = await a.resume(a.journal.record(plan.id))
         return plan, outcome, first, a.gw.sent["ec2.RunInstances"], a.gw.sent["ec2.TerminateInstances"]
 
-    plan, outcome, first, run_instances, terminations = run(demo, body)
+    plan, outcome, first, run_instances, terminations = demo.act(body)
     assert outcome.ok, outcome.error
     assert first >= 1 and run_instances == first and terminations == 0     # (one RunInstances per subnet)
     assert len(live_ids(demo, "web", **{PLAN_TAG: plan.id})) == 3
@@ -301,7 +290,7 @@ def test_replace_drifted_hosts(demo):
         after = await a.snapshot(["web"])
         return drifted, outcome, after
 
-    drifted, outcome, after = run(demo, body)
+    drifted, outcome, after = demo.act(body)
     assert outcome.ok and drifted
     gen = after.service("web").generation("1.5.0")
     assert gen.total == 15 and not drifted & {i.id for i in gen.instances}
@@ -318,7 +307,7 @@ def test_replace_asg_hosts_goes_through_auto_scaling(demo):
         assert {s.kind for s in plan.steps} == {"asg_scale_out", "asg_wait_in_service", "asg_terminate"}
         return old, await a.execute(plan)
 
-    old, outcome = run(demo, body)
+    old, outcome = demo.act(body)
     assert outcome.ok, outcome.error
     asg = demo.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
     members = {i["InstanceId"] for g in asg for i in g["Instances"]}

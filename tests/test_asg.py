@@ -19,15 +19,6 @@ from faults import full_rollout
 CO = "checkout"
 
 
-def run(demo, body, poll=0.05):
-    config = demo.config()
-
-    async def go():
-        async with Gateway(config.aws) as gw:
-            actions = Actions(config=config, gw=gw, read_only=False, poll_seconds=poll, timeout_seconds=30)
-            return await body(actions)
-
-    return asyncio.run(go())
 
 
 def groups(demo) -> dict[str, dict]:
@@ -45,13 +36,13 @@ def plan_and_run(demo, intent, reason="test", on_event=None):
         assert plan.refusal is None, plan.refusal
         return plan, await a.execute(plan, reason, on_event=on_event)
 
-    plan, outcome = run(demo, body)
+    plan, outcome = demo.act(body)
     assert outcome.ok, outcome.error
     return plan
 
 
 def test_the_demo_service_is_one_group_per_generation(demo):
-    snap = run(demo, lambda a: a.snapshot([CO]))
+    snap = demo.act(lambda a: a.snapshot([CO]))
     svc = snap.service(CO)
     gens = {g.version: g for g in svc.generations}
     assert list(gens) == ["1.9.0", "2.0.0", "2.1.0"]
@@ -86,7 +77,7 @@ def test_launch_creates_a_group_pinned_to_the_launch_template_version(demo):
     # then shift onto it exactly as for plain hosts
     plan_and_run(demo, Shift(CO, to="2.2.0", weight=100))
     assert weights(demo)["checkout-2-2-0"] == 100
-    svc = run(demo, lambda a: a.snapshot([CO])).service(CO)           # keep_warm = 1: 2.1.0 stays warm, 2.0.0 not
+    svc = demo.act(lambda a: a.snapshot([CO])).service(CO)           # keep_warm = 1: 2.1.0 stays warm, 2.0.0 not
     assert [w for w in svc.warnings if "keep" in w] == [
         "2.0.0 is beyond keep_warm = 1: `fleettui resize checkout 2.0.0 --desired 0` cools it"]
 
@@ -120,7 +111,7 @@ def test_rollback_to_a_cold_generation_scales_it_up_and_waits_healthy_before_tra
         assert "cold" in plan.summary and "scales up to 4" in plan.summary
         return plan, await a.execute(plan, "cold", on_event=on_event)
 
-    plan, outcome = run(demo, body)
+    plan, outcome = demo.act(body)
     assert outcome.ok, outcome.error
     assert [s.kind for s in plan.steps] == ["asg_set_capacity", "asg_wait_ready", "set_weights"]
     # traffic moved only after the cold group had its hosts in service: the weights at the start of each step
@@ -178,7 +169,7 @@ def test_cold_rollback_is_refused_when_the_group_cannot_hold_enough_hosts(demo):
     async def body(a):
         return await a.plan(Rollback(CO))
 
-    plan = run(demo, body)
+    plan = demo.act(body)
     assert plan.refusal and "cold" in plan.refusal and "2 hosts" in plan.refusal
     assert groups(demo)["checkout-1-9-0"]["DesiredCapacity"] == 0
 
@@ -209,7 +200,7 @@ def test_decommission_refusal_names_the_traffic(demo):
     async def body(a):
         return await a.plan(Decommission(CO, "2.1.0"))
 
-    plan = run(demo, body)
+    plan = demo.act(body)
     assert plan.refusal == "2.1.0 still takes 100% of traffic: shift its weight to 0 first"
 
 
@@ -237,11 +228,11 @@ def test_resize_grows_and_cools_a_generation_with_the_capacity_guardrail(demo):
     async def plan(a, version, desired):
         return await a.plan(Resize(CO, version=version, desired=desired))
 
-    shrink = run(demo, lambda a: plan(a, "2.1.0", 2))            # live, all the traffic: 4 -> 2 hosts is 50%
+    shrink = demo.act(lambda a: plan(a, "2.1.0", 2))            # live, all the traffic: 4 -> 2 hosts is 50%
     assert shrink.refusal == "healthy capacity would drop to 50% (min_healthy_percent is 75%)"
     assert groups(demo)["checkout-2-1-0"]["DesiredCapacity"] == 4
     with pytest.raises(PlanError, match="--desired must be 0-8"):
-        run(demo, lambda a: plan(a, "1.9.0", 9))
+        demo.act(lambda a: plan(a, "1.9.0", 9))
     grow = plan_and_run(demo, Resize(CO, version="2.1.0", desired=6))
     assert [s.kind for s in grow.steps] == ["asg_set_capacity", "asg_wait_ready"]
     g = groups(demo)["checkout-2-1-0"]
@@ -250,7 +241,7 @@ def test_resize_grows_and_cools_a_generation_with_the_capacity_guardrail(demo):
     assert [s.kind for s in cool.steps] == ["asg_set_capacity"]
     g = groups(demo)["checkout-2-0-0"]
     assert (g["MinSize"], g["DesiredCapacity"], g["Instances"]) == (0, 0, [])
-    snap = run(demo, lambda a: a.snapshot([CO]))
+    snap = demo.act(lambda a: a.snapshot([CO]))
     assert snap.service(CO).generation("2.0.0").cold
 
 

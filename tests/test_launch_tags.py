@@ -1,35 +1,24 @@
 """New hosts carry the tags they must (launch and replace), replace leaves out what a relaunch cannot fix, the
 demo's baked 1.7.0 launches, launch templates resolve per region by name, and --region is checked. Against moto;
 the tags are read back from the real new instances with boto3."""
-import asyncio
 import re
 from datetime import datetime, timezone
 
 import pytest
 
-from fleettui.actions.api import Actions
 from fleettui.actions.executor import PLAN_TAG
 from fleettui.actions.planning import PlanError
 from fleettui.actions.verbs import VERBS, Decommission, Launch, Replace, Selection
 from fleettui.actions.verbs.launch import decommissioned
-from fleettui.aws.gateway import Gateway
 from fleettui.cli import main
 from fleettui.emulator.config_writer import service_toml
 from fleettui.emulator.seeder import Seeder
 
-from faults import FaultProxy, instances, listener_weights, outputs, spawn, write_config
+from faults import FaultProxy, instances, listener_weights, write_config
 
 OWNER, COST = "team-storefront", "cc-1042"
 
 
-def run(demo, body, config=None):
-    config = config or demo.config()
-
-    async def go():
-        async with Gateway(config.aws, read_only=False) as gw:
-            return await body(Actions(config=config, gw=gw, read_only=False, poll_seconds=0.05, timeout_seconds=30))
-
-    return asyncio.run(go())
 
 
 def tags(inst: dict) -> dict[str, str]:
@@ -55,7 +44,7 @@ def with_web_lines(demo, tmp_path, *lines: str):
 def test_seeded_web_drift_is_as_documented(demo):
     """1.7.0 baked as the template's default changes no finding: 1.4.0 only its deprecated image, 1.5.0 one
     drift of each kind on four hosts, 1.6.0 none."""
-    snap = run(demo, lambda a: a.snapshot(["web"]))
+    snap = demo.act(lambda a: a.snapshot(["web"]))
     web = snap.service("web")
     assert [g.version for g in web.generations] == ["1.4.0", "1.5.0", "1.6.0"]
     drift = {i.id: {f.kind for f in i.findings if f.is_drift} for i in web.instances}
@@ -75,7 +64,7 @@ def test_replacements_carry_required_tags_of_the_host_or_the_generation(demo):
         assert plan.refusal is None, plan.refusal
         return plan, await a.execute(plan, "drift"), await a.snapshot(["web"])
 
-    plan, outcome, after = run(demo, body)
+    plan, outcome, after = demo.act(body)
     assert outcome.ok, outcome.error
     new = launched_by(demo, plan.id)
     assert len(new) == 4
@@ -105,7 +94,7 @@ def test_launch_of_the_baked_1_7_0_end_to_end(demo, tmp_path, capsys):
                                                                               COST, "demo")
         assert t["fleettui:version"] == "1.7.0" and t["aws:ec2launchtemplate:version"] == "4"
         assert re.fullmatch(r"web-1-7-0-[0-9a-f]{4}", t["Name"]) and t["Name"].endswith(inst["InstanceId"][-4:])
-    snap = run(demo, lambda a: a.snapshot(["web"]))
+    snap = demo.act(lambda a: a.snapshot(["web"]))
     gen = snap.service("web").generation("1.7.0")
     assert gen.total == 15 and not [f for i in gen.instances for f in i.findings if f.is_drift]
 
@@ -116,9 +105,9 @@ def test_a_host_that_would_miss_a_required_tag_refuses_the_plan(demo):
     ec2.delete_tags(Resources=g15, Tags=[{"Key": "Owner"}])          # nobody left to copy Owner from
 
     with pytest.raises(PlanError, match=r"miss required tag\(s\) Owner: .*tags = \{ Owner"):
-        run(demo, lambda a: a.plan(Launch("web", count=1)))
+        demo.act(lambda a: a.plan(Launch("web", count=1)))
     with pytest.raises(PlanError, match=r"replacement of i-\w+ would miss required tag\(s\) Owner"):
-        run(demo, lambda a: a.plan(Replace("web", hosts=(g15[0],))))
+        demo.act(lambda a: a.plan(Replace("web", hosts=(g15[0],))))
     before = {i["InstanceId"] for i in instances(demo, Service="web")}
     assert len(before) == 33
 
@@ -131,7 +120,7 @@ def test_default_replace_leaves_out_hosts_a_relaunch_cannot_fix(demo):
         intent = VERBS["replace"].intent_for(Selection(snap.service("web")))
         return await a.plan(intent, snap), await a.plan(Replace("web", hosts=tuple(demo.fleet.generations["web"]["1.4.0"][:1])), snap)
 
-    default, named = run(demo, body)
+    default, named = demo.act(body)
     f = demo.fleet
     assert set(default.hosts_affected) == {f.drift[k] for k in ("instance_type", "security_groups", "image", "tags")}
     (note,) = [w for w in default.warnings if w.startswith("left out")]
@@ -145,7 +134,7 @@ def test_nothing_fixable_to_replace_says_why(demo):
         return await a.plan(Replace("web", drifted=True, generation="1.4.0"))
 
     with pytest.raises(PlanError, match=r"nothing to replace in web: left out 15 drifted host\(s\)"):
-        run(demo, body)
+        demo.act(body)
 
 
 def test_launch_right_after_decommission_says_so(demo):
@@ -155,7 +144,7 @@ def test_launch_right_after_decommission_says_so(demo):
         plan = await a.plan(Launch("web", lt_version=1, count=1))
         return plan, a.journal.records()
 
-    plan, records = run(demo, body)
+    plan, records = demo.act(body)
     assert plan.refusal is None
     (warning,) = [w for w in plan.warnings if "decommissioned" in w]
     assert warning.startswith("web 1.4.0 was decommissioned ") and ": old)" in warning
@@ -203,7 +192,7 @@ def test_template_by_id_is_resolved_per_region_by_name(demo, tmp_path):
         assert plan.refusal is None, plan.refusal
         return snap, plan, await a.execute(plan, "multi-region")
 
-    snap, plan, outcome = run(demo, body, cfg)
+    snap, plan, outcome = demo.act(body, config=cfg)
     svc = snap.service("multi")
     assert not svc.warnings and not [f for i in svc.instances for f in i.findings]   # no false drift in eu-west-1
     launches = {s.region: s.params["launch_template"] for s in plan.steps if s.kind == "launch"}
@@ -226,7 +215,7 @@ def test_region_without_the_template_refuses_at_plan_time(demo, tmp_path):
             await a.plan(Replace("multi", hosts=every))
         return dict(a.gw.sent)
 
-    sent = run(demo, body, cfg)
+    sent = demo.act(body, config=cfg)
     assert all(op.split(".")[1].startswith(("Describe", "Get", "List")) for op in sent), sent
     assert {i["InstanceId"] for i in instances(demo, "eu-west-1", Service="multi")} == set(hosts["eu-west-1"])
 
@@ -237,13 +226,14 @@ def test_region_without_the_template_refuses_at_plan_time(demo, tmp_path):
     ("mars-1", '--region "mars-1" is not a region name'),
     ("eu-central-1", "--region eu-central-1: not in "),
 ])
-def test_region_flag_typo_is_one_line_exit_2_and_no_request(demo, tmp_path, region, says):
+def test_region_flag_typo_is_one_line_exit_2_and_no_request(demo, tmp_path, region, says, capsys):
+    from fleettui.cli import main
+
     with FaultProxy(demo.endpoint_url) as proxy:
         cfg = write_config(demo, proxy.url, tmp_path / "proxied.toml")
         for args in (["status"], ["rollback", "web", "--dry-run"]):
-            proc = spawn([*args, "--config", str(cfg), "--region", region], tmp_path, f"{region}-{args[0]}")
-            proc.wait(timeout=120)
-            out, err = outputs(proc)
-            assert proc.returncode == 2, (out, err)
+            code = main([*args, "--config", str(cfg), "--region", region])
+            out, err = capsys.readouterr()
+            assert code == 2, (out, err)
             assert says in err and "(allowed: us-east-1, eu-west-1" in err and len(err.strip().splitlines()) == 1, err
         assert proxy.total() == 0, proxy.stats()

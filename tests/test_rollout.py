@@ -2,7 +2,6 @@
 auto-abort with evidence, hold, operator controls from another terminal, crash during a bake and resume."""
 import asyncio
 import signal
-import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -10,12 +9,14 @@ import pytest
 from fleettui.actions import rollouts
 from fleettui.actions.api import Actions
 from fleettui.actions.verbs import Launch, Rollout
-from fleettui.aws.gateway import Gateway
 from fleettui.aws.signals import lb_dimension, tg_dimension
 from fleettui.cli import main
 from fleettui.domain.rollout import analyze, bake_remaining, controls_at, stages
 
+from conftest import VIRTUAL_POLL
 from faults import journal_events, listener_weights, outputs, spawn, wait_for
+from fleettui.clock import VirtualClock
+from fleettui.domain.history import plan_states
 
 NOW = datetime.now(timezone.utc).replace(second=0, microsecond=0)
 
@@ -47,7 +48,7 @@ def launched(demo):
     async def body(a):
         return await a.execute(await a.plan(Launch("web")), "for the rollout")
 
-    assert run(demo, body).ok
+    assert demo.act(body).ok
 
 
 def good(demo):
@@ -56,15 +57,6 @@ def good(demo):
     put(demo, "1.7.0", requests=200, errors=0, latency=0.19)
 
 
-def run(demo, body, poll=0.05):
-    config = demo.config()
-
-    async def go():
-        async with Gateway(config.aws) as gw:
-            actions = Actions(config=config, gw=gw, read_only=False, poll_seconds=poll, timeout_seconds=30)
-            return await body(actions)
-
-    return asyncio.run(go())
 
 
 def start(demo, **kw):
@@ -75,7 +67,7 @@ def start(demo, **kw):
         assert plan.refusal is None, plan.refusal
         return await a.execute(plan, "test rollout")
 
-    return run(demo, body)
+    return demo.act(body)
 
 
 def events_of(home, plan_id):
@@ -206,29 +198,57 @@ def test_cli_exit_codes_done_aborted_refused(demo):
     assert main(["rollout", "web", "--to", "1.7.0", "--pause-at", "30", "--yes", "--config", cfg]) == 2
 
 
+def parked(demo) -> VirtualClock:
+    """The test's clock, standing still: the code under test sleeps until the test moves time on."""
+    demo.clock = VirtualClock(autojump=False)
+    return demo.clock
+
+
+async def settled(clock: VirtualClock, task: asyncio.Task, turns: int = 100_000) -> None:
+    """Yield to the loop until the task is parked in a sleep of the clock, or has ended."""
+    for _ in range(turns):
+        if clock.sleepers or task.done():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the task neither slept nor ended")
+
+
+async def until_parked(clock: VirtualClock, task: asyncio.Task, check=lambda: True) -> None:
+    """Let time run (a poll at a time) until the task is parked in a sleep and ``check()`` holds."""
+    while True:
+        await settled(clock, task)
+        assert not task.done(), task.result()
+        if check():
+            return
+        clock.advance(VIRTUAL_POLL)
+
+
 def test_too_little_traffic_holds_until_promote(demo, isolated_home):
     launched(demo)
     put(demo, "1.5.0", requests=1000)
     put(demo, "1.7.0", requests=1, errors=0, minutes=3)       # 3 requests: not enough to judge
+    clock = parked(demo)
 
     async def body(a):
-        plan = await a.plan(Rollout("web", to="1.7.0", steps=(50, 100), bake_s=0.2))
+        plan = await a.plan(Rollout("web", to="1.7.0", steps=(50, 100), bake_s=60))
         task = asyncio.create_task(a.execute(plan, "hold"))
 
         def holding():
             rec = a.journal.record(plan.id)
             return rec is not None and "holding" in rec.memo.get("s3", {})
 
-        while not holding():
-            assert not task.done(), task.result()
-            await asyncio.sleep(0.05)
-        assert listener_weights(demo)["web-1-7-0"] == 50      # held at the step, not promoted
-        v = rollouts.view(a.journal, "web")
+        await until_parked(clock, task, holding)
+        clock.advance(3600)                                    # an hour later it still holds ...
+        await until_parked(clock, task)
+        assert not task.done() and listener_weights(demo)["web-1-7-0"] == 50     # ... at the step, not promoted
+        v = rollouts.view(a.journal, "web", clock.now())
         assert v.phase == "holding" and "not enough traffic to judge" in v.hold
         await rollouts.control(a, "web", "promote")
-        return await asyncio.wait_for(task, 20)
+        clock.autojump = True                                  # the rest runs on: the 100% stage bakes and passes
+        clock.advance(VIRTUAL_POLL)
+        return await asyncio.wait_for(task, 60)
 
-    outcome = run(demo, body)
+    outcome = demo.act(body)
     assert outcome.ok, outcome.error
     assert listener_weights(demo)["web-1-7-0"] == 100
     ev = events_of(isolated_home, outcome.plan.id)
@@ -238,18 +258,20 @@ def test_too_little_traffic_holds_until_promote(demo, isolated_home):
 
 def test_pause_at_holds_and_promote_full_goes_to_100(demo, isolated_home):
     good(demo)
+    clock = parked(demo)
 
     async def body(a):
-        plan = await a.plan(Rollout("web", to="1.7.0", steps=(25, 50, 100), bake_s=0.2, pause_at=25))
+        plan = await a.plan(Rollout("web", to="1.7.0", steps=(25, 50, 100), bake_s=60, pause_at=25))
         task = asyncio.create_task(a.execute(plan, "pause"))
-        while "holding" not in (a.journal.record(plan.id).memo.get("s3", {}) if a.journal.record(plan.id) else {}):
-            assert not task.done()
-            await asyncio.sleep(0.05)
+        await until_parked(clock, task, lambda: "holding" in (a.journal.record(plan.id).memo.get("s3", {})
+                                                             if a.journal.record(plan.id) else {}))
         assert listener_weights(demo)["web-1-7-0"] == 25
         await rollouts.control(a, "web", "promote_full")
-        return await asyncio.wait_for(task, 20)
+        clock.autojump = True
+        clock.advance(VIRTUAL_POLL)
+        return await asyncio.wait_for(task, 60)
 
-    outcome = run(demo, body)
+    outcome = demo.act(body)
     assert outcome.ok, outcome.error
     ev = events_of(isolated_home, outcome.plan.id)
     skipped = [e["step"] for e in ev if e["event"] == "step_succeeded" and "skipped" in (e.get("detail") or {})]
@@ -258,44 +280,60 @@ def test_pause_at_holds_and_promote_full_goes_to_100(demo, isolated_home):
 
 
 def test_pause_holds_the_bake_and_resume_continues(demo, isolated_home):
+    """A 60 s bake paused as it starts: 120 s later it has not ended (paused, its clock stopped); resumed, it ends
+    after exactly the 60 s it had left."""
     good(demo)
+    clock = parked(demo)
 
     async def body(a):
-        plan = await a.plan(Rollout("web", to="1.7.0", steps=(100,), bake_s=1.0))
+        plan = await a.plan(Rollout("web", to="1.7.0", steps=(100,), bake_s=60))
         task = asyncio.create_task(a.execute(plan, "pause"))
-        while "deadline" not in (a.journal.record(plan.id).memo.get("s2", {}) if a.journal.record(plan.id) else {}):
-            await asyncio.sleep(0.02)
+        await until_parked(clock, task, lambda: "deadline" in (a.journal.record(plan.id).memo.get("s2", {})
+                                                              if a.journal.record(plan.id) else {}))
+        t0 = clock.monotonic()
         await rollouts.control(a, "web", "pause")
-        await asyncio.sleep(1.5)                     # longer than the bake: paused, it must not end
-        assert not task.done()
-        assert rollouts.view(a.journal, "web").phase == "paused"
+        while clock.monotonic() < t0 + 120:              # twice the bake: paused, it must not end
+            clock.advance(VIRTUAL_POLL)
+            await until_parked(clock, task)
+        assert rollouts.view(a.journal, "web", clock.now()).phase == "paused"
         await rollouts.control(a, "web", "resume")
-        return await asyncio.wait_for(task, 20)
+        while "s2" not in a.journal.record(plan.id).done:
+            assert clock.monotonic() - t0 < 120 + 60 + 2 * VIRTUAL_POLL, "the bake did not end when its time was up"
+            clock.advance(VIRTUAL_POLL)
+            await settled(clock, task)
+        assert clock.monotonic() - t0 >= 120 + 60        # 120 s paused + the 60 s of bake left
+        clock.autojump = True
+        clock.advance(VIRTUAL_POLL)
+        return await asyncio.wait_for(task, 60)
 
-    assert run(demo, body).ok
+    assert demo.act(body).ok
 
 
 def test_abort_from_another_terminal_and_again_is_a_no_op(demo, isolated_home):
     good(demo)
     cfg = str(demo.config_path)
+    clock = parked(demo)
 
     async def body(a):
         plan = await a.plan(Rollout("web", to="1.7.0", steps=(50, 100), bake_s=600))
         task = asyncio.create_task(a.execute(plan, "long bake"))
-        while "deadline" not in (a.journal.record(plan.id).memo.get("s2", {}) if a.journal.record(plan.id) else {}):
-            await asyncio.sleep(0.02)
+        await until_parked(clock, task, lambda: "deadline" in (a.journal.record(plan.id).memo.get("s2", {})
+                                                              if a.journal.record(plan.id) else {}))
         assert listener_weights(demo)["web-1-7-0"] == 50
-        # another operator, another process
+        # another operator, another terminal (its own main(), on its own thread), while the driver waits in its bake
         code = await asyncio.to_thread(main, ["rollout", "abort", "web", "--reason", "looks off", "--config", cfg])
         assert code == 0
+        clock.advance(VIRTUAL_POLL)                       # the driver's next poll sees the abort
         return await asyncio.wait_for(task, 20)
 
-    outcome = run(demo, body)
+    outcome = demo.act(body)
     assert outcome.status == "aborted" and "aborted by" in outcome.error
     assert listener_weights(demo) == {"web-1-4-0": 0, "web-1-5-0": 100, "web-1-6-0": 0, "web-1-7-0": 0}
     ev = journal_events(isolated_home)
     mine = [e for e in ev if e["plan_id"] == outcome.plan.id]
-    assert mine[-1]["event"] == "plan_finished" and mine[-1]["status"] == "aborted"
+    # the aborting operator finished the rollout `aborted`; the driver, woken later, only journaled its step's end
+    assert [e["status"] for e in mine if e["event"] == "plan_finished"] == ["aborted"]
+    assert plan_states(ev)[outcome.plan.id].status == "aborted"
     assert any(e["event"] == "rollout_control" and e["action"] == "abort" and e["reason"] == "looks off" for e in ev)
     n = len(ev)
     assert main(["rollout", "abort", "web", "--config", cfg]) == 0          # nothing to abort: nothing done
@@ -317,17 +355,21 @@ def test_abort_goes_on_when_the_driver_lets_go_of_its_lock_while_the_abort_takes
             demo.client("elbv2").remove_tags(ResourceArns=[arn], TagKeys=[LOCK_TAG])   # the driver's release
             return await super().clear(seen)
 
+    clock = parked(demo)
+
     async def body(a):
         plan = await a.plan(Rollout("web", to="1.7.0", steps=(50, 100), bake_s=600))
         task = asyncio.create_task(a.execute(plan, "long bake"))
-        while "deadline" not in (a.journal.record(plan.id).memo.get("s2", {}) if a.journal.record(plan.id) else {}):
-            await asyncio.sleep(0.02)
+        await until_parked(clock, task, lambda: "deadline" in (a.journal.record(plan.id).memo.get("s2", {})
+                                                              if a.journal.record(plan.id) else {}))
+        # the aborting operator: their own time runs on (the driver's stands still in its bake)
         other = Actions(config=a.config, gw=a.gw, read_only=False, journal=a.journal, lock=DriverLetsGo,
-                        poll_seconds=0.05, timeout_seconds=30)
+                        poll_seconds=VIRTUAL_POLL, timeout_seconds=30, clock=VirtualClock(clock.now()))
         said = await rollouts.abort(other, "web", "looks off")
+        clock.advance(VIRTUAL_POLL)
         return said, await asyncio.wait_for(task, 20)
 
-    (msg, code), outcome = run(demo, body)
+    (msg, code), outcome = demo.act(body)
     assert code == 0 and "aborted: all traffic back to 1.5.0" in msg, msg
     assert outcome.status == "aborted"
     assert listener_weights(demo) == {"web-1-4-0": 0, "web-1-5-0": 100, "web-1-6-0": 0, "web-1-7-0": 0}

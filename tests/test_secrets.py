@@ -35,14 +35,18 @@ def signed(demo, tmp_path, monkeypatch):
         yield proxy, cfg
 
 
-def test_credentials_never_appear_in_output_journal_or_logs(demo, signed, tmp_path, isolated_home):
+def test_credentials_never_appear_in_output_journal_or_logs(demo, signed, tmp_path, isolated_home, capsys):
+    """Each command runs in-process (its stdout and stderr captured); one of them, an access-denied error, also in a
+    real process, so whatever reaches the process's own stderr (botocore's logging included) is checked too."""
+    from fleettui.cli import main
+
     proxy, cfg = signed
     runs = []
 
     def fleettui(*args: str, expect: int = 0) -> str:
-        proc = spawn([*args, "--config", str(cfg)], tmp_path, f"run{len(runs)}")
-        code = proc.wait(60)
-        out, err = outputs(proc)
+        capsys.readouterr()
+        code = main([*args, "--config", str(cfg)])
+        out, err = capsys.readouterr()
         runs.append((args, out, err))
         assert code == expect, (args, out, err)
         return out
@@ -61,6 +65,10 @@ def test_credentials_never_appear_in_output_journal_or_logs(demo, signed, tmp_pa
     proxy.deny = True                              # error paths print operations, messages, request ids
     assert "access denied for" in fleettui("status", expect=1) + runs[-1][2]
     fleettui("rollback", "web", "--yes", expect=1)
+    proc = spawn(["status", "--config", str(cfg)], tmp_path, "status-denied")
+    assert proc.wait(60) == 1
+    runs.append((("status", "(a real process)"), *outputs(proc)))
+    assert "access denied for" in runs[-1][2]
     proxy.deny = False
 
     # the keys were really in use ...
