@@ -103,10 +103,13 @@ def who_short(arn: str | None) -> str:
     return printable(str(arn or "?").rsplit("/", 1)[-1])
 
 
-def lock_text(lock: dict, now) -> str:
-    """"locked by arn:…:assumed-role/ops/ops-a (shift web, 2 min)"."""
-    what = f"{printable(lock.get('what') or 'plan ' + str(lock.get('plan_id')))}, "
-    return f"locked by {printable(lock.get('owner') or '?')} ({what}{_ago(lock.get('taken_at'), now)})"
+def lock_text(lock, now) -> str:
+    """"locked by arn:…:assumed-role/ops/ops-a (shift web, 2 min)"; a lock item fleettui did not write (a
+    :class:`~fleettui.store.dynamo.LockItem` with a problem) is said to be one, and how to clear it."""
+    if lock.problem is not None:
+        return f"locked: {lock.describe(now)} — `fleettui unlock` clears it"
+    what = f"{printable(lock.what or 'plan ' + str(lock.plan_id), 200)}, "
+    return f"locked by {printable(lock.owner or '?', 200)} ({what}{_ago(lock.taken_at, now)})"
 
 
 def last_change_text(item: dict, now) -> str:
