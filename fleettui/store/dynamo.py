@@ -625,7 +625,7 @@ def audit_event(item: Item) -> tuple[dict[str, Any] | None, str | None]:
         if not isinstance(body, str):
             return None, "its body is not text"
         try:
-            event = json.loads(body)
+            event = json.loads(body, parse_constant=_no_constant)
         except (ValueError, RecursionError):
             return None, "its body is not JSON (not written by fleettui)"
     else:
@@ -644,6 +644,10 @@ def _regular(fd: int) -> None:
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
     if not stat.S_ISREG(mode):
         raise OSError(errno.EINVAL, "not a regular file (a FIFO, socket or device: never waited on)")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")      # NaN, Infinity: Python reads them, no JSON reader does
 
 
 def _read_regular(path: Path) -> bytes:

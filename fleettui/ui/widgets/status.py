@@ -7,7 +7,7 @@ from textual.widget import Widget
 from fleettui.domain.model import Service
 from fleettui.domain.signals import ServiceSignals
 from fleettui.errors import FleetError
-from fleettui.format import printable
+from fleettui.format import printable, printable_time
 from fleettui.ui.widgets.header import age_words, hhmmss
 
 
@@ -22,7 +22,8 @@ def way_back(records: list, svc: Service) -> Content | None:
     away = [v for v, w in plan.weights_before.items() if w and not plan.weights_after.get(v)]
     if not any(svc.generation(v) for v in away):
         return None
-    when = rec.created[11:16] if len(rec.created) >= 16 else rec.created
+    shown = printable_time(rec.created, 16)            # "2026-11-30 03:12", or what is there instead, escaped
+    when = shown[11:] if len(shown) == 16 and shown[10] == " " else shown
     return Content.assemble(("↶ ", "$text-accent"),
                             (f"rolled back from {printable(', '.join(away))} to {printable(plan.generation or '?')} "
                              f"at {when} UTC by {printable(str(rec.who).rsplit('/', 1)[-1])}", "$text-accent"),
