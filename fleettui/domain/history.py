@@ -199,8 +199,9 @@ def _note_problem(note: Any) -> str | None:
         return "step_note whose note is not an object"
     if "deadline" in note and _time(note["deadline"]) is None:
         return "step_note whose deadline is not a time"
-    if "holding" in note and not isinstance(note["holding"], str):
-        return "step_note whose holding is not text"
+    for k in ("holding", "lock_hold"):
+        if k in note and not isinstance(note[k], str):
+            return f"step_note whose {k} is not text"
     a = note.get("analysis")
     if "analysis" in note and a is not None and not (isinstance(a, Mapping) and isinstance(a.get("checks", []), list)
                                                    and all(isinstance(c, Mapping) for c in a.get("checks", []))):

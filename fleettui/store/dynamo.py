@@ -220,6 +220,8 @@ class DynamoLock:
             if item is None:
                 raise LockLost(f"{self.cfg.name}'s lock was removed (by `fleettui unlock`?)") from None
             raise LockLost(f"{self.cfg.name}'s lock is now held by {item.describe(self.clock.now())}") from None
+        except AwsError as e:        # not renewed, still ours: the caller holds (a rollout) or goes on
+            raise AwsError(_unreachable(self.team, e), code=e.code) from None
 
     async def release(self) -> None:
         """Remove it if it is still ours; another operator's lock is refused (LockHeld), a lock already gone is
