@@ -29,7 +29,7 @@ OK_HEADERS = {"x-amzn-requestid": "r-1", "content-type": "text/xml"}
 @pytest.mark.parametrize("protocol, status, headers, body, why", [
     ("json", 200, {"content-type": "text/html"}, b"<html>ok</html>", "HTTP 200 text/html without AWS's request id"),
     ("json", 200, {"x-amzn-requestid": "r", "content-type": "text/html"}, b"<html>ok</html>",
-     "HTTP 200 text/html, not the JSON of json"),
+     "HTTP 200: the body is not a JSON object"),
     ("json", 200, {"x-amzn-requestid": "r", "content-type": "application/x-amz-json-1.0"}, b"<html>", 
      "HTTP 200: the body is not a JSON object"),
     ("json", 200, {"x-amzn-requestid": "r", "content-type": "application/x-amz-json-1.0"}, b"",
