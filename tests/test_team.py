@@ -224,9 +224,12 @@ def test_audit_from_two_operators_merges_in_order(demo, cfg, table, tmp_path, ca
     config = load_config(cfg)
     from fleettui.domain.history import Scope
 
+    from fleettui.clock import VirtualClock
+
     ops = []
+    clock = VirtualClock(tick=0.001)       # distinct event times (two appends in one millisecond tied: a flake)
     for k in range(2):
-        j = TeamJournal(JsonlJournal(tmp_path / f"op{k}" / "journal.jsonl"), config.aws, config.team)
+        j = TeamJournal(JsonlJournal(tmp_path / f"op{k}" / "journal.jsonl", clock=clock), config.aws, config.team)
         j.bind(Scope(account="123456789012", endpoint=config.aws.endpoint_url))
         j.operator = f"arn:aws:sts::123456789012:assumed-role/ops/ops-{'ab'[k]}"
         ops.append(j)
@@ -301,7 +304,7 @@ def test_audit_says_when_events_are_pending(demo, proxy, cfg, table, capsys):
 def test_read_only_writes_nothing_to_the_table(demo, proxy, cfg, table, capsys):
     from fleettui.context import Context
 
-    ctx = Context(config=load_config(cfg), read_only=True)
+    ctx = Context(config=load_config(cfg), read_only=False)      # (a read-only context appends nothing at all)
     ctx.store.journal.append("warning", "p-1", service="web", message="queued before")
     assert main(["shift", "web", "--to", "1.6.0", "--weight", "20", "--config", str(cfg), "--yes",
                  "--read-only"]) == 2

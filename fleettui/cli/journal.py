@@ -70,8 +70,8 @@ def cmd_resume(args) -> int:
 
 
 def warn(journal) -> None:
-    for w in getattr(journal, "warnings", ()):
-        err.print(f"fleettui: warning: {w}", markup=False, soft_wrap=True)
+    for w in getattr(journal, "warnings", ()):      # they quote what was read: escaped like the data itself
+        err.print(f"fleettui: warning: {printable(w)}", markup=False, soft_wrap=True)
 
 
 class _History:
