@@ -60,11 +60,12 @@ def printable(value: object, limit: int | None = LIMIT) -> str:
 
 def printable_time(value: object, width: int = 19) -> str:
     """An event's time (ISO-8601 from a journal or the team table) shown to ``width`` characters ("2026-11-30
-    03:12:45" at 19, to the minute at 16): only when it is one; anything else is shown escaped, whole (capped)."""
+    03:12:45" at 19, to the minute at 16): only when it is one; anything else is shown escaped and capped, about as
+    wide ("\\x1b]2;PWNED…(40 more)")."""
     text = value if isinstance(value, str) else str(value)
     if _ISO.match(text):
         return text[:width].replace("T", " ")
-    return printable(text, 60)
+    return printable(text, width)
 
 
 _ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?\Z", re.ASCII)

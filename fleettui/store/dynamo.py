@@ -535,9 +535,11 @@ class TeamJournal(EventLog):
                 out.append(event)
         shown = skipped[:5] + ([f"and {len(skipped) - 5} more"] if len(skipped) > 5 else [])
         self.team_warnings = [f"team table {printable(self.team.table, 100)}: skipped {s}" for s in shown]
+        self.team_skipped = len(skipped)
         return out
 
     team_warnings: list[str] = []
+    team_skipped = 0
 
     async def team_records(self, gw: Gateway, services: list[str], *, since: str | None = None
                            ) -> dict[str, PlanRecord]:

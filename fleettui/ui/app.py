@@ -467,7 +467,7 @@ class FleetApp(App[int]):
             except FleetError as e:
                 records, err = [], str(e)
             for w in journal.warnings:
-                self.notify(printable(w), severity="warning", markup=False)
+                self.notify(w, severity="warning", markup=False)
             show(records, journal.where if team is None else f"this machine's journal {journal.local.where}", err)
 
         if team is None or self.gateway is None:
@@ -481,8 +481,11 @@ class FleetApp(App[int]):
             except FleetError as e:
                 local(f"the team table could not be read ({e}); showing this machine's journal")
                 return
-            for w in journal.team_warnings:      # items of the table that are not ours: skipped, named
-                self.notify(printable(w), severity="warning", markup=False)
+            if journal.team_skipped:             # items of the table that are not ours: skipped (one toast)
+                n = journal.team_skipped
+                self.notify(f"{n} item{'s' if n != 1 else ''} of the team table skipped (not fleettui's), the first: "
+                            f"{journal.team_warnings[0].split(': skipped ', 1)[-1]} — `fleettui audit` names them",
+                            severity="warning", markup=False)
             show(records, f"team table {team.table} ({team.region})", None)
         self.run_worker(fetch(), name="team-history", group="team-history", exclusive=True, exit_on_error=False)
 

@@ -157,7 +157,7 @@ class GenerationScreen(Screen):
             before, after = r.plan.weights_before.get(v), r.plan.weights_after.get(v)
             change = f"{format_weight(before)} → {format_weight(after)}"      # as AWS holds them: 90%, 0.4%
             color = {"succeeded": "text-success", "failed": "text-error"}.get(r.status, "text-warning")
-            t.add_row(Text(printable_time(r.created, 16)), Text(printable(r.plan.verb)), Text(change),
+            t.add_row(Text(printable_time(r.created, 16)), Text(printable(r.plan.verb, 20)), Text(change),
                       Text(printable(r.status), style=self._c(color)),
                       Text(printable(f"{r.who.split('/')[-1]} · {r.reason or '—'}")))
         return t

@@ -109,8 +109,8 @@ def lock_text(lock, now) -> str:
     :class:`~fleettui.store.dynamo.LockItem` with a problem) is said to be one, and how to clear it."""
     if lock.problem is not None:
         return f"locked: {lock.describe(now)} — `fleettui unlock` clears it"
-    what = f"{printable(lock.what or 'plan ' + str(lock.plan_id), 200)}, "
-    return f"locked by {printable(lock.owner or '?', 200)} ({what}{_ago(lock.taken_at, now)})"
+    what = f"{printable(lock.what or 'plan ' + str(lock.plan_id), 100)}, "
+    return f"locked by {printable(lock.owner or '?', 100)} ({what}{_ago(lock.taken_at, now)})"
 
 
 def last_change_text(item: dict, now) -> str:
