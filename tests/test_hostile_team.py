@@ -125,7 +125,9 @@ def lock_items() -> dict[str, dict]:
                 "taken_at": S("2026-11-30T12:00:00.000+00:00"), "expires_at": {"N": future}},
         "api": {**key("api"), "owner": S(HOSTILE), "plan_id": S("p-api"), "taken_at": {"N": "5"},
                 "expires_at": {"N": "1e20"}},
-        "worker": {**key("worker"), "owner": S("arn:aws:iam::1:user/w"), "plan_id": S("p-w"), "expires_at": {"NULL": True}},
+        "worker": {**key("worker"), "owner": S("arn:aws:iam::1:user/w"), "plan_id": S("p-w"), "expires_at": {"NULL": True},
+                   "what": {"B": b"\x1b[2J"}, "extra": {"M": {"a": S(HOSTILE)}}, "list": {"L": [S(HOSTILE)]},
+                   "set": {"SS": [HOSTILE, "b"]}, "flag": {"BOOL": True}},
         "cache": {**key("cache"), "owner": S("arn:aws:iam::1:user/c"), "plan_id": S("p-c"), "expires_at": S("2020-01-01")},
         "checkout": {**key("checkout"), "owner": S(HOSTILE)},
     }
@@ -525,3 +527,26 @@ def test_status_json_is_valid_json_and_huge_counts_give_the_right_rate(demo, cap
     assert sig["requests"] is None and sig["requests_per_s"] is None      # beyond a float: null, never Infinity
     assert main(["status", "--config", str(demo.config_path)]) == 0
     assert "10.0%" in capsys.readouterr().out
+
+
+def test_a_lock_item_of_any_shape_is_read_described_and_judged_without_an_exception():
+    """Every attribute value DynamoDB can hold (and some it cannot), in every field: read_lock never raises, says
+    what is wrong, judges live as the take condition does, and its token gives back the exact item (bytes too)."""
+    import itertools
+
+    from fleettui.store.dynamo import _unb64, read_lock
+
+    values = [S("x"), {"N": "1e20"}, {"N": "-5"}, {"N": "abc"}, {"NULL": True}, {"M": {"a": S("b")}}, {"L": []},
+              {"SS": ["a"]}, {"B": b"\x1b"}, {"BS": [b"a"]}, {"BOOL": True}, "raw", 5, None, S(HOSTILE),
+              {"N": "1e400"}]
+    for a, b in itertools.product(values, repeat=2):
+        for k1, k2 in (("expires_at", "owner"), ("plan_id", "taken_at"), ("what", "expires_at"), ("owner", "plan_id")):
+            raw = {"pk": S("lock#web"), "sk": S("lock"), k1: a, k2: b}
+            lock = read_lock(raw)
+            assert_clean(lock.describe())
+            assert json.loads(lock.token, object_hook=_unb64) == raw
+            assert lock.live(1e9) == (not (isinstance(raw.get("expires_at"), dict) and raw["expires_at"].get("N")
+                                           in ("-5",)))
+    old = read_lock({"owner": S("o"), "plan_id": S("p"), "expires_at": {"N": "-5"}})
+    assert not old.live(0) and "before 1970: taken like an expired lock" in old.describe()
+    assert read_lock({"owner": S("o"), "plan_id": S("p"), "expires_at": {"N": "1700000000"}}).problem is None

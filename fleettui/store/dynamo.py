@@ -16,6 +16,7 @@ of the account shares. Keys: ``pk`` (partition) and ``sk`` (sort), both strings.
 from __future__ import annotations
 
 import asyncio
+import base64
 import errno
 import fcntl
 import itertools
@@ -82,7 +83,8 @@ class LockItem:
 
     @property
     def token(self) -> str:
-        return json.dumps(self.raw, sort_keys=True, separators=(",", ":"))
+        """The item exactly as read (binary values as {"$b64": …}): what :meth:`DynamoLock.clear` compares."""
+        return json.dumps(self.raw, sort_keys=True, separators=(",", ":"), default=_b64)
 
     def live(self, now: float) -> bool:
         return self.expires_at is None or self.expires_at >= now
@@ -101,13 +103,23 @@ class LockItem:
         return f"a malformed lock item ({self.problem}): {fields or 'no fields'}"
 
 
+def _b64(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return {"$b64": base64.b64encode(value).decode("ascii")}
+    raise TypeError(f"{type(value).__name__} in a lock item")
+
+
+def _unb64(d: dict) -> Any:
+    return base64.b64decode(d["$b64"]) if set(d) == {"$b64"} and isinstance(d["$b64"], str) else d
+
+
 def _shown(v: Any) -> str:
     """A typed DynamoDB value as text: its value for S/N, else its JSON ({"NULL": true})."""
     if isinstance(v, dict) and len(v) == 1 and isinstance(v.get("S"), str):
         return repr(v["S"])
     if isinstance(v, dict) and len(v) == 1 and isinstance(v.get("N"), str):
         return v["N"]
-    return json.dumps(v, sort_keys=True, default=str)
+    return json.dumps(v, sort_keys=True, default=lambda o: _b64(o) if isinstance(o, (bytes, bytearray)) else str(o))
 
 
 def read_lock(raw: dict[str, Any]) -> LockItem:
@@ -125,9 +137,11 @@ def read_lock(raw: dict[str, Any]) -> LockItem:
         problem = "no expiry: it never expires by itself"
     elif expires_at is None:
         problem = f"its expiry {_shown(expiry)[:60]} is not a number of seconds: it never expires by itself"
-    elif not math.isfinite(expires_at) or not 0 <= expires_at <= LATEST_EXPIRY:
+    elif expires_at < 0:
+        problem = f"its expiry {_shown(expiry)[:60]} is before 1970: taken like an expired lock"
+    elif not math.isfinite(expires_at) or expires_at > LATEST_EXPIRY:
         problem = f"its expiry {_shown(expiry)[:60]} is not a time: it never expires by itself"
-        expires_at = None if expires_at > 0 else expires_at
+        expires_at = None
     elif not text["owner"] or not text["plan_id"]:
         problem = "no owner or plan"
     else:
@@ -247,7 +261,7 @@ class DynamoLock:
         """Remove the item only if every attribute still has the value (and type) shown: whatever it holds, a lock
         item can be cleared, and never one that changed (a retake, a renewal) since the operator saw it."""
         try:
-            shown = json.loads(seen.token)
+            shown = json.loads(seen.token, object_hook=_unb64)
             if not isinstance(shown, dict):
                 raise ValueError
         except ValueError:
