@@ -100,7 +100,7 @@ class LockItem:
             return f"{show(self.owner)} ({what}plan {show(self.plan_id)}) until {when(expires, now)}"
         fields = ", ".join(f"{printable(k, 60)} {printable(_shown(v), FIELD_SHOWN)}"
                            for k, v in sorted(self.raw.items()) if k not in ("pk", "sk"))
-        return f"a malformed lock item ({self.problem}): {fields or 'no fields'}"
+        return f"a malformed lock item ({printable(self.problem, 200)}): {fields or 'no fields'}"
 
 
 def _b64(value: Any) -> Any:
