@@ -51,6 +51,7 @@ class Context:
 
                 self._store = Store(journal=TeamJournal(local, self.config.aws, self.config.team),
                                     lock=team_lock_factory(self.config.team))
+            self._store.journal.read_only = self.read_only
         return self._store
 
     def actions(self, gw: Gateway, **kwargs):

@@ -30,6 +30,7 @@ subprocess while a precise request is in flight.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import re
@@ -46,8 +47,10 @@ from urllib.parse import parse_qs
 from aiohttp import ClientSession, ClientTimeout, web
 
 FATES = ("throttle", "error5xx", "drop_before", "drop_after")
-SCRIPTED = FATES + ("garbage", "stale", "ok")  # garbage: an HTML 502 page, as from a proxy in the way (script only)
+SCRIPTED = FATES + ("garbage", "html200", "stale", "ok")  # garbage: an HTML 502 page, as from a proxy in the way;
+# html200: "200 OK" with an HTML page (a captive portal, a proxy that answers itself), the request never forwarded
 READ_PREFIXES = ("Describe", "List", "Get", "Lookup")
+JSON_SERVICES = {"dynamodb", "monitoring"}     # SigV4 services botocore speaks JSON to (CloudWatch: "monitoring")
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 _HOP = {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te",
         "trailer", "upgrade", "expect"}
@@ -131,6 +134,11 @@ class FaultProxy:
         assert all(f in SCRIPTED for f in fates), fates
         with self._lock:
             self._scripts.setdefault(action, []).extend(fates)
+
+    def clear_scripts(self) -> None:
+        """Forget the fates scripted and not used yet: every call forwarded untouched again."""
+        with self._lock:
+            self._scripts.clear()
 
     def hold(self, action: str, *, where: str = "before", nth: int | set[int] | None = None) -> Hold:
         assert where in ("before", "after")
@@ -278,6 +286,10 @@ class FaultProxy:
             self._count(fate, key)
             return web.Response(status=502, content_type="text/html",
                                 text="<!doctype html>\n<title>502 Bad Gateway</title>\n<h1>Bad Gateway</h1>\n")
+        if fate == "html200":
+            self._count(fate, key)
+            return web.Response(status=200, content_type="text/html",
+                                text="<!doctype html>\n<title>Welcome</title>\n<p>Sign in to continue</p>\n")
         if fate == "drop_before":
             self._count(fate, key)
             return self._drop(request)
@@ -342,31 +354,39 @@ class FaultProxy:
     def _denied(service: str, action: str) -> web.Response:
         rid = str(uuid.uuid4())
         if service == "ec2":
-            return web.Response(status=403, content_type="text/xml", text=EC2_ERROR.format(
-                code="UnauthorizedOperation", message="You are not authorized to perform this operation.", rid=rid))
-        return web.Response(status=403, content_type="text/xml", text=QUERY_ERROR.format(
-            service=service, type="Sender", code="AccessDenied", rid=rid,
-            message=f"User: arn:aws:sts::123456789012:assumed-role/readonly/op is not authorized to perform: "
-                    f"{service}:{action}"))
+            return web.Response(status=403, content_type="text/xml", headers={"x-amzn-RequestId": rid},
+                                text=EC2_ERROR.format(code="UnauthorizedOperation",
+                                                      message="You are not authorized to perform this operation.",
+                                                      rid=rid))
+        message = (f"User: arn:aws:sts::123456789012:assumed-role/readonly/op is not authorized to perform: "
+                   f"{service}:{action}")
+        if service in JSON_SERVICES:     # JSON protocol: AWS's JSON error shape
+            return web.Response(status=400, content_type="application/x-amz-json-1.0", headers={"x-amzn-RequestId": rid},
+                                text=json.dumps({"__type": "com.amazon.coral.service#AccessDeniedException",
+                                                 "message": message}))
+        return web.Response(status=403, content_type="text/xml", headers={"x-amzn-RequestId": rid},
+                            text=QUERY_ERROR.format(service=service, type="Sender", code="AccessDenied", rid=rid,
+                                                    message=message))
 
     @staticmethod
     def _error(service: str, fate: str) -> web.Response:
         rid = str(uuid.uuid4())
-        if service == "dynamodb":        # JSON protocol: AWS's JSON error shape (botocore retries both)
+        if service in JSON_SERVICES:     # JSON protocol: AWS's JSON error shape (botocore retries both)
             kind = "ThrottlingException" if fate == "throttle" else "InternalServerError"
             return web.Response(status=400 if fate == "throttle" else 500, content_type="application/x-amz-json-1.0",
                                 headers={"x-amzn-RequestId": rid},
                                 text=f'{{"__type":"com.amazonaws.dynamodb.v20120810#{kind}","message":"{fate}"}}')
+        rid_header = {"x-amzn-RequestId": rid}          # AWS's answers carry it, errors too
         if fate == "throttle":
             if service == "ec2":
-                return web.Response(status=503, content_type="text/xml", text=EC2_ERROR.format(
+                return web.Response(status=503, content_type="text/xml", headers=rid_header, text=EC2_ERROR.format(
                     code="RequestLimitExceeded", message="Request limit exceeded.", rid=rid))
-            return web.Response(status=400, content_type="text/xml", text=QUERY_ERROR.format(
+            return web.Response(status=400, content_type="text/xml", headers=rid_header, text=QUERY_ERROR.format(
                 service=service, type="Sender", code="Throttling", message="Rate exceeded", rid=rid))
         if service == "ec2":
-            return web.Response(status=500, content_type="text/xml", text=EC2_ERROR.format(
+            return web.Response(status=500, content_type="text/xml", headers=rid_header, text=EC2_ERROR.format(
                 code="InternalError", message="An internal error has occurred", rid=rid))
-        return web.Response(status=500, content_type="text/xml", text=QUERY_ERROR.format(
+        return web.Response(status=500, content_type="text/xml", headers=rid_header, text=QUERY_ERROR.format(
             service=service, type="Receiver", code="InternalError", message="An internal error has occurred",
             rid=rid))
 

@@ -159,8 +159,9 @@ def test_read_only_policy_aws_refuses_every_mutation_with_the_hook_bypassed(auth
         return codes
 
     codes = asyncio.run(attempt())
-    # moto's denial of a JSON-protocol call (DynamoDB) carries no error code botocore can read: only its HTTP 403
-    assert codes == {op: "403" if service == "dynamodb" else "AccessDenied" for service, op in calls}
+    # moto denies a JSON-protocol call (DynamoDB) in XML, which AWS never answers: the gateway refuses it as not an
+    # AWS response (issue 23), never as a success
+    assert codes == {op: "NotAwsResponse" if service == "dynamodb" else "AccessDenied" for service, op in calls}
     assert listener_weights(auth_aws) == weights_before
     assert {i["InstanceId"] for i in instances(auth_aws)} == running_before
     assert "web-1-5-0" in target_group_names(auth_aws) and "web-9-9-9" not in target_group_names(auth_aws)
@@ -229,3 +230,58 @@ def test_operator_policy_suffices_for_every_verb(auth_aws, monkeypatch, isolated
     finished = [e["status"] for e in events if e["event"] == "plan_finished"]
     assert finished == ["succeeded"] * 6
     assert not any("denied" in json.dumps(e).lower() for e in events)
+
+
+# ------------------------------------------------------------------------------------------------ issue 23 item 8
+
+def test_team_policy_runs_a_verb_and_keeps_the_audit_append_only(auth_aws, monkeypatch, isolated_home):
+    """Team mode as the ``team`` user (the operator policy of the config with [team]), with moto enforcing the
+    statements' dynamodb:LeadingKeys: a shift takes and releases the lock item and puts its audit items; then, as
+    an operator with that policy would by hand, an audit item cannot be deleted or updated -- only put -- while lock
+    items can. Under the policy before issue 23 the same DeleteItem of an audit item went through."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    team_cfg = auth_aws.info["team_config"]
+    auth_aws.become(monkeypatch, "team")
+    weight = listener_weights(auth_aws)["web-1-5-0"] - 10           # whatever the tests before left
+    assert main(["shift", "web", "--to", "1.5.0", "--weight", str(weight), "--config", team_cfg, "--yes",
+                 "--reason", "iam"]) == 0
+    assert listener_weights(auth_aws)["web-1-5-0"] == weight
+    admin = auth_aws.client("dynamodb")
+    audit = [i for i in admin.scan(TableName="fleettui")["Items"] if i["pk"]["S"] == "audit#web"]
+    assert {json.loads(i["body"]["S"])["event"] for i in audit} >= {"plan_created", "plan_finished"}
+    assert not [i for i in admin.scan(TableName="fleettui")["Items"] if i["pk"]["S"].startswith("lock#")]
+
+    def as_user(user: str):
+        keys = auth_aws.info["keys"][user]
+        return boto3.client("dynamodb", region_name="us-east-1", endpoint_url=auth_aws.endpoint_url,
+                            aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"])
+
+    def outcome(call) -> str:
+        try:
+            call()
+            return "allowed"
+        except ClientError as e:
+            return "denied" if e.response["ResponseMetadata"]["HTTPStatusCode"] == 403 else e.response["Error"]["Code"]
+
+    key = {"pk": audit[0]["pk"], "sk": audit[0]["sk"]}
+    lock = {"pk": {"S": "lock#web"}, "sk": {"S": "lock"}}
+    ddb = as_user("team")
+    assert outcome(lambda: ddb.delete_item(TableName="fleettui", Key=key)) == "denied"
+    assert outcome(lambda: ddb.update_item(TableName="fleettui", Key=key, UpdateExpression="SET reason = :r",
+                                           ExpressionAttributeValues={":r": {"S": "rewritten"}})) == "denied"
+    assert outcome(lambda: ddb.put_item(TableName="fleettui", Item={**lock, "owner": {"S": "x"}})) == "allowed"
+    assert outcome(lambda: ddb.update_item(TableName="fleettui", Key=lock, UpdateExpression="SET #o = :o",
+                                           ExpressionAttributeNames={"#o": "owner"},
+                                           ExpressionAttributeValues={":o": {"S": "y"}})) == "allowed"
+    assert outcome(lambda: ddb.delete_item(TableName="fleettui", Key=lock)) == "allowed"
+    assert outcome(lambda: ddb.put_item(TableName="fleettui", Item={
+        "pk": {"S": "audit#web"}, "sk": {"S": "9999#p-new#1"}, "event": {"S": "warning"}})) == "allowed"
+    assert outcome(lambda: ddb.delete_item(TableName="fleettui", Key={
+        "pk": {"S": "other#web"}, "sk": {"S": "x"}})) == "denied"
+    assert admin.get_item(TableName="fleettui", Key=key)["Item"] == audit[0]         # still there, unchanged
+    # the statement before issue 23: any operator could erase the team's history
+    assert outcome(lambda: as_user("team-before-23").delete_item(TableName="fleettui", Key=key)) == "allowed"
+    assert "Item" not in admin.get_item(TableName="fleettui", Key=key)

@@ -92,9 +92,16 @@ def test_policies_grant_exactly_the_declared_operations():
     solo = parse_config_without_team()
     assert _actions(generate(solo, operator=True).document) == (reads | mutations | {"iam:PassRole"}) - {
         "dynamodb:" + op for _, op in permissions.READS | permissions.MUTATING if _ == "dynamodb"}
-    team = _by_sid(generate(config, operator=True).document)["FleettuiTeamTableItems"]
-    assert team["Resource"] == "arn:aws:dynamodb:eu-west-1:123456789012:table/fleettui"
-    assert team["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["lock#*", "audit#*"]}}
+    statements = _by_sid(generate(config, operator=True).document)
+    locks, audit = statements["FleettuiTeamLockItems"], statements["FleettuiTeamAuditItems"]
+    assert locks["Resource"] == audit["Resource"] == "arn:aws:dynamodb:eu-west-1:123456789012:table/fleettui"
+    assert locks["Action"] == ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    assert locks["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["lock#*"]}}
+    # issue 23: the audit is append-only -- no UpdateItem or DeleteItem of an audit item
+    assert audit["Action"] == "dynamodb:PutItem" or audit["Action"] == ["dynamodb:PutItem"]
+    assert audit["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["audit#*"]}}
+    assert not [st for st in statements.values() if st.get("Resource") == locks["Resource"]
+                and st["Sid"] not in ("FleettuiTeamLockItems", "FleettuiTeamAuditItems", "FleettuiReadTeamTable")]
 
 
 def parse_config_without_team():
@@ -278,6 +285,7 @@ def test_the_tags_the_policy_names_are_the_ones_fleettui_writes():
     assert policy.LOCK_TAG == LOCK_TAG
     from fleettui.store.dynamo import audit_pk, lock_key
 
-    assert {lock_key("web")["pk"].replace("web", "*"), audit_pk("web").replace("web", "*")} == set(policy.TEAM_KEYS)
+    assert [lock_key("web")["pk"].replace("web", "*")] == policy.TEAM_LOCK_KEYS
+    assert [audit_pk("web").replace("web", "*")] == policy.TEAM_AUDIT_KEYS
     launch = (ROOT / "fleettui" / "actions" / "verbs" / "launch.py").read_text()
     assert f'tags={{"{policy.SERVICE_TAG}": svc.name' in launch

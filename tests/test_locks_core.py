@@ -380,8 +380,8 @@ def test_dynamolock_takes_a_free_lock_with_every_field_and_releases_it(bare):
     expires = datetime.fromisoformat(item["expires"])
     assert item["expires_at"] == int(expires.timestamp()) and item["expires"] == expires.isoformat(timespec="seconds")
     assert int((before + LOCK_TTL).timestamp()) <= item["expires_at"] <= (after + LOCK_TTL).timestamp()
-    assert holder == Holder(f"p-me|{item['taken_at']}", "p-me",
-                            f"{ME} (shift web, plan p-me) until {when(expires)}")
+    token = json.dumps(encode(item), sort_keys=True, separators=(",", ":"))      # the item exactly as read
+    assert holder == Holder(token, "p-me", f"{ME} (shift web, plan p-me) until {when(expires)}")
     assert lock_item(bare, table) is None
 
 
@@ -489,7 +489,7 @@ def test_dynamolock_clear_removes_only_the_lock_the_operator_saw(bare):
         return await dyn_lock(gw, table).holder()
 
     seen = bare.run(holder)
-    assert seen.token == "p-bob|2026-11-30T12:00:00.000+00:00" and seen.plan_id == "p-bob"
+    assert json.loads(seen.token) == encode(lock_item(bare, table)) and seen.plan_id == "p-bob"
     retaken = put_lock(bare, table, taken_at="2026-11-30T12:05:00.000+00:00")
     with pytest.raises(LockHeld) as e:
         bare.run(lambda gw: dyn_lock(gw, table).clear(seen))
@@ -507,11 +507,13 @@ def test_lock_items_are_described_and_judged_live_exactly():
     assert describe_lock({"owner": "o", "plan_id": "p", "expires_at": exp, "what": "shift web"}) == \
         f"o (shift web, plan p) until {when(t)}"
     assert describe_lock({"owner": "o", "plan_id": "p", "expires_at": exp, "what": ""}) == f"o (plan p) until {when(t)}"
-    assert describe_lock({"expires_at": exp}) == f"? (plan ?) until {when(t)}"
-    assert describe_lock({}) == f"? (plan ?) until {when(datetime.fromtimestamp(0, timezone.utc))}"
-    assert [lock_live(i, now=100) for i in (None, {}, {"expires_at": 100}, {"expires_at": 101})] == \
-        [False, False, False, True]
-    assert not lock_live({}, now=0) and lock_live({"expires_at": 1}, now=0)
+    # issue 23: an item without owner or expiry is said to be malformed (it blocks: the take condition needs a
+    # past expiry), never "? (plan ?) until 1970 (expired 29944633 min ago)"
+    assert describe_lock({"expires_at": exp}) == f"a malformed lock item (no owner or plan): expires_at {exp}"
+    assert describe_lock({}) == "a malformed lock item (no expiry: it never expires by itself): no fields"
+    assert [lock_live(i, now=100) for i in (None, {}, {"expires_at": 99}, {"expires_at": 100}, {"expires_at": 101})] \
+        == [False, True, False, True, True]
+    assert lock_live({}, now=0) and lock_live({"expires_at": 1}, now=0)
     assert lock_live({"expires_at": 1060}, now=1000) and not lock_live({"expires_at": 999}, now=1000)
 
 
@@ -606,21 +608,25 @@ def test_team_journal_names_the_plan_of_an_event_from_the_local_journal(bare, tm
     assert (items["p-2"]["pk"], items["p-2"]["service"], items["p-2"]["reason"]) == ("audit#api", "api", "stale")
 
 
-def test_a_flush_that_fails_keeps_what_did_not_go_and_says_why(bare, tmp_path):
+def test_a_flush_sets_aside_what_the_table_refuses_and_sends_the_rest(bare, tmp_path):
+    """Issue 23 item 3: an item the table refuses as such (an empty key: ValidationException) and lines that are not
+    items (torn, foreign) are set aside in the unsent file, each with why; what comes after them is sent."""
     table = bare.table()
     tj = team_journal(bare, tmp_path, table)
     write_plan(tj)
-    bad = {"pk": "audit#web", "sk": "", "event": "torn"}          # an empty key: DynamoDB refuses the item
+    bad = {"pk": "audit#web", "sk": " ", "event": "torn", "body": "x" * 500_000}     # over DynamoDB's item size
     with open(tj.outbox, "a") as fh:
         fh.write("{not json\n" + json.dumps(bad) + "\n" + json.dumps({"pk": 1}) + "\n")
     tj.append(EventKind.WARNING, "p-1", message="after")
     assert tj.pending() == 6
-    assert bare.run(tj.flush) == 2
-    assert tj.last_error.startswith("dynamodb:put_item in us-east-1 failed: ValidationException")
+    assert bare.run(tj.flush) == 0 and tj.last_error is None
     assert [i["event"] for i in audit_items(bare, table)] == ["plan_created", "step_started", "step_failed",
-                                                              "plan_finished"]
-    left = [json.loads(line) for line in tj.outbox.read_text().splitlines()]
-    assert left[0] == bad and left[1]["event"] == "warning" and len(left) == 2
+                                                              "plan_finished", "warning"]
+    assert tj.outbox.read_text() == ""
+    unsent = tj.unsent()
+    assert [u["line"] for u in unsent] == ["{not json", json.dumps(bad, separators=(",", ":")), '{"pk": 1}']
+    assert unsent[0]["error"].startswith("line 5 of the outbox is not an event (a torn or foreign line")
+    assert unsent[1]["error"].startswith("dynamodb:put_item in us-east-1 failed: ValidationException")
 
 
 def test_a_flush_to_a_missing_table_sends_nothing_and_a_read_only_one_tries_nothing(bare, tmp_path):
@@ -659,8 +665,10 @@ def test_the_team_history_reads_back_as_journal_events_and_plan_states(bare, tmp
     assert bare.run(tj.flush) == 0
     events = bare.run(lambda gw: tj.team_events(gw, ["web", "api"]))
     assert events[:4] == records
-    assert events[4] == {"ts": huge["ts"], "event": "warning", "plan_id": "p-1", "service": "web", "step": "s1",
-                         "status": None, "reason": "canary ok", "error": None, "who": ME}
+    # over-size: its body cut to fit, and saying so (issue 23: never an item without its body)
+    assert events[4] == {**huge, "message": "x" * 200 + f"…({MAX_BODY + 1 - 200} more)", "cut": (
+        f"the event was {len(json.dumps(huge, separators=(',', ':'))):,} characters: texts over 200 and lists over 50 "
+        "items shortened")}
     states = bare.run(lambda gw: tj.team_records(gw, ["web"]))
     assert list(states) == ["p-1"] and states["p-1"].status == "failed" and states["p-1"].failed == {"s1": "throttled"}
     assert bare.run(lambda gw: tj.team_records(gw, ["web"], since=records[1]["ts"])) == {}   # no plan_created since
@@ -686,7 +694,7 @@ def test_team_status_shows_a_live_lock_and_the_last_change_that_succeeded(bare, 
     team = TeamConfig(table, REGION)
     got = bare.run(lambda gw: team_status(gw, team, ["web", "api"]))
     assert list(got) == ["web", "api"] and got["api"] == TeamStatus(None, None)
-    assert got["web"].lock == lock and (got["web"].last["plan_id"], got["web"].last["outcome"]) == ("p-2", "succeeded")
+    assert got["web"].lock.item == lock and (got["web"].last["plan_id"], got["web"].last["outcome"]) == ("p-2", "succeeded")
     # a newer success, then a newer one still as an older version wrote it (status, no outcome): the newest wins
     tj.append(EventKind.PLAN_CREATED, "p-4", who=ME, reason="", plan=a_plan("p-4").to_dict())
     tj.append(EventKind.PLAN_FINISHED, "p-4", status="succeeded")
@@ -910,7 +918,8 @@ def test_a_body_of_exactly_max_body_is_kept(bare, tmp_path):
     assert [len(i.get("body", "")) for i in audit_items(bare, table)] == [size, MAX_BODY]
 
 
-def test_team_events_of_an_item_whose_body_is_not_json_come_from_its_fields(bare, tmp_path):
+def test_team_events_of_an_item_whose_body_is_not_json_are_skipped_naming_it_and_without_one_from_its_fields(
+        bare, tmp_path):
     table = bare.table()
     tj = team_journal(bare, tmp_path, table)
     item = {"pk": "audit#web", "sk": "2026-11-30T12:00:00.000Z#p-1#1-000001", "ts": "2026-11-30T12:00:00.000Z",
@@ -918,10 +927,15 @@ def test_team_events_of_an_item_whose_body_is_not_json_come_from_its_fields(bare
             "operator": BOB, "body": "{torn"}
     bare.client("dynamodb").put_item(TableName=table, Item=encode(item))
     bare.client("dynamodb").put_item(TableName=table, Item=encode({**item, "sk": item["sk"] + "2", "body": "[1]"}))
+    bare.client("dynamodb").put_item(TableName=table, Item=encode({k: v for k, v in item.items() if k != "body"}
+                                                                  | {"sk": item["sk"] + "3"}))
     events = bare.run(lambda gw: tj.team_events(gw, ["web"]))
     fields = {"ts": "2026-11-30T12:00:00.000Z", "event": "step_failed", "plan_id": "p-1", "service": "web",
-              "step": "s1", "status": None, "reason": None, "error": "boom", "who": BOB}
-    assert events == [fields, fields]
+              "step": "s1", "error": "boom", "who": BOB}
+    assert events == [fields]
+    assert tj.team_warnings == [
+        f"team table {table}: skipped item audit#web {item['sk']}: its body is not JSON (not written by fleettui)",
+        f"team table {table}: skipped item audit#web {item['sk']}2: not a JSON object (list)"]
 
 
 def test_team_journal_items_without_a_scope_name_no_account(bare, tmp_path):

@@ -320,7 +320,7 @@ def test_audit_says_when_events_are_pending(demo, proxy, cfg, table, capsys):
 def test_read_only_writes_nothing_to_the_table(demo, proxy, cfg, table, capsys):
     from fleettui.context import Context
 
-    ctx = Context(config=load_config(cfg), read_only=True)
+    ctx = Context(config=load_config(cfg), read_only=False)      # (a read-only context appends nothing at all)
     ctx.store.journal.append("warning", "p-1", service="web", message="queued before")
     assert main(["shift", "web", "--to", "1.6.0", "--weight", "20", "--config", str(cfg), "--yes",
                  "--read-only"]) == 2

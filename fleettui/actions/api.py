@@ -29,6 +29,24 @@ class OtherAws(ConfigError):
     """A plan made against another account or endpoint: never resumed here."""
 
 
+MAX_REASON = 1000        # characters of an operator's reason (journals and the team table keep it whole)
+
+
+def check_reason(reason: str) -> str:
+    """A reason as the journal and the team table keep it: valid UTF-8 text (a byte that is not one arrives from the
+    command line as a lone surrogate) of at most :data:`MAX_REASON` characters. Else one line saying what is
+    allowed (ConfigError: exit 2, before anything is journaled)."""
+    bad = next((n for n, c in enumerate(reason) if 0xD800 <= ord(c) <= 0xDFFF), None)
+    if bad is not None:
+        code = ord(reason[bad])
+        byte = f" (the byte 0x{code - 0xDC00:02x})" if 0xDC80 <= code <= 0xDCFF else ""
+        raise ConfigError(f"the reason is not valid UTF-8 at character {bad + 1}{byte}: type it in UTF-8")
+    if len(reason) > MAX_REASON:
+        raise ConfigError(f"the reason is {len(reason):,} characters long; at most {MAX_REASON:,} are allowed (a line: "
+                          "a ticket, a link)")
+    return reason
+
+
 @dataclass
 class Actions:
     config: Config
@@ -203,6 +221,7 @@ class Actions:
         return f"{text}; {first}{more}"
 
     async def execute(self, plan: Plan, reason: str = "", on_event=None) -> Outcome:
+        check_reason(reason)
         if plan.refusal:
             raise FleetError(f"refused: {plan.refusal}")
         await self.scope()
@@ -224,7 +243,11 @@ class Actions:
         return await self._locked(record, on_event, new=False)
 
     async def abandon(self, record: PlanRecord) -> list[tuple[str, str]]:
-        """Mark the plan abandoned, release its lock (if it still holds it) and return what it left behind."""
+        """Mark the plan abandoned, release its lock (if it still holds it) and return what it left behind. Read-only:
+        refused before anything is written (a plan marked abandoned while its lock and traffic stay is a lie)."""
+        if self.read_only:
+            raise FleetError(f"read-only mode: plan {record.plan.id} was not marked abandoned and its lock was not "
+                             "released (start without --read-only to abandon it)")
         await self._same_aws(record)
         left = await self.leftovers(record)
         self.journal.append(EventKind.PLAN_FINISHED, record.plan.id, status="abandoned", who=await self.who())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from fleettui.actions.api import check_reason
 from fleettui.clock import SYSTEM
 from fleettui.domain.history import EventKind, PlanRecord, PlanStatus
 from fleettui.domain.plan import Plan, Step, new_plan_id
@@ -49,6 +50,7 @@ async def control(actions, service: str, action: str, reason: str = "") -> str:
     process driving it acts on it within a poll. ConfigError when no rollout runs."""
     if action not in CONTROLS or action == "abort":
         raise ConfigError(f"rollout: unknown control {action!r}")
+    check_reason(reason)
     rec = await running(actions, service)
     if rec is None:
         raise ConfigError(f"no rollout of {service} is running: nothing to {action.replace('_', '-')}")
@@ -76,6 +78,7 @@ def abort_plan(rec: PlanRecord, created: datetime) -> Plan:
 
 async def abort(actions, service: str, reason: str = "", on_event=None) -> tuple[str, int]:
     """(message, exit code): 0 aborted or nothing to abort, 1 the rollback failed (run abort again)."""
+    check_reason(reason)
     rec = await running(actions, service)
     if rec is None:
         return f"nothing to abort: no rollout of {service} is running", 0
@@ -98,7 +101,7 @@ async def abort(actions, service: str, reason: str = "", on_event=None) -> tuple
     if holder is not None:
         actions.journal.append(EventKind.LOCK_CLEARED, holder.plan_id or "-", service=service, who=who,
                                reason=f"rollout abort {plan.id}" + (f": {reason}" if reason else ""),
-                               holder=holder.token)
+                               holder=holder.record)
     back = abort_plan(rec, actions.clock.now())
     outcome = await actions.execute(back, reason or f"abort rollout {plan.id}", on_event=on_event)
     if not outcome.ok:

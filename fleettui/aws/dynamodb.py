@@ -34,13 +34,20 @@ def _enc(v: Any) -> dict[str, Any]:
     return {"S": str(v)}
 
 
-def _dec(v: dict[str, Any]) -> Any:
-    if "S" in v:
+def _dec(v: Any) -> Any:
+    """A typed value as Python: S, N (int, or float when it has a fraction or exponent), BOOL; anything else (NULL,
+    maps, lists, sets, binary: never written by fleettui) is None."""
+    if not isinstance(v, dict):
+        return None
+    if isinstance(v.get("S"), str):
         return v["S"]
-    if "N" in v:
+    if isinstance(v.get("N"), str):
         n = v["N"]
-        return float(n) if any(c in n for c in ".eE") else int(n)
-    if "BOOL" in v:
+        try:
+            return float(n) if any(c in n for c in ".eE") else int(n)
+        except ValueError:
+            return None
+    if isinstance(v.get("BOOL"), bool):
         return v["BOOL"]
     return None
 
@@ -67,12 +74,15 @@ class Table:
             raise
 
     @staticmethod
-    def _cond(condition: str | None, values: Item | None, names: dict[str, str] | None) -> dict[str, Any]:
+    def _cond(condition: str | None, values: Item | None, names: dict[str, str] | None,
+              raw_values: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``raw_values``: values already in DynamoDB's typed form ({"N": "1e20"}, {"NULL": True}): compared as
+        read, whatever their type (``fleettui unlock`` of a lock item fleettui did not write)."""
         out: dict[str, Any] = {}
         if condition:
             out["ConditionExpression"] = condition
-        if values:
-            out["ExpressionAttributeValues"] = encode(values)
+        if values or raw_values:
+            out["ExpressionAttributeValues"] = {**encode(values or {}), **(raw_values or {})}
         if names:
             out["ExpressionAttributeNames"] = names
         return out
@@ -88,14 +98,20 @@ class Table:
                                        UpdateExpression=update, **self._cond(condition, values, names)))
 
     async def delete(self, key: Item, *, condition: str | None = None, values: Item | None = None,
-                     names: dict[str, str] | None = None) -> None:
+                     names: dict[str, str] | None = None, raw_values: dict[str, Any] | None = None) -> None:
         await self._write(self.gw.call("dynamodb", self.region, "delete_item", TableName=self.name, Key=encode(key),
-                                       **self._cond(condition, values, names)))
+                                       **self._cond(condition, values, names, raw_values)))
 
-    async def get(self, key: Item) -> Item | None:
+    async def get_raw(self, key: Item) -> dict[str, Any] | None:
+        """The item as DynamoDB holds it (typed attribute values: ``{"owner": {"S": "…"}}``), None if absent."""
         resp = await self.gw.call("dynamodb", self.region, "get_item", TableName=self.name, Key=encode(key),
                                   ConsistentRead=True)
-        return decode(resp["Item"]) if resp.get("Item") else None
+        item = resp.get("Item")
+        return item if isinstance(item, dict) and item else None
+
+    async def get(self, key: Item) -> Item | None:
+        raw = await self.get_raw(key)
+        return decode(raw) if raw else None
 
     async def query(self, pk: str, *, sk_from: str | None = None, newest_first: bool = False,
                     limit: int | None = None) -> list[Item]:

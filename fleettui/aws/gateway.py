@@ -11,8 +11,11 @@ endpoint is reported within those seconds rather than after 8 read timeouts.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
+import json
 import os
+import re
 from collections import Counter
 from contextlib import AsyncExitStack
 from typing import Any, AsyncIterator
@@ -45,6 +48,55 @@ WRITE_BUDGET = 60.0
 # (botocore service name, operation). Nothing else that changes AWS can be called from this process; declared,
 # with the reads, in fleettui.aws.permissions (the generated IAM policies build on the same declaration).
 MUTATING_ALLOWLIST: frozenset[tuple[str, str]] = permissions.MUTATING
+
+
+class NotAwsResponse(AwsError):
+    """An answer without AWS's request id, or that does not parse as its service's protocol (a proxy's page, a
+    captive portal, an impostor): an error, never taken for a success, never retried."""
+
+
+REQUEST_ID_HEADERS = ("x-amzn-requestid", "x-amz-request-id")
+PROTOCOL_BODIES = {"json": "json", "rest-json": "json", "query": "xml", "ec2": "xml", "rest-xml": "xml"}
+_XML_ROOT = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?<([A-Za-z_][\w.:-]*)")
+
+
+def not_aws(protocol: str, status: int, headers: Any, body: Any) -> str | None:
+    """Why an HTTP answer is not one AWS gives for ``protocol``, or None. AWS's answers (successes and errors alike)
+    carry its request id header; JSON protocols answer a JSON object, XML ones a document whose root is
+    ``<…Response>`` (``<Response>`` for EC2's errors); CBOR bodies are left to botocore's parser. The content type is
+    not judged (moto labels its access-denied XML text/html). An answer of 500 and above is left to botocore (an
+    error either way: retried, then reported), so a real AWS outage page is not refused here."""
+    if status >= 500:
+        return None
+    headers = {str(k).lower(): v for k, v in headers.items()}
+    if not any(headers.get(h) for h in REQUEST_ID_HEADERS):
+        ctype = str(headers.get("content-type") or "no content type").split(";")[0].strip().lower()
+        return f"HTTP {status} {ctype} without AWS's request id"
+    if not isinstance(body, (bytes, bytearray)):
+        return None                       # a streamed body: checked by its parser
+    kind = PROTOCOL_BODIES.get(protocol)
+    if kind == "json" and (status < 300 or body.strip()):
+        try:
+            doc = json.loads(body or b"null")
+        except (ValueError, RecursionError):
+            doc = None
+        if not isinstance(doc, dict):
+            return f"HTTP {status}: the body is not a JSON object"
+    elif kind == "xml" and (status < 300 or body.strip()):
+        m = _XML_ROOT.match(bytes(body[:4096]))
+        if m is None or not m.group(1).rsplit(b":", 1)[-1].endswith(b"Response"):
+            return f"HTTP {status}: the body is not an AWS XML response"
+    return None
+
+
+def check_response(operation_model, response_dict, url: str, region: str, **_kwargs):
+    """botocore ``before-parse`` hook, on every attempt of every call (see :func:`not_aws`)."""
+    service = operation_model.service_model
+    why = not_aws(service.resolved_protocol, int(response_dict.get("status_code") or 0),
+                  response_dict.get("headers") or {}, response_dict.get("body"))
+    if why:
+        raise NotAwsResponse(f"{service.service_name}:{operation_model.name} in {region}: not an AWS response from "
+                             f"{url} ({why})", code="NotAwsResponse")
 
 
 class MutationRefused(FleetError):
@@ -164,6 +216,8 @@ class Gateway:
             client.meta.events.register("before-parameter-build", self._limit)
             client.meta.events.register("before-send", self._count)
             client.meta.events.register("after-call", self._record)
+            client.meta.events.register("before-parse", functools.partial(
+                check_response, url=client.meta.endpoint_url, region=region))
             self._clients[key] = client
         return self._clients[key]
 

@@ -46,8 +46,9 @@ SCOPED_READS = {("cloudwatch", "DescribeAlarms"): "arn:{p}:cloudwatch:*:{a}:alar
 
 # The team table's reads (granted on that table only, and only with [team] in the config).
 TEAM_READS = frozenset(a for a in READS if a[0] == "dynamodb")
-TEAM_ITEM_WRITES = sorted(a for a in MUTATING if a[0] == "dynamodb")
-TEAM_KEYS = ["lock#*", "audit#*"]     # the partitions fleettui writes (fleettui.store.dynamo)
+TEAM_LOCK_WRITES = sorted(a for a in MUTATING if a[0] == "dynamodb")      # take, renew, release, unlock
+TEAM_AUDIT_WRITES = [("dynamodb", "PutItem")]     # the audit is append-only: fleettui only ever puts its items
+TEAM_LOCK_KEYS, TEAM_AUDIT_KEYS = ["lock#*"], ["audit#*"]     # the partitions fleettui writes (store.dynamo)
 
 
 def team_table_arn(config: Config, partition: str, account: str) -> str:
@@ -191,8 +192,10 @@ def generate(config: Config, *, operator: bool, services: list[str] | None = Non
         chosen = [config.service(n) for n in services] if services else list(config.services)
         for cfg in chosen:
             statements += service_statements(config, cfg, notes)
-        if config.team is not None:     # the team store: the lock and audit items of the table, nothing else
-            statements.append(_statement("FleettuiTeamTableItems", TEAM_ITEM_WRITES,
-                                         [team_table_arn(config, part, acct)],
-                                         {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": TEAM_KEYS}}))
+        if config.team is not None:     # the team store: the lock items, and the audit items put only
+            table = [team_table_arn(config, part, acct)]
+            statements.append(_statement("FleettuiTeamLockItems", TEAM_LOCK_WRITES, table,
+                                         {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": TEAM_LOCK_KEYS}}))
+            statements.append(_statement("FleettuiTeamAuditItems", TEAM_AUDIT_WRITES, table,
+                                         {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": TEAM_AUDIT_KEYS}}))
     return GeneratedPolicy({"Version": "2012-10-17", "Statement": statements}, notes)

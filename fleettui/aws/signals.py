@@ -7,6 +7,7 @@ Signals never fail the inventory: any failure becomes ``Signals.error`` ("signal
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -77,6 +78,8 @@ def plan_queries(snap: Snapshot, config: Config) -> dict[str, list[tuple[_Query,
 def _points(pairs: list[tuple[datetime, float]], start: datetime, period: float, size: int) -> Points:
     values: list[float | None] = [None] * size
     for ts, v in pairs:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            continue           # not a number (NaN, infinity: no metric has them): no datapoint
         k = int((ts.astimezone(timezone.utc) - start).total_seconds() // period)
         if 0 <= k < size:
             values[k] = v if values[k] is None else values[k] + v

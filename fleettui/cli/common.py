@@ -71,6 +71,16 @@ def global_flags(top: bool) -> argparse.ArgumentParser:
     return p
 
 
+def reason_arg(text: str) -> str:
+    """``--reason``: checked as it is typed (argparse: one line, exit 2)."""
+    from fleettui.actions.api import check_reason
+
+    try:
+        return check_reason(text)
+    except FleetError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def open_context(args, progress=None):
     from fleettui.context import open_context as _open
 

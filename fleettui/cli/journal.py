@@ -15,7 +15,7 @@ from fleettui.cli.common import err, open_context, out, with_actions
 from fleettui.cli.verbs import confirm, progress_run, render_plan, report
 from fleettui.domain.history import EventKind, plan_states
 from fleettui.errors import ConfigError
-from fleettui.format import printable
+from fleettui.format import printable, printable_time
 
 
 def add_parsers(add) -> None:
@@ -53,9 +53,9 @@ def cmd_resume(args) -> int:
                            "released"), crop=False)
             if not left:
                 out.print(Text("it left nothing behind in AWS"))
-            for what, command in left:
-                out.print(Text(f"left behind: {printable(what)}\n  clean up: {printable(command)}"), crop=False,
-                          soft_wrap=True)
+            for what, command in left:           # ids are never shortened: the command must work as printed
+                out.print(Text(f"left behind: {printable(what, None)}\n  clean up: {printable(command, None)}"),
+                          crop=False, soft_wrap=True)
             return 0
         render_plan(rec.plan)
         out.print(Text(f"  started by {printable(rec.who)}; done: {printable(', '.join(sorted(rec.done))) or 'nothing'}; "
@@ -70,17 +70,15 @@ def cmd_resume(args) -> int:
 
 
 def warn(journal) -> None:
-    for w in getattr(journal, "warnings", ()):
-        err.print(f"fleettui: warning: {w}", markup=False, soft_wrap=True)
+    for w in getattr(journal, "warnings", ()):      # they quote what was read: escaped like the data itself
+        err.print(f"fleettui: warning: {printable(w)}", markup=False, soft_wrap=True)
 
 
 class _History:
-    """Events read from the team table, shown like a journal."""
+    """Events read from the team table, shown like a journal (``warnings``: the items it skipped)."""
 
-    warnings: list[str] = []
-
-    def __init__(self, events: list[dict], where: str):
-        self._events, self.where = events, where
+    def __init__(self, events: list[dict], where: str, warnings: list[str] | None = None):
+        self._events, self.where, self.warnings = events, where, list(warnings or ())
 
     def events(self):
         return iter(self._events)
@@ -132,8 +130,15 @@ def team_history(args, ctx):
             elif before:
                 err.print(f"fleettui: sent {before} queued event{'s' if before != 1 else ''} to the team table",
                           markup=False)
+            unsent = journal.unsent()
+            if unsent:
+                n = len(unsent)
+                err.print(f"fleettui: {n} event{' could' if n == 1 else 's could'} not be sent: "
+                          f"{printable(unsent[-1].get('error'), 300)} (kept in {printable(journal.unsent_path)}; "
+                          "each is also in the local journal)", markup=False, soft_wrap=True)
             return await journal.team_events(gw, services, since=None if args.plan_id else _since(args.since))
-    return _History(asyncio.run(run()), f"team table {ctx.config.team.table} ({ctx.config.team.region})")
+    events = asyncio.run(run())
+    return _History(events, f"team table {ctx.config.team.table} ({ctx.config.team.region})", journal.team_warnings)
 
 
 def cmd_audit(args) -> int:
@@ -145,7 +150,11 @@ def cmd_audit(args) -> int:
         ctx = open_context(args)
         try:
             if ctx.config.team is not None:
-                return _audit(args, team_history(args, ctx))
+                history = team_history(args, ctx)
+                try:
+                    return _audit(args, history)
+                finally:
+                    warn(history)
             journal = ctx.store.journal
         finally:
             ctx.close()
@@ -189,7 +198,7 @@ def _audit(args, journal) -> int:
         for r in records:
             out.print(Text.assemble((printable(r.plan.id), "cyan"), "  ",
                                     (printable(r.status), styles.get(r.status, "")),
-                                    f"  {r.created[:19].replace('T', ' ')}  {printable(str(r.who).rsplit('/', 1)[-1])}"
+                                    f"  {printable_time(r.created)}  {printable(str(r.who).rsplit('/', 1)[-1])}"
                                     f"  account {printable(r.scope.account if r.scope else '?')}"),
                       crop=False)
             out.print(Text(f"  {printable(r.plan.summary)}" + (f"\n  reason: {printable(r.reason)}" if r.reason
@@ -201,7 +210,7 @@ def _audit(args, journal) -> int:
     for col in ("account", "who", "status", "what", "reason"):
         t.add_column(col, overflow="fold")
     for r in records:
-        t.add_row(r.created[:19].replace("T", " "), printable(r.plan.id),
+        t.add_row(printable_time(r.created), printable(r.plan.id),
                   printable(r.scope.account if r.scope else "?"), printable(str(r.who).rsplit("/", 1)[-1]),
                   Text(printable(r.status), style=styles.get(r.status, "")), printable(r.plan.summary),
                   printable(r.reason))
@@ -221,7 +230,7 @@ def render_plan_history(plan_id: str, events: list[dict]) -> None:
         p = rec.plan
         out.print(Text.assemble(("plan ", "bold"), (printable(p.id), "cyan"), f"  {printable(p.summary)}  ",
                                 (printable(rec.status), "bold")), crop=False)
-        out.print(Text(f"  created {rec.created[:19].replace('T', ' ')} by {printable(rec.who)}; "
+        out.print(Text(f"  created {printable_time(rec.created)} by {printable(rec.who)}; "
                        f"reason: {printable(rec.reason) or '—'}"), crop=False)
         details: dict[str, dict] = {}
         for e in events:
@@ -248,5 +257,6 @@ def render_plan_history(plan_id: str, events: list[dict]) -> None:
         out.print(Text("events", style="bold"))
     for e in events:
         extra = e.get("error") or e.get("status") or e.get("reason") or e.get("message") or ""
-        out.print(Text(f"  {printable(e.get('ts', ''))}  {printable(e.get('event', '')):<15} "
-                       f"{printable(e.get('step') or ''):<4} {printable(extra)}".rstrip()), crop=False)
+        cut = f" (cut in the team table: {printable(e['cut'], 300)})" if e.get("cut") else ""
+        out.print(Text(f"  {printable(e.get('ts', ''), 60)}  {printable(e.get('event', ''), 60):<15} "
+                       f"{printable(e.get('step') or '', 60):<4} {printable(extra)}{cut}".rstrip()), crop=False)

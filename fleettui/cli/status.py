@@ -19,7 +19,7 @@ def add_parsers(add) -> None:
 def cmd_status(args) -> int:
     from fleettui.aws.inventory import fetch_snapshot
     from fleettui.aws.signals import fetch_signals
-    from fleettui.domain.export import add_signals, snapshot_to_dict
+    from fleettui.domain.export import add_signals, finite, snapshot_to_dict
     from fleettui.report import render_snapshot
 
     ctx = open_context(args, progress=None if args.json else err.print)
@@ -37,7 +37,7 @@ def cmd_status(args) -> int:
     finally:
         ctx.close()
     if args.json:
-        json.dump(add_signals(snapshot_to_dict(snap), signals), sys.stdout, indent=2)
+        json.dump(finite(add_signals(snapshot_to_dict(snap), signals)), sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
     else:
         render_snapshot(snap, out, signals)

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from fleettui.cli.common import err, out, with_actions
+from fleettui.cli.common import reason_arg, err, out, with_actions
 from fleettui.errors import ConfigError
 from fleettui.format import format_weight, printable
 
@@ -24,7 +24,7 @@ def verb_flags() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="show the plan (and EC2 DryRun checks); change nothing")
     p.add_argument("--json", action="store_true", help="print the plan (and outcome) as JSON")
     p.add_argument("--yes", "-y", action="store_true", help="do not prompt for confirmation")
-    p.add_argument("--reason", default="", help="why (recorded in the journal)")
+    p.add_argument("--reason", default="", type=reason_arg, help="why (recorded in the journal)")
     return p
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -86,6 +87,33 @@ def find_config_path(explicit: Path | str | None = None, env: Mapping[str, str] 
     return p.resolve() if p.is_file() else None
 
 
+def _read_trusted(path: Path) -> bytes:
+    """The config's bytes, if no other user of this machine can have written them: a file (or a directory holding
+    it, without the sticky bit) that every user may write is refused, never used. Such a file decides which endpoint
+    fleettui trusts, which account and profile it acts with and which team table it shares: whoever can rewrite it
+    can point fleettui at their own "AWS" (issue 23). The file is read from the descriptor it was checked on."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"{path}: not a regular file (a FIFO or device is never read)")
+        if st.st_mode & stat.S_IWOTH:
+            raise ConfigError(f"{path}: writable by every user of this machine (mode {stat.S_IMODE(st.st_mode):04o}): "
+                              f"refused, anyone could point fleettui at another endpoint, account or team table "
+                              f"(fix: chmod o-w {path})")
+        parent = os.stat(path.parent).st_mode
+        if parent & stat.S_IWOTH and not parent & stat.S_ISVTX:
+            raise ConfigError(f"{path}: its directory {path.parent} is writable by every user of this machine (mode "
+                              f"{stat.S_IMODE(parent):04o}): refused, anyone could replace the file (fix: chmod o-w "
+                              f"{path.parent})")
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def load_config(explicit: Path | str | None = None, env: Mapping[str, str] = os.environ) -> Config:
     """Find, read, parse and validate the config file; every problem is a one-line :class:`ConfigError`."""
     path = find_config_path(explicit, env)
@@ -93,7 +121,7 @@ def load_config(explicit: Path | str | None = None, env: Mapping[str, str] = os.
         raise ConfigError(f"no config file found: create {paths.config_dir(env) / 'config.toml'} (copy "
                           "config.example.toml), pass --config PATH, or try `fleettui --demo`")
     try:
-        raw = path.read_bytes()
+        raw = _read_trusted(path)
     except OSError as e:
         raise ConfigError(f"{path}: cannot read ({e.strerror or e})") from None
     try:

@@ -1,6 +1,7 @@
 """Snapshot -> the stable ``status --json`` document (see DESIGN.md). Pure."""
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -64,12 +65,24 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
 
 def signals_to_dict(g: GenerationSignals, verdict: Verdict | None) -> dict[str, Any]:
     def r(v: float | None, n: int = 4) -> float | None:
-        return None if v is None else round(v, n)
+        return None if v is None or not math.isfinite(v) else round(v, n)     # JSON has no Infinity, no NaN
 
     return {"window_seconds": g.window_s, "requests": r(g.total_requests, 1), "requests_per_s": r(g.requests_per_s),
             "error_rate": r(g.error_rate, 5), "latency_seconds": r(g.latency_value), "latency_stat": g.latency_stat,
             "unhealthy_max": g.max_unhealthy, "cpu_percent": r(g.cpu_value, 2),
             "verdict": None if verdict is None else {"state": verdict.state, "reason": verdict.reason}}
+
+
+def finite(doc: Any) -> Any:
+    """``doc`` with every float that is not a number JSON can carry (inf, nan: a metric gone wild) as null: what
+    ``status --json`` prints is always valid JSON."""
+    if isinstance(doc, float):
+        return doc if math.isfinite(doc) else None
+    if isinstance(doc, dict):
+        return {k: finite(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [finite(v) for v in doc]
+    return doc
 
 
 def add_signals(doc: dict[str, Any], signals: Signals) -> dict[str, Any]:

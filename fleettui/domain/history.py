@@ -10,7 +10,9 @@ names (its :class:`Scope`).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from typing import Any, Iterable, Mapping
 
@@ -98,8 +100,9 @@ _STEP_EVENTS = {EventKind.STEP_STARTED, EventKind.STEP_NOTE, EventKind.STEP_SUCC
 
 
 def unreadable(e: Any) -> str | None:
-    """Why ``e`` cannot be one of our events (another version's, or not an event at all), else None. A store skips
-    such an event with a warning instead of letting it break every plan."""
+    """Why ``e`` cannot be one of our events (another version's, not an event at all, or forged with fields of the
+    wrong type), else None. A store skips such an event with a warning instead of letting it break every plan: what
+    passes here folds (:func:`plan_states`), lists and renders without an exception."""
     if not isinstance(e, Mapping):
         return f"not a JSON object ({type(e).__name__})"
     if not isinstance(e.get("event"), str) or not isinstance(e.get("plan_id"), str):
@@ -113,6 +116,96 @@ def unreadable(e: Any) -> str | None:
             Plan.from_dict(e["plan"])
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             return f"plan_created in another format ({type(err).__name__}: {err})"
+        why = plan_problem(e["plan"])
+        if why:
+            return f"plan_created in another format ({why})"
+        if e["plan"]["id"] != e["plan_id"]:
+            return "plan_created whose plan is another plan's"
+    for name in ("ts", "who", "reason", "error", "status", "message", "holder"):
+        if e.get(name) is not None and not isinstance(e[name], str):
+            return f"{e['event']} whose {name} is not text"
+    if e["event"] == EventKind.STEP_NOTE:
+        return _note_problem(e.get("note"))
+    if e["event"] == EventKind.STEP_SUCCEEDED and e.get("detail") is not None and not isinstance(e["detail"], Mapping):
+        return "step_succeeded whose detail is not an object"
+    if e["event"] == EventKind.ROLLOUT_CONTROL:
+        if not isinstance(e.get("action"), str) or not _number(e.get("stage"), whole=True):
+            return "rollout_control without an action or a stage"
+        if _time(e.get("ts")) is None:
+            return "rollout_control without a time"
+    return None
+
+
+def _time(value: Any) -> datetime | None:
+    """An aware time from ISO-8601 text (what journals write), else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo is not None else None
+
+
+def _number(value: Any, whole: bool = False) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return isinstance(value, int) or (math.isfinite(value) and (not whole or value == int(value)))
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+
+
+def plan_problem(d: Mapping[str, Any]) -> str | None:
+    """What in a journaled plan is not of the type :class:`Plan` holds (a forged or foreign plan), else None."""
+    for name in ("id", "verb", "service", "summary"):
+        if not isinstance(d.get(name), str):
+            return f"its {name} is not text"
+    for name in ("refusal", "confirm_phrase", "created_at", "generation"):
+        if d.get(name) is not None and not isinstance(d[name], str):
+            return f"its {name} is not text"
+    if not isinstance(d.get("steps"), (list, tuple)):
+        return "its steps are not a list"
+    for st in d["steps"]:
+        if not isinstance(st, Mapping) or not all(isinstance(st.get(k), str) for k in ("id", "kind", "region",
+                                                                                        "description")):
+            return "a step without its id, kind, region or description as text"
+        params = st.get("params")
+        if params is not None and not isinstance(params, Mapping):
+            return f"step {st['id']}'s params are not an object"
+        for k in ("stage", "stages", "weight"):
+            if params and k in params and not _number(params[k]):
+                return f"step {st['id']}'s {k} is not a number"
+    for name in ("hosts_affected", "warnings"):
+        if d.get(name) is not None and not _texts(d[name]):
+            return f"its {name} are not a list of text"
+    for name in ("weights_before", "weights_after"):
+        w = d.get(name)
+        if w is not None and (not isinstance(w, Mapping) or not all(isinstance(k, str) and _number(v)
+                                                                       for k, v in w.items())):
+            return f"its {name} are not numbers by version"
+    for name in ("capacity_before", "capacity_min"):
+        if name in d and not _number(d[name]):
+            return f"its {name} is not a number"
+    return None
+
+
+def _note_problem(note: Any) -> str | None:
+    """A step_note folds into the step's memory: what a rollout reads back from it must be what it wrote."""
+    if note is None:
+        return None
+    if not isinstance(note, Mapping):
+        return "step_note whose note is not an object"
+    if "deadline" in note and _time(note["deadline"]) is None:
+        return "step_note whose deadline is not a time"
+    for k in ("holding", "lock_hold"):
+        if k in note and not isinstance(note[k], str):
+            return f"step_note whose {k} is not text"
+    a = note.get("analysis")
+    if "analysis" in note and a is not None and not (isinstance(a, Mapping) and isinstance(a.get("checks", []), list)
+                                                   and all(isinstance(c, Mapping) for c in a.get("checks", []))):
+        return "step_note whose analysis is not one"
     return None
 
 

@@ -217,10 +217,11 @@ def rollout_view(record: Any, events: Sequence[Mapping[str, Any]], now: datetime
         if "deadline" in memo:
             deadline = datetime.fromisoformat(memo["deadline"])
             remaining = bake_remaining(deadline, c.pauses, now)
-        phase = "paused" if c.paused else "baking"
+        hold = memo.get("lock_hold") or None          # the lock's store unreachable: held where it is
+        phase = "holding" if hold else "paused" if c.paused else "baking"
     else:
         memo = record.memo.get(current.id, {})
-        hold = memo.get("holding")
+        hold = memo.get("lock_hold") or memo.get("holding")
         phase = "holding" if hold else "analysis"
     unwatched = None
     if record.status == "running" and not watched and events:

@@ -11,6 +11,7 @@ percentage point above it, or its latency is more than 1.5 times live's. It is o
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -49,9 +50,9 @@ class GenerationSignals:
 
     @property
     def error_rate(self) -> float | None:
-        """5xx ÷ requests over the window (0.041 = 4.1%), None without requests."""
-        total = self.total_requests
-        return self.total_errors / total if total else None
+        """5xx ÷ requests over the window (0.041 = 4.1%), None without requests. Exact whatever the size of the
+        counts (a 1e300 request count, whose sum would overflow to infinity, still gives the right share)."""
+        return ratio([v for v in self.errors if v], [v for v in self.requests if v])
 
     @property
     def error_rates(self) -> Points:
@@ -69,8 +70,11 @@ class GenerationSignals:
             return max(v for v, _ in pairs)
         if self.latency_stat == "Minimum":
             return min(v for v, _ in pairs)
-        weight = sum(w for _, w in pairs)
-        return sum(v * w for v, w in pairs) / weight if weight else sum(v for v, _ in pairs) / len(pairs)
+        top = max(w for _, w in pairs)
+        if not top or not math.isfinite(top):
+            return sum(v for v, _ in pairs) / len(pairs)
+        weight = sum(w / top for _, w in pairs)            # weights scaled to <= 1: no product overflows
+        return sum(v * (w / top) for v, w in pairs) / weight
 
     @property
     def max_unhealthy(self) -> float | None:
@@ -81,6 +85,19 @@ class GenerationSignals:
     def cpu_value(self) -> float | None:
         values = [v for v in self.cpu if v is not None]
         return sum(values) / len(values) if values else None
+
+
+def ratio(num: Sequence[float], den: Sequence[float]) -> float | None:
+    """sum(num) / sum(den), computed on values scaled by the largest one, so sums of huge counts never overflow to
+    infinity (nor the share to 0); None when the denominator is 0 or a value is not a number."""
+    values = [*num, *den]
+    if not all(math.isfinite(v) for v in values):
+        return None
+    scale = max((abs(v) for v in values), default=0.0)
+    if not scale:
+        return None
+    d = sum(v / scale for v in den)
+    return sum(v / scale for v in num) / d if d else None
 
 
 WORSE = "worse"

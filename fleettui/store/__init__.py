@@ -60,8 +60,14 @@ class EventLog(ABC):
         """The AWS this log's new plans act on (recorded in each ``plan_created``)."""
         self.scope = scope
 
+    read_only = False           # a read-only context's log: every append refused, before anything is written
+
     def append(self, event: str, plan_id: str, **fields: Any) -> dict[str, Any]:
         event = str(getattr(event, "value", event))
+        if self.read_only:
+            step = fields.get("step")
+            raise StoreError(f"read-only mode: nothing is written to the journal ({event} of plan {plan_id} refused)",
+                             event=event, step=step if isinstance(step, str) else None)
         if event == EventKind.PLAN_CREATED and self.scope is not None and "scope" not in fields:
             fields["scope"] = self.scope.to_dict()
         return self._append(event, plan_id, fields)
@@ -152,6 +158,11 @@ class Holder:
     token: str
     plan_id: str | None
     text: str
+
+    @property
+    def record(self) -> str:
+        """The token as a journal records it (a lock item can hold hundreds of KB: the first 2,000 characters)."""
+        return self.token if len(self.token) <= 2000 else self.token[:2000] + f"…({len(self.token) - 2000} more)"
 
 
 class Lock(Protocol):

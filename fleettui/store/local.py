@@ -12,8 +12,10 @@ becomes a one-line :class:`~fleettui.store.StoreError`.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import re
 import shutil
 from datetime import datetime, timezone
@@ -74,6 +76,16 @@ def _why(e: OSError) -> str:
     return e.strerror or str(e)
 
 
+def _regular(fd: int) -> None:
+    """Journals are regular files: a FIFO, socket or device in their place is refused (reading a FIFO would wait
+    for a writer forever), a directory said to be one."""
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+    if not stat.S_ISREG(mode):
+        raise OSError(errno.EINVAL, "not a regular file (a FIFO, socket or device)")
+
+
 class JsonlJournal(EventLog):
     def __init__(self, path: Path, clock: Clock = SYSTEM):
         self.path = Path(path)
@@ -89,8 +101,9 @@ class JsonlJournal(EventLog):
         ts = stamp(self.clock.now())
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o600)
             try:
+                _regular(fd)
                 size = os.fstat(fd).st_size
                 torn = bool(size) and os.pread(fd, 1, size - 1) != b"\n"
                 # seq: where the event starts in this journal, this operator's own order of events (the team's
@@ -114,7 +127,13 @@ class JsonlJournal(EventLog):
     def events(self) -> Iterator[dict[str, Any]]:
         self.warnings = []
         try:
-            fh = open(self.path, "rb")
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)     # a FIFO there is never waited on
+            try:
+                _regular(fd)
+            except OSError:
+                os.close(fd)
+                raise
+            fh = os.fdopen(fd, "rb")
         except FileNotFoundError:
             return
         except OSError as e:

@@ -481,6 +481,11 @@ class FleetApp(App[int]):
             except FleetError as e:
                 local(f"the team table could not be read ({e}); showing this machine's journal")
                 return
+            if journal.team_skipped:             # items of the table that are not ours: skipped (one toast)
+                n = journal.team_skipped
+                self.notify(f"{n} item{'s' if n != 1 else ''} of the team table skipped (not fleettui's), the first: "
+                            f"{journal.team_warnings[0].split(': skipped ', 1)[-1]} — `fleettui audit` names them",
+                            severity="warning", markup=False)
             show(records, f"team table {team.table} ({team.region})", None)
         self.run_worker(fetch(), name="team-history", group="team-history", exclusive=True, exit_on_error=False)
 

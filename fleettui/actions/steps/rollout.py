@@ -22,22 +22,42 @@ RECHECK_S = 30.0            # a hold for too little traffic measures again this 
 
 
 class Waiter:
-    """Sleep in ``poll`` slices, renewing the lock every HEARTBEAT_S; an abort seen in the journal stops."""
+    """Sleep in ``poll`` slices, renewing the lock every HEARTBEAT_S; an abort seen in the journal stops. A renewal
+    that fails for want of the lock's store (the team table unreachable, throttled, answering garbage) holds the
+    rollout where it is -- :attr:`holding` says why, the step notes it (``lock_hold``: the journal, ``rollout
+    status`` and the banner show it) -- and is retried every RECHECK_S until it succeeds; then the hold is lifted
+    (noted empty) and the step goes on. Only a lock another operator took (LockLost) stops it."""
 
     def __init__(self, ctx: StepContext):
         self.ctx = ctx
         self.clock = ctx.clock
         self.renewed = self.clock.monotonic()
+        self.holding: str | None = None
+        self._retry_at = 0.0
 
     async def tick(self, at_most: float | None = None) -> None:
-        await self.clock.sleep(max(0.01, min(self.ctx.poll, at_most if at_most is not None else self.ctx.poll)))
-        if self.ctx.heartbeat is not None and self.clock.monotonic() - self.renewed > HEARTBEAT_S:
-            try:
-                await self.ctx.heartbeat()
-            except LockLost:
-                controls(self.ctx)           # taken over by an abort: say so
-                raise
-            self.renewed = self.clock.monotonic()
+        wait = self.ctx.poll if self.holding or at_most is None else min(self.ctx.poll, at_most)
+        await self.clock.sleep(max(0.01, wait))
+        now = self.clock.monotonic()
+        due = now >= self._retry_at if self.holding else now - self.renewed > HEARTBEAT_S
+        if self.ctx.heartbeat is None or not due:
+            return
+        try:
+            await self.ctx.heartbeat()
+        except LockLost:
+            controls(self.ctx)           # taken over by an abort: say so
+            raise
+        except FleetError as e:          # the lock's store cannot be used now: hold here, retry
+            self._retry_at = self.clock.monotonic() + RECHECK_S
+            if self.holding is None:
+                self.holding = (f"the lock could not be renewed ({' '.join(str(e).split())}): holding at "
+                                f"{self.ctx.params.get('weight', '?')}%, retrying every {RECHECK_S:g}s")
+                self.ctx.note(lock_hold=self.holding)
+            return
+        self.renewed = self.clock.monotonic()
+        if self.holding is not None:
+            self.holding = None
+            self.ctx.note(lock_hold="")       # the store is back: the step goes on
 
 
 @kind("bake", "wait the bake time at a rollout step (deadline journaled: a resume waits only the rest)")
@@ -60,7 +80,7 @@ async def bake(ctx: StepContext) -> dict[str, Any]:
         if c.promote or c.promote_full:
             return {"promoted_by": c.promote or c.promote_full, "resumed": resumed}
         left = bake_remaining(deadline, c.pauses, ctx.clock.now())
-        if left is not None and left <= 0:
+        if left is not None and left <= 0 and not waiter.holding:
             return {"baked_s": seconds, "resumed": resumed}
         await waiter.tick(left)
 
@@ -137,9 +157,9 @@ async def analysis(ctx: StepContext) -> dict[str, Any]:
                 reason, measure_at = f"paused at {p['weight']}% (--pause-at): waiting for promote", None
             else:
                 reason = ""
-            if not reason:
+            if not reason and not waiter.holding:
                 break
-        if c.promote or c.promote_full:
+        if (c.promote or c.promote_full) and not waiter.holding:
             break
         if reason != held:
             ctx.note(holding=f"{reason} — promote or abort")

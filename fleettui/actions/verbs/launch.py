@@ -61,9 +61,10 @@ def decommissioned(records: Iterable[PlanRecord], service: str, version: str, no
             continue
         try:
             created = datetime.fromisoformat(rec.created.replace("Z", "+00:00"))
-        except ValueError:
+            ago_s = (now - created).total_seconds()
+        except (ValueError, TypeError):       # not a time, or one without a zone (not ours)
             continue
-        if (now - created).total_seconds() <= within_s and (newest is None or rec.created >= newest.created):
+        if ago_s <= within_s and (newest is None or rec.created >= newest.created):
             newest = rec
     if newest is None:
         return None

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from fleettui.domain.plan import Plan
+from fleettui.actions.api import MAX_REASON
 from fleettui.format import printable
 from fleettui.ui.dialogs.fit import FitsScreen
 from fleettui.ui.dialogs.plan_view import plan_renderable
@@ -49,7 +50,8 @@ class ConfirmPlanDialog(FitsScreen, ModalScreen[str | None]):
                 yield Static(plan_renderable(self.plan, lambda n: rich_color(self.app, n)), id="confirm-body")
                 if self.resume_note:
                     yield Static(self.resume_note, id="confirm-note", markup=False)
-            yield Input(placeholder="reason (goes to the journal), e.g. INC-1234 bad deploy", id="reason")
+            yield Input(placeholder="reason (goes to the journal), e.g. INC-1234 bad deploy", id="reason",
+                        max_length=MAX_REASON)
             if self.plan.confirm_phrase and self.plan.runnable:
                 yield Label(Content.assemble("Type ", (printable(self.plan.confirm_phrase), "bold"), " to confirm:"),
                             id="phrase-label")

@@ -14,6 +14,7 @@ from textual.widgets import Label, Static
 
 from fleettui.config import ServiceConfig
 from fleettui.domain.model import Service
+from fleettui.format import printable, printable_time
 from fleettui.ui.dialogs.fit import FormDialog
 from fleettui.ui.widgets.colors import rich_color
 from fleettui.ui.widgets.footer import FleetFooter
@@ -30,7 +31,7 @@ class LaunchDefaults:
 
 def launch_defaults(svc: Service, cfg: ServiceConfig, records: list) -> LaunchDefaults:
     live = svc.live or (svc.generations[-1] if svc.generations else None)
-    gone = [(r.plan.generation or "?", r.created[:16].replace("T", " "), r.plan.id)
+    gone = [(r.plan.generation or "?", printable_time(r.created, 16), r.plan.id)
             for r in sorted(records, key=lambda r: r.created, reverse=True)
             if r.plan.verb == "decommission" and r.plan.service == svc.name and r.status == "succeeded"]
     return LaunchDefaults(template=cfg.launch_template or "(no launch_template configured)",
@@ -43,7 +44,8 @@ def decommissioned_note(plan, defaults: LaunchDefaults) -> str | None:
     new = [v for v in plan.weights_after if v not in plan.weights_before]
     for version, when, pid in defaults.decommissioned:
         if version in new or f"generation {version} " in plan.summary:
-            return f"! {version} was decommissioned at {when} UTC (plan {pid}): this launches it again"
+            return (f"! {printable(version, 100)} was decommissioned at {when} UTC (plan {printable(pid, 100)}): this "
+                    "launches it again")
     return None
 
 
@@ -82,7 +84,8 @@ class LaunchDialog(FormDialog, ModalScreen[tuple[int | None, int] | None]):
                      f"{live.launch_template_version if live.launch_template_version is not None else '?'}",
                      style=c("text-muted"))
         for version, when, pid in d.decommissioned:
-            t.append(f"\n! journal: {version} was decommissioned at {when} UTC (plan {pid})", style=c("text-warning"))
+            t.append(f"\n! journal: {printable(version, 100)} was decommissioned at {when} UTC (plan "
+                     f"{printable(pid, 100)})", style=c("text-warning"))
         return t
 
     def on_mount(self) -> None:

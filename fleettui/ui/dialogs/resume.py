@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from fleettui.format import printable
+from fleettui.format import printable, printable_time
 from fleettui.ui.dialogs.fit import FitsScreen
 from fleettui.ui.dialogs.plan_view import plan_renderable
 from fleettui.ui.widgets.colors import rich_color
@@ -41,7 +41,7 @@ class ResumeDialog(FitsScreen, ModalScreen[tuple[str, object] | None]):
             with VerticalScroll(id="resume-plan", can_focus=False):
                 yield Static(id="resume-body", content=Group(
                     Text.assemble(("A plan did not finish", f"bold {c('text-warning')}"),
-                                  f" (started {rec.created[:19].replace('T', ' ')} by {printable(rec.who)}"
+                                  f" (started {printable_time(rec.created)} by {printable(rec.who)}"
                                   + (f", reason: {printable(rec.reason)}" if rec.reason else "") + ")"),
                     Text(printable(f"done: {', '.join(sorted(rec.done)) or 'nothing'} · to do: {', '.join(rec.remaining)}"
                                    + (f" · last error: {next(iter(rec.failed.values()))}" if rec.failed else "")),

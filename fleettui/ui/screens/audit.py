@@ -11,7 +11,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Static
 
-from fleettui.format import printable
+from fleettui.format import printable, printable_time
 from fleettui.ui.widgets.colors import rich_color
 from fleettui.ui.widgets.footer import FleetFooter
 from fleettui.ui.widgets.header import FleetHeader
@@ -69,7 +69,7 @@ class AuditScreen(Screen):
                 status = Text(printable(r.status), style=self._c(colors.get(r.status, "text")))
                 if r.failed:
                     status.append(f"\n{printable(next(iter(r.failed.values())))}", style=self._c("text-error"))
-                body.add_row(*(Text(printable(v)) for v in (r.created[:19].replace("T", " "), r.plan.id, r.plan.verb,
+                body.add_row(*(Text(printable(v)) for v in (printable_time(r.created), r.plan.id, r.plan.verb,
                                                             r.plan.service)), status,
                              Text(f"{len(r.done)}/{len(r.plan.steps)}"), Text(printable(r.who)),
                              Text(printable(r.reason or "—")))

@@ -14,7 +14,7 @@ from textual.widgets import Static
 
 from fleettui.domain.model import Generation, Service
 from fleettui.domain.signals import millis, percent, sparkline
-from fleettui.format import format_age, format_weight, printable
+from fleettui.format import format_age, format_weight, printable, printable_time
 from fleettui.ui.screens.detail import _date, _kv
 from fleettui.ui.widgets.colors import rich_color
 from fleettui.ui.widgets.fleet_table import latency_label, weight_text
@@ -157,7 +157,7 @@ class GenerationScreen(Screen):
             before, after = r.plan.weights_before.get(v), r.plan.weights_after.get(v)
             change = f"{format_weight(before)} → {format_weight(after)}"      # as AWS holds them: 90%, 0.4%
             color = {"succeeded": "text-success", "failed": "text-error"}.get(r.status, "text-warning")
-            t.add_row(Text(r.created[:16].replace("T", " ")), Text(printable(r.plan.verb)), Text(change),
+            t.add_row(Text(printable_time(r.created, 16)), Text(printable(r.plan.verb, 20)), Text(change),
                       Text(printable(r.status), style=self._c(color)),
                       Text(printable(f"{r.who.split('/')[-1]} · {r.reason or '—'}")))
         return t

@@ -41,7 +41,7 @@ def service_prompt(s: Service, compact: bool = False, signals: ServiceSignals | 
         gap, (f"{drift} drift", "$drift" if drift else "$text-muted"),
         gap, (f"{aged} aged", ("bold $text-error" if aged_error else "$text-warning") if aged else "$text-muted"),
         *((("\n",) + tuple(mark)) if mark else ()),
-        *((("\n", (f"locked: {printable(locked_by)}", "bold $text-warning")) if locked_by else ())),
+        *((("\n", (f"locked: {printable(locked_by, 60)}", "bold $text-warning")) if locked_by else ())),
     )
 
 
@@ -58,7 +58,7 @@ class ServiceList(OptionList):
     def _prompt(self, s: Service) -> Content:
         team = self.app.state.team.get(s.name)
         lock = team.lock if team is not None else None
-        owner = str(lock.get("owner") or "?").rsplit("/", 1)[-1] if lock else None
+        owner = None if lock is None else "malformed lock" if lock.problem else str(lock.owner).rsplit("/", 1)[-1]
         return service_prompt(s, self.narrow, self.app.state.service_signals(s.name), owner)
 
     @property

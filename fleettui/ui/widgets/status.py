@@ -7,7 +7,7 @@ from textual.widget import Widget
 from fleettui.domain.model import Service
 from fleettui.domain.signals import ServiceSignals
 from fleettui.errors import FleetError
-from fleettui.format import printable
+from fleettui.format import printable, printable_time
 from fleettui.ui.widgets.header import age_words, hhmmss
 
 
@@ -22,7 +22,8 @@ def way_back(records: list, svc: Service) -> Content | None:
     away = [v for v, w in plan.weights_before.items() if w and not plan.weights_after.get(v)]
     if not any(svc.generation(v) for v in away):
         return None
-    when = rec.created[11:16] if len(rec.created) >= 16 else rec.created
+    shown = printable_time(rec.created, 16)            # "2026-11-30 03:12", or what is there instead, escaped
+    when = shown[11:] if len(shown) == 16 and shown[10] == " " else shown
     return Content.assemble(("↶ ", "$text-accent"),
                             (f"rolled back from {printable(', '.join(away))} to {printable(plan.generation or '?')} "
                              f"at {when} UTC by {printable(str(rec.who).rsplit('/', 1)[-1])}", "$text-accent"),
@@ -103,10 +104,13 @@ def who_short(arn: str | None) -> str:
     return printable(str(arn or "?").rsplit("/", 1)[-1])
 
 
-def lock_text(lock: dict, now) -> str:
-    """"locked by arn:…:assumed-role/ops/ops-a (shift web, 2 min)"."""
-    what = f"{printable(lock.get('what') or 'plan ' + str(lock.get('plan_id')))}, "
-    return f"locked by {printable(lock.get('owner') or '?')} ({what}{_ago(lock.get('taken_at'), now)})"
+def lock_text(lock, now) -> str:
+    """"locked by arn:…:assumed-role/ops/ops-a (shift web, 2 min)"; a lock item fleettui did not write (a
+    :class:`~fleettui.store.dynamo.LockItem` with a problem) is said to be one, and how to clear it."""
+    if lock.problem is not None:
+        return f"locked: {lock.describe(now)} — `fleettui unlock` clears it"
+    what = f"{printable(lock.what or 'plan ' + str(lock.plan_id), 100)}, "
+    return f"locked by {printable(lock.owner or '?', 100)} ({what}{_ago(lock.taken_at, now)})"
 
 
 def last_change_text(item: dict, now) -> str:
