@@ -50,9 +50,9 @@ async def regions_of_account(gw: Gateway, region: str) -> list[str]:
     return sorted(n for n in names if _partition_of(n) == _partition_of(region))
 
 
-async def _paged(gw: Gateway, service: str, region: str, operation: str, key: str, **params) -> list[dict[str, Any]]:
+async def _items(pages, key: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    async for page in gw.paginate(service, region, operation, **params):
+    async for page in pages:
         out.extend(page.get(key, ()))
     return out
 
@@ -62,22 +62,22 @@ async def _scan_region(gw: Gateway, region: str, reads: _Reads) -> RegionScan:
     ec2, elb = Ec2(gw, region), Elbv2(gw, region)
 
     async def load_balancers() -> None:
-        scan.load_balancers = await reads.run(region, "elbv2:DescribeLoadBalancers", _paged(
-            gw, "elbv2", region, "describe_load_balancers", "LoadBalancers"), [])
+        scan.load_balancers = await reads.run(region, "elbv2:DescribeLoadBalancers", _items(
+            gw.paginate("elbv2", region, "describe_load_balancers"), "LoadBalancers"), [])
 
         async def listeners_of(lb: dict[str, Any]) -> None:
-            items = await reads.run(region, "elbv2:DescribeListeners", _paged(
-                gw, "elbv2", region, "describe_listeners", "Listeners", LoadBalancerArn=lb["LoadBalancerArn"]), [])
+            items = await reads.run(region, "elbv2:DescribeListeners", _items(gw.paginate(
+                "elbv2", region, "describe_listeners", LoadBalancerArn=lb["LoadBalancerArn"]), "Listeners"), [])
             scan.listeners.extend(items)
-            rules = await asyncio.gather(*(reads.run(region, "elbv2:DescribeRules", _paged(
-                gw, "elbv2", region, "describe_rules", "Rules", ListenerArn=li["ListenerArn"]), []) for li in items))
+            rules = await asyncio.gather(*(reads.run(region, "elbv2:DescribeRules", _items(gw.paginate(
+                "elbv2", region, "describe_rules", ListenerArn=li["ListenerArn"]), "Rules"), []) for li in items))
             scan.rules.update({li["ListenerArn"]: r for li, r in zip(items, rules)})
 
         await asyncio.gather(*(listeners_of(lb) for lb in scan.load_balancers))
 
     async def target_groups() -> None:
-        groups = await reads.run(region, "elbv2:DescribeTargetGroups", _paged(
-            gw, "elbv2", region, "describe_target_groups", "TargetGroups"), [])
+        groups = await reads.run(region, "elbv2:DescribeTargetGroups", _items(
+            gw.paginate("elbv2", region, "describe_target_groups"), "TargetGroups"), [])
         scan.target_groups = groups
         arns = [g["TargetGroupArn"] for g in groups]
 
@@ -90,8 +90,8 @@ async def _scan_region(gw: Gateway, region: str, reads: _Reads) -> RegionScan:
             scan.target_group_tags = tags
 
     async def templates() -> None:
-        scan.launch_templates = await reads.run(region, "ec2:DescribeLaunchTemplates", _paged(
-            gw, "ec2", region, "describe_launch_templates", "LaunchTemplates"), [])
+        scan.launch_templates = await reads.run(region, "ec2:DescribeLaunchTemplates", _items(
+            gw.paginate("ec2", region, "describe_launch_templates"), "LaunchTemplates"), [])
 
     async def instances() -> None:
         scan.instances = await reads.run(region, "ec2:DescribeInstances", ec2.instances([]), [])

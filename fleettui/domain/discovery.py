@@ -419,14 +419,14 @@ class Proposal:
 _LT_SUFFIXES = ("-launch-template", "_launch_template", "-launchtemplate", "-template", "_template", "-lt", "_lt",
                 "-tpl")
 _LB_SUFFIXES = ("-alb", "-nlb", "-elb", "-lb", "_alb", "_lb")
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 def service_name(text: str) -> str:
     """A config service name (lowercase letters, digits, "-" and "_", starting with a letter or digit) from ``text``."""
     name = re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_")
     name = re.sub(r"-{2,}", "-", name)[:63].strip("-_")
-    return name if _NAME_RE.match(name) else ""
+    return name if NAME_RE.match(name) else ""
 
 
 def _strip_suffix(name: str, suffixes: tuple[str, ...]) -> str:
