@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any, Iterable, Mapping
 
+from fleettui.domain.build import SERVICE_TAG
 from fleettui.domain.traffic import Forward, forwards_of_listener, forwards_of_rules
 
 # ------------------------------------------------------------------------------------------------------ the scan
@@ -647,6 +648,13 @@ def _propose_fleet(ctx: _Context, f: _Fleet) -> list[ServiceProposal]:
     listeners = {region: arn for region, (_, arn) in best.items()}
 
     name = _name_of(selector, template, listeners, f.groups)
+    # target groups fleettui created carry the name of their service: the inventory counts them for that name only
+    owners = {_arn_region(a): ctx.tg_tags.get(a, {}).get(SERVICE_TAG) for a in fleet_tgs}
+    owned = {o for o in owners.values() if o}
+    if len(owned) == 1 and service_name(next(iter(owned))) == next(iter(owned)):
+        name = next(iter(owned))
+        notes.append(f"named {name} after its target groups' tag {SERVICE_TAG} (with another name fleettui would not "
+                     "count them as its own)")
 
     # instance roles: those of the default version's instance profile
     roles: tuple[str, ...] | None = None
@@ -724,21 +732,23 @@ def _propose_fleet(ctx: _Context, f: _Fleet) -> list[ServiceProposal]:
                                 f"{why_version}: its generations are named by AMI name{hint}; set the image tag that "
                                 "names the version, if your images carry one"))
 
-    # origin, in words
-    parts = []
-    if listeners:
-        parts.append("listener " + ", ".join(_listener_words(ctx.listeners[a]) for a in listeners.values()))
-    if f.groups:
-        parts.append(f"Auto Scaling group{'s' if len(f.groups) > 1 else ''} "
-                     + ", ".join(g["AutoScalingGroupName"] for _, g in f.groups[:4]) + ("…" if len(f.groups) > 4 else ""))
-    if template:
-        parts.append(f"launch template {template}")
-    if not parts:
-        parts.append("hand-built hosts, joined by their tags")
+    def origin(in_regions: list[str]) -> str:
+        parts = []
+        shown = [a for r, a in sorted(listeners.items()) if r in in_regions]
+        if shown:
+            parts.append("listener " + ", ".join(_listener_words(ctx.listeners[a]) for a in shown))
+        groups = [g["AutoScalingGroupName"] for r, g in f.groups if r in in_regions]
+        if groups:
+            parts.append(f"Auto Scaling group{'s' if len(groups) > 1 else ''} {', '.join(groups[:4])}"
+                         + ("…" if len(groups) > 4 else ""))
+        if template:
+            parts.append(f"launch template {template}")
+        return "; ".join(parts) or "hand-built hosts, joined by their tags"
+
     base = ServiceProposal(
         name=name, regions=tuple(regions), selector=selector, kind=kind, version_tag=version_tag,
         launch_template=template, generation_tag=generation_tag, target_group_prefix=prefix, required_tags=required,
-        instance_roles=roles, versions=versions, origin="; ".join(parts),
+        instance_roles=roles, versions=versions, origin=origin(regions),
         why_no_selector=why_not, comments=comments, notes=notes)
     if selector is None:
         base.comments.insert(0, Comment("selector", None, f"{why_not}: tag its hosts with a tag only they carry "
@@ -753,10 +763,12 @@ def _propose_fleet(ctx: _Context, f: _Fleet) -> list[ServiceProposal]:
     out = []
     for region in regions:
         svc = ServiceProposal(**{**base.__dict__, "comments": list(base.comments), "notes": list(base.notes)})
-        svc.name = f"{name}-{region}"
+        svc.name = f"{name}-{region}" if owners.get(region) != name else name
         svc.regions = (region,)
+        svc.origin = origin([region])
         svc.listener_arn = listeners.get(region)
         svc.hosts = tuple(sorted(k for k in mine if k[0] == region))
+        svc.versions = tuple(v for v in versions if any(host_version[k] == v for k in svc.hosts))
         svc.notes.insert(0, f"{name} has a listener in each of {', '.join(sorted(listeners))}: one service per region "
                             "(a service follows one listener)")
         if svc.listener_arn is None:
