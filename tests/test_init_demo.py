@@ -90,6 +90,10 @@ def test_interactive_accept_rename_edit_selector_skip(demo, tmp_path, term):
     shown = console.file.getvalue()
     assert prompts[0] == "web: [a]ccept, [r]ename, [e]dit selector, [s]kip? (a) "
     assert "Shop API is not a service name" in shown and "renamed api to storefront" in shown
+    # api's target groups say fleettui:service = api: renamed, it would not count them (shown again, without traffic)
+    renamed = shown[shown.index("renamed api to storefront"):shown.index("worker: [a]ccept")]
+    assert "its target groups carry fleettui:service = api: named storefront, fleettui does not count them" in renamed
+    assert "storefront  (eu-west-1)  rollback: not ready: no generation receives traffic" in renamed
     assert "it misses 8 of the 8 hosts found for checkout" in shown       # the selector that took nothing
     assert prompts[-1] == f"write 3 services (web, storefront, checkout) to {path}? [Y/n] "
     # each fleet shown as status shows it, before the question about it
@@ -110,10 +114,14 @@ def test_never_overwrites_without_asking_or_force(demo, tmp_path, term, capsys):
     assert capsys.readouterr().err.strip() == f"fleettui: {path} exists: pass --force to overwrite it, or --write " \
                                               "another path"
     assert path.read_text() == "# mine\n"
-    answers += ["a", "a", "a", "a", "a", "n"]          # accept all five, then: overwrite? no
+    answers += ["n"]                                 # overwrite? no: asked first, before anything is read
     assert init(demo, "--write", str(path)) == 2
-    assert prompts[-1] == f"{path} exists: overwrite it? [y/N] "
+    assert prompts == [f"{path} exists: overwrite it with what you accept next? [y/N] "]
+    assert "reading" not in console.file.getvalue()
     assert path.read_text() == "# mine\n"
+    answers += ["y", "a", "s", "s", "s", "s", ""]     # yes; web only; write
+    assert init(demo, "--write", str(path)) == 0
+    assert [s.name for s in load_config(path).services] == ["web"]
     assert init(demo, "--yes", "--force", "--write", str(path)) == 0
     assert len(load_config(path).services) == 5
 

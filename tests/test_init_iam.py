@@ -137,3 +137,32 @@ def test_doctor_falls_back_at_once_where_the_simulator_is_missing(auth_aws, monk
     out = capsys.readouterr().out
     assert "IAM: the policy simulator is unavailable (iam:simulate_principal_policy in us-east-1 failed" in out
     assert "checked ec2:RunInstances by EC2 DryRun only" in out
+
+
+# -- the policy itself, by reading ----------------------------------------------------------------------------------
+
+def test_the_init_policy_reads_only_and_the_shipped_file_is_current(capsys):
+    from fleettui.aws import permissions
+    from fleettui.aws.policy import INIT_USES_READS, init_policy
+
+    assert INIT_USES_READS <= permissions.READS
+    doc = init_policy().document
+    actions = {a for st in doc["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])}
+    assert actions == {permissions.iam_action(*a) for a in INIT_USES_READS | permissions.INIT_READS}
+    assert not actions & {permissions.iam_action(*a) for a in permissions.MUTATING | permissions.TEAM_INIT}
+    scoped = {st["Sid"]: st["Resource"] for st in doc["Statement"] if st["Resource"] != "*"}
+    assert scoped == {"FleettuiInitGetInstanceProfile": "arn:aws:iam::*:instance-profile/*",
+                      "FleettuiInitSimulatePrincipalPolicy": ["arn:aws:iam::*:user/*", "arn:aws:iam::*:role/*"]}
+    assert main(["iam", "policy", "--init", "--json"]) == 0          # no config needed
+    assert capsys.readouterr().out == (REPO / "iam" / "fleettui-init.json").read_text(), \
+        "iam/fleettui-init.json is stale: `fleettui iam policy --init --json > iam/fleettui-init.json`"
+    assert main(["iam", "policy", "--init", "--service", "web"]) == 2
+
+
+def test_parliament_finds_nothing_in_the_init_policy():
+    parliament = pytest.importorskip("parliament")
+    from parliament import analyze_policy_string, enhance_finding, override_config
+
+    override_config(str(Path(parliament.__file__).parent / "community_auditors" / "config_override.yaml"))
+    policy = analyze_policy_string((REPO / "iam" / "fleettui-init.json").read_text(), include_community_auditors=True)
+    assert [(f.issue, f.severity) for f in map(enhance_finding, policy.findings)] == []

@@ -143,6 +143,8 @@ def cmd_init(args) -> int:
     if interactive and not sys.stdin.isatty():
         raise UsageError("init: stdin is not a terminal: pass --yes --write PATH to accept every proposed service, "
                          "or --json to print the proposal")
+    # where it goes, and whether it may: asked before anything is read (not after the operator chose services)
+    path = _destination(args, interactive) if (args.write or not args.json) else None
     home = _home_region(aws)
     console = err if args.json else out
     if not args.json:
@@ -163,7 +165,7 @@ def cmd_init(args) -> int:
     proposal, snap = _run(aws, discover)
     _print_unreadable(proposal.scan)
     if args.json:
-        return _init_json(args, aws, proposal, snap)
+        return _init_json(args, aws, proposal, snap, path)
     if not proposal.services:
         _say_nothing(proposal)
         return 1
@@ -179,15 +181,17 @@ def cmd_init(args) -> int:
     if not any(s.enabled for s in accepted):
         out.print(Text("no service accepted: nothing written", style="yellow"))
         return 1
-    return _write(args, aws, proposal, accepted, interactive)
+    return _write(args, aws, proposal, accepted, interactive, path)
 
 
 def _print_unreadable(scan) -> None:
+    """One line per read that failed, with the regions it failed in (in the order they were asked for)."""
+    order = {r: i for i, r in enumerate(scan.regions)}
     by_what: dict[str, list] = {}
-    for u in scan.unreadable:
+    for u in sorted(scan.unreadable, key=lambda u: order.get(u.region or "", -1)):
         by_what.setdefault(u.what, []).append(u)
     for what, items in by_what.items():
-        regions = [u.region for u in items if u.region]
+        regions = list(dict.fromkeys(u.region for u in items if u.region))
         where = f" in {', '.join(regions)}" if regions else ""
         err.print(Text(f"could not read {printable(what)}{printable(where)}: {printable(items[0].error)}",
                        style="yellow"), soft_wrap=True)
@@ -216,7 +220,7 @@ def _service_dict(svc) -> dict:
             "undecided": [{"key": c.key, "value": c.value, "why": c.why} for c in svc.comments]}
 
 
-def _init_json(args, aws, proposal, snap) -> int:
+def _init_json(args, aws, proposal, snap, path: Path | None) -> int:
     from fleettui.domain.export import snapshot_to_dict
 
     enabled = [s for s in proposal.services if s.enabled]
@@ -227,8 +231,7 @@ def _init_json(args, aws, proposal, snap) -> int:
            "unreadable": [{"region": u.region, "what": u.what, "error": u.error} for u in proposal.scan.unreadable],
            "status": snapshot_to_dict(snap) if snap is not None else None, "config": text, "written": None}
     code = 0 if enabled else 1
-    if args.write and enabled:
-        path = _destination(args, interactive=False)
+    if path is not None and enabled:
         _write_file(path, text)
         doc["written"] = str(path)
     json.dump(doc, sys.stdout, indent=2)
@@ -270,14 +273,14 @@ def _show_service(svc, snap, console=None) -> None:
 
     console = console or out
     for line in _summary(svc):
-        console.print(line, soft_wrap=True)
+        console.print(line)
     shown = snap.service(svc.name) if snap is not None and svc.enabled else None
     if shown is None:
         console.print(Text("  (not previewed: no selector)" if not svc.enabled else "  (not previewed)", style="dim"))
     else:
         console.print(service_table(shown, console.width), crop=False)
         for w in shown.warnings:
-            console.print(Text(f"  ! {printable(w)}", style="yellow"), soft_wrap=True)
+            console.print(Text(f"  ! {printable(w)}", style="yellow"))
     console.print()
 
 
@@ -333,10 +336,13 @@ def _interactive(proposal, snap, aws, profile: str | None) -> list:
                     out.print(Text(f"{printable(name)} is taken by another service", style="red"))
                 else:
                     old, svc.name = svc.name, name
-                    if snap is not None and snap.service(old) is not None:
-                        snap = replace(snap, services=tuple(replace(s, name=name) if s.name == old else s
-                                                            for s in snap.services))
                     out.print(Text(f"renamed {printable(old)} to {printable(name)}"))
+                    if svc.owned_by and svc.owned_by != name:
+                        out.print(Text(f"  ! its target groups carry fleettui:service = {printable(svc.owned_by)}: "
+                                       f"named {printable(name)}, fleettui does not count them as its own (retag "
+                                       "them, or keep the name):", style="yellow"))
+                        snap = _repreview(proposal, svc, snap, aws, profile, old)
+                        _show_service(svc, snap)
                 continue
             if answer in ("e", "edit"):
                 current = ", ".join(f"{k}={v}" for k, v in (svc.selector or {}).items())
@@ -356,8 +362,8 @@ def _interactive(proposal, snap, aws, profile: str | None) -> list:
     return accepted
 
 
-def _repreview(proposal, svc, snap, aws, profile: str | None):
-    """The fleet ``svc`` sees now (after its selector changed), swapped into the preview."""
+def _repreview(proposal, svc, snap, aws, profile: str | None, old_name: str | None = None):
+    """The fleet ``svc`` sees now (after its selector or name changed), swapped into the preview."""
     from dataclasses import replace
 
     _, config = _config_of(proposal, [svc], aws, profile)
@@ -365,7 +371,7 @@ def _repreview(proposal, svc, snap, aws, profile: str | None):
     mine = fresh.service(svc.name)
     if snap is None:
         return fresh
-    others = tuple(s for s in snap.services if s.name != svc.name)
+    others = tuple(s for s in snap.services if s.name not in (svc.name, old_name))
     return replace(snap, services=others + ((mine,) if mine is not None else ()))
 
 
@@ -378,9 +384,9 @@ def _destination(args, interactive: bool) -> Path:
     if path.exists() and not args.force:
         if not interactive:
             raise ConfigError(f"{path} exists: pass --force to overwrite it, or --write another path")
-        answer = out.input(f"{path} exists: overwrite it? [y/N] ").strip().lower()
+        answer = out.input(f"{path} exists: overwrite it with what you accept next? [y/N] ").strip().lower()
         if answer not in ("y", "yes"):
-            raise ConfigError(f"{path} exists and was kept: nothing written (--write another path)")
+            raise ConfigError(f"{path} exists and was kept: nothing read, nothing written (--write another path)")
     return path
 
 
@@ -396,11 +402,10 @@ def _write_file(path: Path, text: str) -> None:
         raise ConfigError(f"{path}: cannot write ({e.strerror or e})") from None
 
 
-def _write(args, aws, proposal, accepted, interactive: bool) -> int:
+def _write(args, aws, proposal, accepted, interactive: bool, path: Path) -> int:
     from fleettui import paths
     from fleettui.config import load_config
 
-    path = _destination(args, interactive)
     enabled = [s for s in accepted if s.enabled]
     if interactive:
         names = ", ".join(s.name for s in enabled)
@@ -448,10 +453,9 @@ def cmd_doctor(args) -> int:
         sys.stdout.write("\n")
         return 1 if report.problems else 0
     for p in report.problems:
-        out.print(Text.assemble((f"{printable(p.service)}: " if p.service else "", "bold"), printable(p.message)),
-                  soft_wrap=True)
+        out.print(Text.assemble((f"{printable(p.service)}: " if p.service else "", "bold"), printable(p.message)))
     for line in report.info:
-        out.print(Text(printable(line), style="dim"), soft_wrap=True)
+        out.print(Text(printable(line), style="dim"))
     n = len(report.services)
     where = f"{n} service{'s' if n != 1 else ''} checked against account {report.account or '?'}"
     if report.problems:

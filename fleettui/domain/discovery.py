@@ -382,6 +382,7 @@ class ServiceProposal:
     versions: tuple[str, ...] = ()             # its generations as found, oldest image first
     origin: str = ""                           # what holds it together, in words
     why_no_selector: str = ""
+    owned_by: str | None = None                # the name its target groups' fleettui:service tag gives it
     comments: list[Comment] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -652,9 +653,10 @@ def _propose_fleet(ctx: _Context, f: _Fleet) -> list[ServiceProposal]:
     owners = {_arn_region(a): ctx.tg_tags.get(a, {}).get(SERVICE_TAG) for a in fleet_tgs}
     owned = {o for o in owners.values() if o}
     if len(owned) == 1 and service_name(next(iter(owned))) == next(iter(owned)):
-        name = next(iter(owned))
-        notes.append(f"named {name} after its target groups' tag {SERVICE_TAG} (with another name fleettui would not "
-                     "count them as its own)")
+        if name != next(iter(owned)):
+            name = next(iter(owned))
+            notes.append(f"named {name} after its target groups' tag {SERVICE_TAG} (with another name fleettui would "
+                         "not count them as its own)")
 
     # instance roles: those of the default version's instance profile
     roles: tuple[str, ...] | None = None
@@ -749,7 +751,8 @@ def _propose_fleet(ctx: _Context, f: _Fleet) -> list[ServiceProposal]:
         name=name, regions=tuple(regions), selector=selector, kind=kind, version_tag=version_tag,
         launch_template=template, generation_tag=generation_tag, target_group_prefix=prefix, required_tags=required,
         instance_roles=roles, versions=versions, origin=origin(regions),
-        why_no_selector=why_not, comments=comments, notes=notes)
+        why_no_selector=why_not, comments=comments, notes=notes,
+        owned_by=name if len(owned) == 1 and name in owned else None)
     if selector is None:
         base.comments.insert(0, Comment("selector", None, f"{why_not}: tag its hosts with a tag only they carry "
                                                           f"(e.g. Service = \"{name}\") and set it here"))

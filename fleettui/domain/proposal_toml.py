@@ -92,7 +92,8 @@ def config_text(proposal: Proposal, services: list[ServiceProposal], *, profile:
                       "it say why and what to put there.")
     for what in proposal.left_out:
         lines += _comment(f"not proposed: {what}")
-    for u in scan.unreadable:
+    order = {r: i for i, r in enumerate(scan.regions)}
+    for u in sorted(scan.unreadable, key=lambda u: (u.what, order.get(u.region or "", -1))):
         lines += _comment(f"could not read {u.what}{' in ' + u.region if u.region else ''}: {u.error}")
     lines += ["", "[aws]"]
     if profile:
