@@ -106,6 +106,19 @@ def test_a_read_the_policy_lacks_is_listed_not_fatal(auth_aws, monkeypatch, tmp_
     assert "# could not read elbv2:DescribeLoadBalancers in us-east-1" in path.read_text(encoding="utf-8")
 
 
+def test_an_account_that_cannot_be_read_at_all_is_one_line_not_an_empty_proposal(auth_aws, monkeypatch, tmp_path,
+                                                                                 capsys):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIANOBODY0000000000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "nobody")
+    path = tmp_path / "config.toml"
+    assert main(["init", "--endpoint-url", auth_aws.endpoint_url, *REGIONS, "--yes", "--write", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("fleettui: could not read the account: ") and "nothing to manage" not in captured.out
+    assert len(captured.err.strip().splitlines()) == 1 and not path.exists()
+    assert main(["init", "--endpoint-url", auth_aws.endpoint_url, "--json"]) == 1        # DescribeRegions refused
+    assert capsys.readouterr().err.startswith("fleettui: ")
+
+
 def test_the_init_policy_is_enough_for_doctors_reads(auth_aws, monkeypatch, capsys):
     auth_aws.become(monkeypatch, "init")
     assert main(["doctor", "--read-only", "--config", str(auth_aws.config_path)]) == 0

@@ -21,6 +21,8 @@ from fleettui.aws.gateway import Gateway
 from fleettui.domain.discovery import RegionScan, Scan, Unreadable
 from fleettui.errors import AwsError
 
+DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
+
 # Partitions never mix: an account of one sees no region of the others (an emulator may list them all).
 _PARTITION_PREFIXES = ("cn-", "us-gov-", "us-iso-", "us-isob-", "eu-isoe-", "us-isof-")
 
@@ -139,13 +141,22 @@ async def _instance_profiles(gw: Gateway, region: str, names: set[str], reads: _
 
 
 async def scan_account(gw: Gateway, regions: list[str] | tuple[str, ...] | None, home_region: str) -> Scan:
-    """Read the account in ``regions`` (None: every enabled region, from DescribeRegions asked in ``home_region``)."""
+    """Read the account in ``regions`` (None: every enabled region, from DescribeRegions asked in ``home_region``; only
+    ``home_region`` when that is denied). Raises AwsError only when DescribeRegions fails otherwise (no answer, no
+    credentials); every other failure is an :class:`Unreadable`."""
     reads = _Reads()
     if not regions:
-        regions = await reads.run(home_region, "ec2:DescribeRegions", regions_of_account(gw, home_region), [home_region])
+        try:
+            regions = await regions_of_account(gw, home_region)
+        except AwsError as e:
+            if e.code not in DENIED:
+                raise           # no answer, no credentials: there is no account to read
+            reads.unreadable.append(Unreadable(region=home_region, what="ec2:DescribeRegions", error=str(e)))
+            regions = [home_region]
     regions = list(dict.fromkeys(regions))
-    ident = await reads.run(None, "sts:GetCallerIdentity", gw.caller_identity(regions[0]), {})
-    scans = await asyncio.gather(*(_scan_region(gw, r, reads) for r in regions))
+    ident, *scans = await asyncio.gather(
+        reads.run(None, "sts:GetCallerIdentity", gw.caller_identity(regions[0]), {}),
+        *(_scan_region(gw, r, reads) for r in regions))
     profiles = {p for s in scans for p in s.default_profiles()}
     roles = await _instance_profiles(gw, regions[0], profiles, reads) if profiles else {}
     return Scan(regions=tuple(regions), account=ident.get("Account"), caller_arn=ident.get("Arn"),

@@ -114,11 +114,13 @@ async def _dry_run(gw: Gateway, config: Config, names: list[str]) -> tuple[list[
         for region, template in per_region.items():
             if template is None:
                 continue        # said by the inventory's check already
+            # bare hosts are launched with the selector tags; a group's hosts are tagged by Auto Scaling (its
+            # policy grants RunInstances from the template without request tags)
+            tags = {} if cfg.kind == "asg" else {"TagSpecifications": [{"ResourceType": "instance", "Tags": [
+                {"Key": k, "Value": v} for k, v in cfg.selector]}]}
             try:
                 await gw.call("ec2", region, "run_instances", DryRun=True, MinCount=1, MaxCount=1,
-                              LaunchTemplate={"LaunchTemplateName": template, "Version": "$Default"},
-                              TagSpecifications=[{"ResourceType": "instance", "Tags": [
-                                  {"Key": k, "Value": v} for k, v in cfg.selector]}])
+                              LaunchTemplate={"LaunchTemplateName": template, "Version": "$Default"}, **tags)
             except AwsError as e:
                 if e.code == "DryRunOperation":
                     continue

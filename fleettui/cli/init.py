@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.text import Text
 
 from fleettui.cli.common import UsageError, err, open_context, out
-from fleettui.errors import ConfigError
+from fleettui.errors import AwsError, ConfigError
 from fleettui.format import printable
 
 
@@ -163,7 +163,13 @@ def cmd_init(args) -> int:
         return proposal, snap
 
     proposal, snap = _run(aws, discover)
-    _print_unreadable(proposal.scan)
+    scan = proposal.scan
+    failed = [u for u in scan.unreadable if u.what == "ec2:DescribeInstances"]
+    if len(failed) == len(scan.regions):       # not one region could be read: no account to speak of
+        raise AwsError(f"could not read the account: {failed[0].error}")
+    _print_unreadable(scan)
+    for e in snap.errors if snap is not None else ():
+        err.print(Text(f"preview: {printable(str(e))}", style="yellow"), soft_wrap=True)
     if args.json:
         return _init_json(args, aws, proposal, snap, path)
     if not proposal.services:

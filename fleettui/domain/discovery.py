@@ -358,7 +358,7 @@ def fleets_of(scan: Scan, hosts: list[Host]) -> tuple[list[_Fleet], list[Host]]:
 
 @dataclass(frozen=True)
 class Comment:
-    """A value init could not decide: written as a commented line ``# key = value  # why``."""
+    """A value init could not decide: written as a commented line ``# key = value``, with why under it."""
 
     key: str
     value: str | None       # a TOML value to start from (None: none to suggest)
@@ -389,9 +389,6 @@ class ServiceProposal:
     @property
     def enabled(self) -> bool:
         return self.selector is not None
-
-    def comment(self, key: str) -> Comment | None:
-        return next((c for c in self.comments if c.key == key), None)
 
 
 @dataclass
