@@ -204,3 +204,28 @@ def test_one_simulation_per_mutating_statement_and_region_with_its_conditions_as
     assert len(shift) == 1 and shift[0]["region"] is None and shift[0]["ResourceArns"][0] == config.service(
         "web").listener_arn
     assert not any(set(r["ActionNames"]) & {"ec2:DescribeInstances"} for r in requests)     # reads are not simulated
+
+
+def _groups_scan(group_tags):
+    images = {"ami-1": image("pay-1", {"Version": "1.0"}, image_id="ami-1"),
+              "ami-2": image("pay-2", {"Version": "2.0"}, "2026-02-01T00:00:00Z", image_id="ami-2")}
+    instances, groups = [], []
+    for n, (ami, version) in enumerate((("ami-1", "1.0"), ("ami-2", "2.0")), 1):
+        name = f"pay-v{n}"
+        tags = {"Service": "pay", **{k: v.replace("{v}", version) for k, v in group_tags.items()}}
+        instances.append(inst(f"i-{n}", {**tags, "aws:autoscaling:groupName": name}, image_id=ami))
+        groups.append({"AutoScalingGroupName": name, "Instances": [{"InstanceId": f"i-{n}"}],
+                       "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]})
+    return scan(RegionScan("us-east-1", instances=instances, groups=groups, images=images))
+
+
+def test_one_group_per_generation_is_kind_asg_only_with_a_tag_naming_the_version():
+    [pay] = propose(_groups_scan({"Release": "{v}"})).services
+    assert (pay.kind, pay.generation_tag, pay.versions) == ("asg", "Release", ("1.0", "2.0"))
+    assert [c.key for c in pay.comments] == ["launch_template"]       # none in this hand-made account
+    [pay] = propose(_groups_scan({})).services
+    assert (pay.kind, pay.generation_tag) == ("hosts", None)
+    [kind] = [c for c in pay.comments if c.key == "kind"]
+    assert kind.value == '"asg"' and kind.why == (
+        "its Auto Scaling groups (pay-v1, pay-v2) look like one per generation, but they lack a tag naming their "
+        "version (e.g. fleettui:version): tag them (propagated at launch); then it can be managed as generations")

@@ -681,14 +681,16 @@ def _propose_fleet(ctx: _Context, f: _Fleet) -> list[ServiceProposal]:
     if len(f.groups) >= 2 and group_key and all_grouped and groups_carry and (tg_key in (None, group_key)):
         kind, generation_tag = "asg", group_key
     elif len(f.groups) >= 2 and len({v for v in group_version.values() if v}) >= 2:
-        needs = [] if group_key else [f"a tag naming their version (e.g. {generation_tag or 'fleettui:version'})"]
-        needs += [] if groups_carry else ["the selector tags"]
-        comments.append(Comment("kind", '"asg"',
-                                f"its Auto Scaling groups ({', '.join(g['AutoScalingGroupName'] for _, g in f.groups[:4])}"
-                                f"{'…' if len(f.groups) > 4 else ''}) look like one per generation, but "
-                                + (f"they lack {' and '.join(needs)}" if needs else
-                                   "some of its hosts are in no group")
-                                + ": tag them (propagated at launch) to manage them as generations"))
+        lacks = [] if group_key else [f"a tag naming their version (e.g. {generation_tag or 'fleettui:version'})"]
+        lacks += [] if groups_carry else ["the selector tags"]
+        why = [f"they lack {' and '.join(lacks)}: tag them (propagated at launch)"] if lacks else []
+        if not all_grouped:
+            why.append("some of its hosts are in no group")
+        if group_key and tg_key and tg_key != group_key:
+            why.append(f"its target groups name their version by {tg_key} and its groups by {group_key}: use one tag")
+        shown = ", ".join(g["AutoScalingGroupName"] for _, g in f.groups[:4]) + ("…" if len(f.groups) > 4 else "")
+        comments.append(Comment("kind", '"asg"', f"its Auto Scaling groups ({shown}) look like one per generation, but "
+                                                 f"{'; '.join(why)}; then it can be managed as generations"))
     if generation_tag is None and fleet_tgs and listeners:
         comments.append(Comment("generation_tag", '"fleettui:version"',
                                 "no tag of its target groups names their version: fleettui matches them by the "
