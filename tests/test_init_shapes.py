@@ -11,6 +11,7 @@ import tomllib
 import pytest
 
 from fleettui.cli import main
+from fleettui.config import load_config
 from init_fleets import REGIONS, SHAPES, hand_written, seed_zoo
 
 
@@ -180,3 +181,39 @@ def test_an_account_with_nothing_to_manage_says_so_and_writes_nothing(aws_server
     doc = json.loads(capsys.readouterr().out)
     assert (doc["account"], doc["services"], doc["status"], doc["written"]) == ("222222222222", [], None, None)
     assert not path.exists()
+
+
+def test_hostile_tag_values_are_written_as_data_and_select_their_hosts(aws_server, monkeypatch, tmp_path, capsys):
+    """Tags are anyone's text: quotes, a newline, DEL, non-ASCII, a TOML comment sign. The config keeps them exact in
+    values (the selector still takes the hosts), escaped in comments; the screen shows them escaped."""
+    from fleettui.emulator.server import boto3_client
+
+    creds = boto3_client("sts", "us-east-1", aws_server.endpoint_url).assume_role(
+        RoleArn="arn:aws:iam::333333333333:role/onboarding", RoleSessionName="init")["Credentials"]
+    env = {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+           "AWS_SESSION_TOKEN": creds["SessionToken"]}
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    import boto3
+
+    ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=aws_server.endpoint_url,
+                       aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                       aws_session_token=env["AWS_SESSION_TOKEN"])
+    hostile = 'we"b # x\nnext\x7fé'
+    ids = [i["InstanceId"] for i in ec2.run_instances(ImageId="ami-03cf127a", MinCount=2, MaxCount=2, TagSpecifications=[
+        {"ResourceType": "instance", "Tags": [{"Key": "Service", "Value": hostile},
+                                              {"Key": "Own er", "Value": "a\\b"}]}])["Instances"]]
+    path = tmp_path / "config.toml"
+    assert main(["init", "--endpoint-url", aws_server.endpoint_url, "--region", "us-east-1", "--yes", "--write",
+                 str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "\x7f" not in out and "we\"b # x\\nnext\\x7fé" in out
+    text = path.read_text(encoding="utf-8")
+    config = load_config(path)
+    [svc] = config.services
+    assert svc.name == "we-b-x-next" and dict(svc.selector) == {"Service": hostile}
+    assert svc.required_tags == ("Own er",)
+    assert all("\x7f" not in line and not line.startswith("next") for line in text.splitlines())
+    assert main(["status", "--json", "--config", str(path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert sorted(i["id"] for g in doc["services"][0]["generations"] for i in g["instances"]) == sorted(ids)
