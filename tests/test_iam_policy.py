@@ -63,8 +63,9 @@ def _listify(v):
 
 
 def test_the_declaration_is_exactly_what_the_code_calls():
-    assert _operations_in_code() == permissions.READS | permissions.MUTATING | permissions.TEAM_INIT
-    assert not permissions.READS & permissions.MUTATING
+    assert _operations_in_code() == (permissions.READS | permissions.MUTATING | permissions.TEAM_INIT
+                                     | permissions.INIT_READS)
+    assert not permissions.READS & permissions.MUTATING and not permissions.INIT_READS & permissions.MUTATING
 
 
 def test_mutating_allowlist_is_pinned_to_the_expected_set():

@@ -225,7 +225,7 @@ class Gateway:
     def _guard(self, model, params, **_kwargs):
         service = model.service_model.service_name
         op = model.name
-        if is_read_operation(op) or (service, op) in permissions.READS:
+        if is_read_operation(op) or (service, op) in permissions.ALL_READS:
             return None
         if (service, op) not in self.allowed:
             self.refused.append(f"{service}.{op}")
@@ -252,7 +252,7 @@ class Gateway:
         return None
 
     def _record(self, model, parsed, **_kwargs):
-        if not is_read_operation(model.name) and (model.service_model.service_name, model.name) not in permissions.READS:
+        if not is_read_operation(model.name) and (model.service_model.service_name, model.name) not in permissions.ALL_READS:
             rid = (parsed or {}).get("ResponseMetadata", {}).get("RequestId")
             self.mutations.append((f"{model.service_model.service_name}.{model.name}", rid))
         return None

@@ -62,6 +62,20 @@ TEAM_INIT: frozenset[tuple[str, str]] = frozenset({
     ("dynamodb", "UpdateTimeToLive"),
 })
 
+# `fleettui init` and `fleettui doctor` only, besides the reads above (discovery of an account that has no config yet,
+# and doctor's IAM check): all read-only, in no runtime policy; `fleettui iam policy --init` grants them with the reads
+# init uses (:func:`fleettui.aws.policy.init_policy`). iam:SimulatePrincipalPolicy changes nothing (AWS's access level
+# for it is Read) but its name is not a read prefix, so the gateway needs it declared here.
+INIT_READS: frozenset[tuple[str, str]] = frozenset({
+    ("ec2", "DescribeRegions"),
+    ("elbv2", "DescribeLoadBalancers"),
+    ("iam", "GetInstanceProfile"),              # the roles of a launch template's instance profile (instance_roles)
+    ("iam", "SimulatePrincipalPolicy"),         # doctor: would the caller's policies allow what the verbs need
+})
+
+# Every operation the gateway lets through as a read (the hook's test, besides the Describe/List/Get prefixes).
+ALL_READS: frozenset[tuple[str, str]] = READS | INIT_READS
+
 # Mutations allowed with these parameters only (the gateway's hook refuses any other): a group's launch template,
 # subnets, health checks… are never changed in place, only its capacity.
 ONLY_PARAMS: dict[tuple[str, str], frozenset[str]] = {
@@ -71,7 +85,7 @@ ONLY_PARAMS: dict[tuple[str, str], frozenset[str]] = {
 
 # botocore service name -> IAM action prefix
 IAM_PREFIX = {"ec2": "ec2", "elbv2": "elasticloadbalancing", "autoscaling": "autoscaling", "sts": "sts",
-              "cloudwatch": "cloudwatch", "dynamodb": "dynamodb"}
+              "cloudwatch": "cloudwatch", "dynamodb": "dynamodb", "iam": "iam"}
 
 
 def iam_action(service: str, operation: str) -> str:

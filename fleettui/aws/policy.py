@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleettui.aws.permissions import MUTATING, READS, TEAM_INIT, iam_action
+from fleettui.aws.permissions import INIT_READS, MUTATING, READS, TEAM_INIT, iam_action
 from fleettui.config import Config, ServiceConfig
 
 LOCK_TAG = "fleettui:lock"           # fleettui.store.taglock.LOCK_TAG (store imports aws, not the other way)
@@ -199,3 +199,29 @@ def generate(config: Config, *, operator: bool, services: list[str] | None = Non
             statements.append(_statement("FleettuiTeamAuditItems", TEAM_AUDIT_WRITES, table,
                                          {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": TEAM_AUDIT_KEYS}}))
     return GeneratedPolicy({"Version": "2012-10-17", "Statement": statements}, notes)
+
+
+# `fleettui init` and `fleettui doctor`: the inventory's reads (what `status` reads, without CloudWatch, consoles or the
+# team table) and the reads only they make (permissions.INIT_READS). No config is needed: init runs before there is one.
+INIT_USES_READS = frozenset({
+    ("ec2", "DescribeInstances"), ("ec2", "DescribeImages"), ("ec2", "DescribeLaunchTemplates"),
+    ("ec2", "DescribeLaunchTemplateVersions"), ("autoscaling", "DescribeAutoScalingGroups"),
+    ("elbv2", "DescribeListeners"), ("elbv2", "DescribeRules"), ("elbv2", "DescribeTargetGroups"),
+    ("elbv2", "DescribeTargetHealth"), ("elbv2", "DescribeTags"), ("sts", "GetCallerIdentity"),
+})
+# init's reads that AWS can scope to a resource type
+INIT_SCOPED = {("iam", "GetInstanceProfile"): ("arn:{p}:iam::{a}:instance-profile/*",),
+               ("iam", "SimulatePrincipalPolicy"): ("arn:{p}:iam::{a}:user/*", "arn:{p}:iam::{a}:role/*")}
+
+
+def init_policy(partition: str = "aws", account: str = "*") -> GeneratedPolicy:
+    """The read-only policy of `fleettui init` and `fleettui doctor` (``fleettui iam policy --init``): reads only,
+    on "*" where AWS has no resource-level control, else on their resource type. Doctor's IAM check asks about the
+    caller's own policies (the operator's): this policy is not what it checks."""
+    on_star = sorted(iam_action(*a) for a in INIT_USES_READS | INIT_READS if a not in INIT_SCOPED)
+    statements = [{"Sid": "FleettuiInitReadAccount", "Effect": "Allow", "Action": on_star, "Resource": "*"}]
+    for (service, op), arns in sorted(INIT_SCOPED.items()):
+        resources = [arn.format(p=partition, a=account) for arn in arns]
+        statements.append({"Sid": _sid("FleettuiInit", op), "Effect": "Allow", "Action": iam_action(service, op),
+                           "Resource": resources if len(resources) > 1 else resources[0]})
+    return GeneratedPolicy({"Version": "2012-10-17", "Statement": statements})

@@ -1,7 +1,8 @@
 """`fleettui` command line: the TUI by default, and scriptable subcommands that share the action layer.
 
 One module per group of commands (``status``, ``demo``, ``verbs``: the action verbs and ``plan``, ``journal``:
-``resume`` and ``audit``, ``iam``: the generated IAM policies, ``unlock``, ``team``: the team store); each registers its parsers with a ``handler``; :func:`main` dispatches only through
+``resume`` and ``audit``, ``iam``: the generated IAM policies, ``unlock``, ``team``: the team store, ``init``:
+``init`` and ``doctor``); each registers its parsers with a ``handler``; :func:`main` dispatches only through
 it and turns every FleetError into one line and its exit code.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ from fleettui.format import printable
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from fleettui.cli import demo, iam, journal, status, team, unlock, verbs
+    from fleettui.cli import demo, iam, init, journal, status, team, unlock, verbs
 
     parser = Parser(prog="fleettui", parents=[global_flags(top=True)],
                     description="Dashboard and replace-only actions for immutable EC2 fleets. Without a command, "
@@ -27,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, help: str, parents: tuple[argparse.ArgumentParser, ...] = ()) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help, parents=[flags, *parents])
 
-    for module in (status, demo, verbs, journal, unlock, team, iam):
+    for module in (status, init, demo, verbs, journal, unlock, team, iam):
         module.add_parsers(add)
     return parser
 
